@@ -1,0 +1,1 @@
+"""Honest measurement: every number records where it came from (`host`, `device` or `estimate`)."""
