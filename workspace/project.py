@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from compression.data import DataHealth
 from compression.errors import ProjectFileError
 from compression.measure.records import Measurement
 from compression.signature import InputSignature
@@ -54,6 +55,7 @@ class DataRef(_Record):
     kind: Literal["npz", "image_folder", "demo"]
     role: Literal["all", "evaluation", "calibration", "training"] = "all"
     samples: int = 0
+    health: DataHealth | None = None
 
 
 class DataSplit(_Record):
