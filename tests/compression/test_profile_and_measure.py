@@ -1,0 +1,60 @@
+"""Profiling and measurement on a tiny model: real per-node times, MACs, latency statistics, fidelity metrics."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compression.data import Dataset
+from compression.measure.evaluate import measure_candidate
+from compression.measure.latency import measure_latency
+from compression.measure.quality import classification_metrics, fidelity, sqnr_db
+from compression.profile import profile_model
+from tests.helpers import export_onnx, tiny_cnn
+
+
+@pytest.fixture(scope="module")
+def cnn_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return export_onnx(tiny_cnn(), tmp_path_factory.mktemp("m") / "m.onnx")
+
+
+def test_profile_counts_params_macs_and_times(cnn_path: Path) -> None:
+    prof = profile_model(cnn_path, {"x": np.zeros((1, 1, 8, 8), np.float32)}, runs=5)
+    conv = next(l for l in prof.layers if l.op_type == "Conv")
+    gemm = next(l for l in prof.layers if l.op_type == "Gemm")
+    assert conv.parameters == 4 * 9 + 4 and conv.macs == 4 * 8 * 8 * 9
+    assert gemm.parameters == 256 * 10 + 10 and gemm.macs == 256 * 10
+    assert prof.parameters == conv.parameters + gemm.parameters
+    assert prof.weight_bytes_by_dtype == {"float32": 4 * prof.parameters}
+    assert all(l.time_us is not None and l.time_us >= 0 for l in prof.layers)
+    assert prof.op_histogram["Conv"] == 1 and "optimizations off" in prof.timing_note
+
+
+def test_latency_reports_median_p90_and_paired_ratio(cnn_path: Path) -> None:
+    res = measure_latency({"a": cnn_path, "b": cnn_path}, {"x": np.zeros((1, 1, 8, 8), np.float32)}, rounds=4, runs_per_round=5, reference="a")
+    assert res["a"].runs == 20 and res["a"].median_ms > 0 and res["a"].p90_ms >= res["a"].median_ms
+    lo, hi = res["b"].ratio_iqr  # same model twice: the paired ratio straddles ~1
+    assert 0.3 < res["b"].ratio_to_reference < 3 and lo <= hi
+
+
+def test_quality_metrics() -> None:
+    ref = np.array([[2.0, 1.0], [0.0, 3.0], [1.0, 0.5]])
+    cand = np.array([[2.0, 1.1], [0.2, 3.0], [0.4, 0.5]])
+    fid = fidelity(ref, cand)
+    assert fid.top1_agreement == pytest.approx(2 / 3) and fid.disagreements == [2]
+    assert sqnr_db(ref, ref) == float("inf") and 10 < sqnr_db(ref, cand) < 20
+    cm = classification_metrics(np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0]))
+    assert cm.accuracy == 0.75 and cm.per_class_accuracy == {0: 1.0, 1: 0.5}
+
+
+def test_measure_candidate_against_itself(cnn_path: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    ds = Dataset(inputs={"x": rng.random((20, 1, 8, 8), dtype=np.float32)}, labels=rng.integers(0, 10, 20), groups=np.array(["a", "b"] * 10))
+    m = measure_candidate(cnn_path, cnn_path, ds, tmp_path)
+    by = {x.metric: x for x in m.measurements}
+    assert by["size_bytes"].value == cnn_path.stat().st_size
+    assert by["top1_agreement"].value == 1.0 and by["sqnr_db"].value == 200.0
+    assert all(x.source == "host" for x in m.measurements)
+    assert by["peak_memory_mb"].value > 0
+    assert set(m.quality["per_subgroup_accuracy"]) == {"a", "b"}
