@@ -77,6 +77,10 @@ def _print_profile(prof) -> None:  # type: ignore[no-untyped-def]
         t = f"{layer.time_us:.1f}" if layer.time_us is not None else "-"
         print(f"{layer.name[:44]:44} {layer.op_type[:10]:10} {layer.parameters:>9,} {macs:>10} {t:>8}")
     print(f"({prof.timing_note})")
+    if prof.top_by_size(3):
+        print("largest: " + ", ".join(f"{l.name} ({l.weight_bytes / 1024:.1f} KiB)" for l in prof.top_by_size(3)))
+    if prof.top_by_time(3):
+        print("slowest: " + ", ".join(f"{l.name} ({l.time_us:.1f} µs)" for l in prof.top_by_time(3)))
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
