@@ -1,0 +1,45 @@
+"""Start the desktop app: `run_app(project=None, demo=False)` (used by `shrinkwise gui`) or `python -m gui`."""
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+from types import TracebackType
+
+ORGANIZATION = "Shrinkwise"
+APPLICATION = "Shrinkwise"
+
+
+def _install_excepthook(window: object) -> None:
+    """Exceptions that escape a slot end in a dialog, never silently on stderr only."""
+    from gui import dialogs
+
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        text = "".join(traceback.format_exception(kind, exc, tb))
+        sys.stderr.write(text)
+        try:
+            dialogs.show_error(window if hasattr(window, "isVisible") else None, exc, text)  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - never recurse from the hook
+            previous(kind, exc, tb)
+
+    sys.excepthook = hook
+
+
+def run_app(project: Path | str | None = None, demo: bool = False, argv: list[str] | None = None) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    window = MainWindow()
+    _install_excepthook(window)
+    window.show()
+    if demo:
+        window.open_demo()
+    elif project is not None:
+        window.open_project(Path(project))
+    return app.exec()

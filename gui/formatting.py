@@ -1,0 +1,36 @@
+"""Numbers as people read them (shared by the views)."""
+from __future__ import annotations
+
+
+def fmt_bytes(n: float | None) -> str:
+    if n is None:
+        return "–"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} GiB"
+
+
+def fmt_count(n: float | None) -> str:
+    """12,345 up to a million, then 1.23 M / 4.5 G."""
+    if n is None:
+        return "–"
+    if abs(n) < 1_000_000:
+        return f"{n:,.0f}"
+    for div, suffix in ((1e9, " G"), (1e6, " M")):
+        if abs(n) >= div:
+            return f"{n / div:,.2f}{suffix}"
+    return f"{n:,.0f}"
+
+
+def fmt_number(value: float, unit: str = "") -> str:
+    if unit == "bytes":
+        return fmt_bytes(value)
+    if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
+        text = f"{value:.3g}"
+    elif float(value).is_integer():
+        text = f"{value:,.0f}"
+    else:
+        text = f"{value:,.4g}" if abs(value) < 10 else f"{value:,.2f}"
+    return f"{text} {unit}".strip()

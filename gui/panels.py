@@ -1,0 +1,173 @@
+"""Smaller pages: the project's name and notes, its data files with their health, and the baseline measurements."""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.formatting import fmt_number
+
+SOURCE_LABELS = {"host": "measured here", "device": "measured on the device", "estimate": "estimate"}
+
+
+def _title(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setStyleSheet("font-size: 14pt; font-weight: bold;")
+    return label
+
+
+class ProjectPanel(QWidget):
+    """Name and notes; editing either marks the project as changed (it is saved with File > Save)."""
+
+    edited = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.addWidget(_title("Project"))
+        form = QFormLayout()
+        self.name_edit = QLineEdit()
+        self.name_edit.setAcceptDrops(False)
+        self.path_label = QLabel()
+        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.path_label.setWordWrap(True)
+        self.notes_edit = QPlainTextEdit()
+        self.notes_edit.setAcceptDrops(False)
+        self.notes_edit.setPlaceholderText("Notes about this model: what it is for, where it will run…")
+        form.addRow("Name:", self.name_edit)
+        form.addRow("File:", self.path_label)
+        form.addRow("Notes:", self.notes_edit)
+        layout.addLayout(form)
+        self._loading = False
+        self.name_edit.textEdited.connect(lambda _t: self._emit())
+        self.notes_edit.textChanged.connect(self._emit)
+
+    def _emit(self) -> None:
+        if not self._loading:
+            self.edited.emit()
+
+    def show_project(self, project: Any, path: Any) -> None:
+        self._loading = True
+        try:
+            self.name_edit.setText(project.name)
+            self.notes_edit.setPlainText(project.notes)
+            self.path_label.setText(str(path))
+        finally:
+            self._loading = False
+
+
+class DataPanel(QWidget):
+    """The project's data files with roles and sizes; their health warnings underneath each."""
+
+    add_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        top.addWidget(_title("Data"))
+        top.addStretch(1)
+        self.add_button = QPushButton("Add Data…")
+        self.add_button.clicked.connect(self.add_requested)
+        top.addWidget(self.add_button)
+        layout.addLayout(top)
+        self.empty_label = QLabel("No data yet. Drop a .npz file or an image folder here, or use File > Add Data…\n"
+                                  "Without data, Shrinkwise can measure speed and size but not accuracy.")
+        self.empty_label.setStyleSheet("color: #555;")
+        layout.addWidget(self.empty_label)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["File", "Role", "Samples", "Labels", "Subgroups", "Warnings"])
+        self.tree.setRootIsDecorated(True)
+        self.tree.setAcceptDrops(False)
+        header = self.tree.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        layout.addWidget(self.tree, 1)
+
+    def show_data(self, data: list[Any]) -> None:
+        self.tree.clear()
+        self.empty_label.setVisible(not data)
+        for ref in data:
+            h = ref.health
+            warnings = list(h.warnings) if h is not None else []
+            item = QTreeWidgetItem([
+                ref.path,
+                ref.role,
+                f"{ref.samples:,}",
+                "yes" if h is not None and h.has_labels else "no",
+                "yes" if h is not None and h.has_groups else "no",
+                str(len(warnings)) if warnings else "none",
+            ])
+            for col in (2, 5):
+                item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            for w in warnings:
+                child = QTreeWidgetItem([f"{w.severity}: {w.message}"])
+                child.setFirstColumnSpanned(True)
+                child.setToolTip(0, w.message)
+                if w.severity in ("warning", "error"):
+                    child.setForeground(0, Qt.GlobalColor.darkRed if w.severity == "error" else Qt.GlobalColor.darkYellow)
+                item.addChild(child)
+            self.tree.addTopLevelItem(item)
+            item.setExpanded(True)
+            for i in range(item.childCount()):
+                item.child(i).setFirstColumnSpanned(True)
+        for c in range(1, 6):
+            self.tree.resizeColumnToContents(c)
+
+
+class MeasurementsPanel(QWidget):
+    """The baseline's measurements, each with where it came from."""
+
+    measure_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        top.addWidget(_title("Baseline"))
+        top.addStretch(1)
+        self.measure_button = QPushButton("Measure Baseline")
+        self.measure_button.clicked.connect(self.measure_requested)
+        top.addWidget(self.measure_button)
+        layout.addLayout(top)
+        self.empty_label = QLabel("The original model has not been measured yet.")
+        self.empty_label.setStyleSheet("color: #555;")
+        layout.addWidget(self.empty_label)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["Metric", "Value", "Source"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        layout.addWidget(self.table, 1)
+
+    def show_baseline(self, experiment: Any, has_model: bool) -> None:
+        measurements = list(experiment.measurements) if experiment is not None else []
+        self.empty_label.setVisible(not measurements)
+        self.measure_button.setEnabled(has_model)
+        self.measure_button.setText("Measure Again" if measurements else "Measure Baseline")
+        self.table.setRowCount(len(measurements))
+        for row, m in enumerate(measurements):
+            value = QTableWidgetItem(fmt_number(m.value, m.unit))
+            value.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            source = QTableWidgetItem(SOURCE_LABELS.get(m.source, m.source))
+            if m.details:
+                source.setToolTip(", ".join(f"{k}: {v}" for k, v in m.details.items()))
+            self.table.setItem(row, 0, QTableWidgetItem(m.metric))
+            self.table.setItem(row, 1, value)
+            self.table.setItem(row, 2, source)
+        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
