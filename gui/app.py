@@ -5,6 +5,7 @@ import sys
 import traceback
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 ORGANIZATION = "Shrinkwise"
 APPLICATION = "Shrinkwise"
@@ -27,7 +28,8 @@ def _install_excepthook(window: object) -> None:
     sys.excepthook = hook
 
 
-def run_app(project: Path | str | None = None, demo: bool = False, argv: list[str] | None = None) -> int:
+def start(project: Path | str | None = None, demo: bool = False, argv: list[str] | None = None, settings: Any = None) -> Any:
+    """Create the application (once) and the main window, shown, with the project or the demo being opened."""
     from PySide6.QtWidgets import QApplication
 
     from gui.main_window import MainWindow
@@ -35,11 +37,20 @@ def run_app(project: Path | str | None = None, demo: bool = False, argv: list[st
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
-    window = MainWindow()
+    window = MainWindow(settings=settings)
     _install_excepthook(window)
     window.show()
     if demo:
         window.open_demo()
     elif project is not None:
         window.open_project(Path(project))
-    return app.exec()
+    return window
+
+
+def run_app(project: Path | str | None = None, demo: bool = False, argv: list[str] | None = None) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    window = start(project, demo, argv)
+    code = QApplication.instance().exec()  # type: ignore[union-attr]
+    del window
+    return code

@@ -24,9 +24,33 @@ def fmt_count(n: float | None) -> str:
     return f"{n:,.0f}"
 
 
+METRIC_LABELS = {
+    "size_bytes": "Model file size",
+    "encoded_size_bytes": "Encoded size",
+    "latency_ms_median": "Latency, median (batch 1)",
+    "latency_ms_p90": "Latency, 90th percentile",
+    "latency_ms_iqr": "Latency spread (IQR)",
+    "latency_ratio": "Latency vs. original",
+    "original_latency_ms_median": "Original latency, median",
+    "peak_memory_mb": "Peak memory",
+    "sqnr_db": "SQNR vs. original (200 = identical)",
+    "cosine_mean": "Output cosine similarity, mean",
+    "cosine_min": "Output cosine similarity, worst",
+    "top1_agreement": "Top-1 agreement with original",
+    "accuracy": "Accuracy",
+    "macro_f1": "Macro F1",
+}
+
+
+def metric_label(metric: str) -> str:
+    return METRIC_LABELS.get(metric, metric.replace("_", " "))
+
+
 def fmt_number(value: float, unit: str = "") -> str:
-    if unit == "bytes":
+    if unit in ("bytes", "B"):
         return fmt_bytes(value)
+    if unit == "ms" and 0 < abs(value) < 1:
+        return f"{value * 1000:,.1f} µs"
     if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
         text = f"{value:.3g}"
     elif float(value).is_integer():

@@ -100,9 +100,11 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self.project_panel.edited.connect(self._on_project_edited)
         self.profile_view.open_model_requested.connect(self.open_model_dialog)
+        self.profile_view.demo_requested.connect(self.open_demo)
         self.data_panel.add_requested.connect(self.add_data_dialog)
         self.measurements_panel.measure_requested.connect(self.measure_baseline)
         self._refresh()
+        self.busy_label.setText("Ready")
         self.steps.setCurrentRow(STEP_MODEL)
 
     # --- menus ---------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.formatting import fmt_number
+from gui.formatting import fmt_number, metric_label
 
 SOURCE_LABELS = {"host": "measured here", "device": "measured on the device", "estimate": "estimate"}
 
@@ -94,8 +95,8 @@ class DataPanel(QWidget):
         self.tree.setHeaderLabels(["File", "Role", "Samples", "Labels", "Subgroups", "Warnings"])
         self.tree.setRootIsDecorated(True)
         self.tree.setAcceptDrops(False)
-        header = self.tree.header()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.tree.setStyleSheet("QTreeWidget::item { padding: 2px; }")
+        self.tree.header().setStretchLastSection(True)
         layout.addWidget(self.tree, 1)
 
     def show_data(self, data: list[Any]) -> None:
@@ -110,23 +111,24 @@ class DataPanel(QWidget):
                 f"{ref.samples:,}",
                 "yes" if h is not None and h.has_labels else "no",
                 "yes" if h is not None and h.has_groups else "no",
-                str(len(warnings)) if warnings else "none",
+                f"{len(warnings)} (below)" if warnings else "none",
             ])
-            for col in (2, 5):
+            for col in (2,):
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             for w in warnings:
                 child = QTreeWidgetItem([f"{w.severity}: {w.message}"])
                 child.setFirstColumnSpanned(True)
                 child.setToolTip(0, w.message)
                 if w.severity in ("warning", "error"):
-                    child.setForeground(0, Qt.GlobalColor.darkRed if w.severity == "error" else Qt.GlobalColor.darkYellow)
+                    child.setForeground(0, QColor("#b00020") if w.severity == "error" else QColor("#8a5a00"))
                 item.addChild(child)
             self.tree.addTopLevelItem(item)
             item.setExpanded(True)
             for i in range(item.childCount()):
                 item.child(i).setFirstColumnSpanned(True)
-        for c in range(1, 6):
+        for c in range(0, 5):
             self.tree.resizeColumnToContents(c)
+            self.tree.setColumnWidth(c, self.tree.columnWidth(c) + 16)
 
 
 class MeasurementsPanel(QWidget):
@@ -150,8 +152,10 @@ class MeasurementsPanel(QWidget):
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["Metric", "Value", "Source"])
         self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        self.table.setAlternatingRowColors(True)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setStretchLastSection(True)
         layout.addWidget(self.table, 1)
 
     def show_baseline(self, experiment: Any, has_model: bool) -> None:
@@ -166,8 +170,11 @@ class MeasurementsPanel(QWidget):
             source = QTableWidgetItem(SOURCE_LABELS.get(m.source, m.source))
             if m.details:
                 source.setToolTip(", ".join(f"{k}: {v}" for k, v in m.details.items()))
-            self.table.setItem(row, 0, QTableWidgetItem(m.metric))
+            metric = QTableWidgetItem(metric_label(m.metric))
+            metric.setToolTip(m.metric)
+            self.table.setItem(row, 0, metric)
             self.table.setItem(row, 1, value)
             self.table.setItem(row, 2, source)
         self.table.resizeColumnsToContents()
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in (0, 1):
+            self.table.setColumnWidth(col, self.table.columnWidth(col) + 24)

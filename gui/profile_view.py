@@ -210,6 +210,7 @@ class ProfileView(QWidget):
     """Empty state (no model), a 'profiling…' state, or the profile itself."""
 
     open_model_requested = Signal()
+    demo_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -231,9 +232,13 @@ class ProfileView(QWidget):
         self.empty_hint.setStyleSheet("color: #777;")
         self.open_button = QPushButton("Open Model…")
         self.open_button.clicked.connect(self.open_model_requested)
+        self.demo_button = QPushButton("Try the Demo Project")
+        self.demo_button.setToolTip("A small digits CNN with its data, to look around before using your own model")
+        self.demo_button.clicked.connect(self.demo_requested)
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.open_button)
+        row.addWidget(self.demo_button)
         row.addStretch(1)
         el.addWidget(self.empty_label)
         el.addWidget(self.empty_hint)
@@ -291,9 +296,9 @@ class ProfileView(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(COL_LAYER, QHeaderView.ResizeMode.Stretch)
-        for c in range(1, len(COLUMNS)):
+        for c in range(len(COLUMNS)):  # full layer names; the last column takes what is left
             header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
 
         left = QWidget()
         ll = QVBoxLayout(left)
@@ -302,6 +307,8 @@ class ProfileView(QWidget):
         ll.addWidget(self.table)
 
         right = QWidget()
+        right.setMinimumWidth(260)
+        right.setMaximumWidth(520)
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
         self.count_chart = OpBarChart("Layers per op type", integer=True)

@@ -1,0 +1,55 @@
+"""Starting the app: `--demo` opens the demo project (built into the user data folder on first use)."""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QApplication
+
+from tests.gui.conftest import WAIT_MS
+
+
+def test_start_with_demo_opens_the_demo(qtbot: Any, demo_source: Path, tmp_path: Path, monkeypatch: Any, settings: Any, dialog_log: Any) -> None:
+    from gui import app as app_module
+    from gui import main_window
+
+    folder = tmp_path / "demo"
+    shutil.copytree(demo_source.parent, folder)
+    monkeypatch.setattr(main_window, "demo_dir", lambda: folder)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # start() installs its own; restored afterwards
+    window = app_module.start(demo=True, settings=settings)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.session is not None and not window.busy, timeout=WAIT_MS)
+    assert window.session.project.name == "Digits demo"
+    assert window.profile_view.proxy.rowCount() == 12
+    assert QApplication.organizationName() == "Shrinkwise"
+    assert window.recent_projects()[0] == (folder / demo_source.name).resolve()
+
+
+def test_start_builds_the_demo_on_first_use(qtbot: Any, tmp_path: Path, monkeypatch: Any, settings: Any, dialog_log: Any) -> None:
+    from gui import app as app_module
+    from gui import main_window, workers
+
+    folder = tmp_path / "fresh-demo"
+    monkeypatch.setattr(main_window, "demo_dir", lambda: folder)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    workers.CALLS.clear()
+    window = app_module.start(demo=True, settings=settings)
+    qtbot.addWidget(window)
+    assert window.busy and "demo" in window.busy_label.text()
+    qtbot.waitUntil(lambda: window.session is not None and not window.busy, timeout=WAIT_MS)
+    assert (folder / "digits-demo.shrinkwise.json").exists()
+    assert [c.name for c in workers.CALLS] == ["_build_demo"]
+    assert not dialog_log.errors()
+
+
+def test_module_entry_parses_arguments(monkeypatch: Any) -> None:
+    import gui.__main__ as entry
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(entry, "run_app", lambda **kw: seen.update(kw) or 0)
+    assert entry.main(["some.shrinkwise.json"]) == 0
+    assert seen == {"project": Path("some.shrinkwise.json"), "demo": False}
+    assert entry.main(["--demo"]) == 0 and seen["demo"] is True
