@@ -141,3 +141,37 @@ def choose_folder(parent: QWidget | None, title: str, directory: str = "") -> st
 
     path = QFileDialog.getExistingDirectory(parent, title, directory)
     return path or None
+
+
+DATA_ROLES = {
+    "all": "Everything (Shrinkwise splits it: evaluation, calibration, training)",
+    "evaluation": "Evaluation only (held out, for measuring quality)",
+    "calibration": "Calibration only (a few hundred typical inputs)",
+    "training": "Training / fine-tuning",
+}
+
+
+class DataRoleDialog(QDialog):
+    def __init__(self, parent: QWidget | None, name: str) -> None:
+        from PySide6.QtWidgets import QComboBox
+
+        super().__init__(parent)
+        self.setWindowTitle("What is this data for?")
+        layout = QVBoxLayout(self)
+        label = QLabel(f"How should Shrinkwise use <b>{name}</b>?")
+        layout.addWidget(label)
+        self.role = QComboBox()
+        for key, text in DATA_ROLES.items():
+            self.role.addItem(text, key)
+        layout.addWidget(self.role)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+
+def ask_data_role(parent: QWidget | None, name: str) -> str | None:
+    dialog = DataRoleDialog(parent, name)
+    if getattr(result := exec_dialog(dialog), "value", result) != QDialog.DialogCode.Accepted.value:
+        return None
+    return str(dialog.role.currentData())

@@ -167,6 +167,7 @@ class MainWindow(QMainWindow):
         elif self._jobs == 0:
             self.busy_label.setText("Ready")
         self.progress.setVisible(self.busy)
+        self.project_panel.setEnabled(self.session is not None and not self.busy)  # the worker may save the project
         self._update_actions()
 
     def _update_actions(self) -> None:
@@ -235,7 +236,7 @@ class MainWindow(QMainWindow):
             self.measurements_panel.show_baseline(None, False)
             self.project_panel.setEnabled(False)
         else:
-            self.project_panel.setEnabled(True)
+            self.project_panel.setEnabled(not self.busy)
             self.project_panel.show_project(s.project, s.path)
             if s.project.model is None:
                 self.profile_view.show_empty()
@@ -431,10 +432,14 @@ class MainWindow(QMainWindow):
 
         self.run_job(f"Reading {path.name}…", session.attach_model, path, architecture, None, input_specs, on_done=done)
 
-    def add_data_path(self, path: Path, role: str = "all") -> None:
+    def add_data_path(self, path: Path, role: str | None = None) -> None:
         if self.session is None:
             self.show_error(ShrinkwiseError("there is no project to add data to", fix="open or create a project first (File > New Project…)"))
             return
+        if role is None:
+            role = dialogs.ask_data_role(self, path.name)
+            if role is None:
+                return
 
         def done(_ref: Any) -> None:
             self.set_dirty(False)  # add_data saved the project

@@ -233,3 +233,33 @@ def test_torch_state_dict_drop_asks_for_architecture_and_shape(qtbot: Any, windo
     assert not dialog_log.errors(), dialog_log.errors()
     assert window.session.project.model.format == "state_dict"
     assert all(c.thread is not threading.main_thread() for c in workers.CALLS)
+
+
+def test_dropping_data_asks_its_role_and_adds_it_off_the_ui_thread(qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any) -> None:
+    open_and_wait(qtbot, window, demo_project)
+    data = demo_project.parent / "data" / "digits_eval.npz"
+
+    def choose(dialog: Any) -> None:
+        dialog.role.setCurrentIndex(dialog.role.findData("calibration"))
+
+    dialog_log.on_dialog = choose
+    dialog_log.dialog_answer = 1
+    workers.CALLS.clear()
+    _drop(window, data)
+    assert window.busy and not window.project_panel.isEnabled()
+    qtbot.waitUntil(lambda: not window.busy, timeout=WAIT_MS)
+    assert not dialog_log.errors(), dialog_log.errors()
+    assert {d.role for d in window.session.project.data} == {"training", "evaluation", "calibration"}
+    assert window.data_panel.tree.topLevelItemCount() == 3
+    assert window.pages.currentWidget() is window.data_panel
+    assert [c.name for c in workers.CALLS] == ["Session.add_data"]
+    assert workers.CALLS[0].thread is not threading.main_thread()
+    assert not window.dirty and Session.open(demo_project).project.data == window.session.project.data
+
+
+def test_dropping_data_cancelled_changes_nothing(qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any) -> None:
+    open_and_wait(qtbot, window, demo_project)
+    before = window.session.project.model_dump()
+    _drop(window, demo_project.parent / "data" / "digits_eval.npz")  # the role dialog is rejected
+    assert not window.busy
+    assert window.session.project.model_dump() == before
