@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # Protobuf refuses to serialise one message above 2 GiB; bigger models go to a side file.
 _PROTO_LIMIT = 2_000_000_000
+# Quantizers are told to write weights to a side file above this size (their intermediate models grow).
+EXTERNAL_DATA_ABOVE = 1_500_000_000
 
 # Ops whose weight input a technique may change, and which input index holds the weight.
 WEIGHT_INPUT = {"Conv": 1, "ConvTranspose": 1, "Gemm": 1, "MatMul": 1, "Gather": 0}
@@ -207,15 +209,27 @@ def gemm_to_matmul(model: "onnx.ModelProto") -> int:
     return rewritten
 
 
-def unquantize_node_inputs(model: "onnx.ModelProto", node_names: set[str]) -> int:
+def unquantize_node_inputs(model: "onnx.ModelProto", source: "onnx.ModelProto", node_names: set[str]) -> tuple[int, list[str]]:
     """Feed the named nodes their original float activations again, bypassing QuantizeLinear -> DequantizeLinear.
 
     ORT's QDQ quantizer may still put a Q/DQ pair on a tensor that a float-kept node reads (because another
-    consumer, or the producer, is quantized). A node "kept in float" should see the float tensor, so this rewires
-    each such input to the Q's float input and drops Q/DQ nodes nobody reads any more. Returns inputs rewired.
+    consumer, or the producer, is quantized). A node "kept in float" should see the float tensor, so each such input
+    is rewired to the Q's float input, and Q/DQ nodes nobody reads any more are dropped. The rewiring is done only
+    when that float tensor comes from the same kind of node as in `source` (the graph before quantization); ORT
+    can remove a Relu and hand its output name to the layer before it, and then the name no longer means the same
+    values. Returns (inputs rewired, names of inputs left quantized).
     """
+    def producer_ops(m: "onnx.ModelProto") -> dict[str, str]:
+        ops = {o: n.op_type for n in m.graph.node for o in n.output}
+        ops.update({i.name: "<input>" for i in m.graph.input})
+        ops.update({i.name: "<initializer>" for i in m.graph.initializer})
+        return ops
+
+    before = producer_ops(source)
     producers = {o: n for n in model.graph.node for o in n.output}
+    after = producer_ops(model)
     rewired = 0
+    left: list[str] = []
     for node in model.graph.node:
         if node.name not in node_names:
             continue
@@ -226,11 +240,15 @@ def unquantize_node_inputs(model: "onnx.ModelProto", node_names: set[str]) -> in
             q = producers.get(dq.input[0])
             if q is None or q.op_type != "QuantizeLinear":
                 continue  # a constant quantized weight would have no Q: leave it (it is not ours to undo)
-            node.input[i] = q.input[0]
+            float_name = q.input[0]
+            if before.get(float_name) is None or before.get(float_name) != after.get(float_name):
+                left.append(f"{node.name}:{name}")
+                continue
+            node.input[i] = float_name
             rewired += 1
     if rewired:
         remove_dead_nodes(model)
-    return rewired
+    return rewired, left
 
 
 def remove_dead_nodes(model: "onnx.ModelProto") -> None:

@@ -51,6 +51,12 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
         src, logs = ou.prepared_copy(ctx.onnx_path, Path(tmp), config.preprocess, config.nodes_to_exclude)
         for text in logs:
             yield LogLine(text=text)
+        # ORT turns Gemm into MatMul + Add itself but renames the node, so a Gemm in nodes_to_exclude would no
+        # longer match. Doing the rewrite here keeps the name on the MatMul.
+        model = ou.load(src)
+        if ou.gemm_to_matmul(model):
+            src = Path(tmp) / "matmul.onnx"
+            ou.save(model, src)
         yield Progress(fraction=0.3, message="quantizing weights to int8")
         out = ctx.out_dir / "model_int8_dynamic.onnx"
         try:
@@ -63,6 +69,7 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
                     reduce_range=config.reduce_range,
                     weight_type=QuantType.QInt8 if config.weight_type == "int8" else QuantType.QUInt8,
                     nodes_to_exclude=list(config.nodes_to_exclude) or None,
+                    use_external_data_format=ou.file_bytes(src) > ou.EXTERNAL_DATA_ABOVE,
                 )
         except Exception as exc:  # noqa: BLE001 - one line for the user
             raise TechniqueError(f"ONNX Runtime dynamic quantization failed: {type(exc).__name__}: {exc}") from exc

@@ -87,8 +87,17 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
         "Entropy": CalibrationMethod.Entropy,
         "Percentile": CalibrationMethod.Percentile,
     }[config.calibrate_method]
-    extra = {"CalibPercentile": config.percentile} if config.calibrate_method == "Percentile" else {}
+    extra: dict[str, object] = {"CalibPercentile": config.percentile} if config.calibrate_method == "Percentile" else {}
     exclude = list(config.nodes_to_exclude)
+    if preset == "weight_ops_only":
+        # Quantize only what those ops read: no Q/DQ on their outputs, and a private Q/DQ pair per quantized
+        # consumer so that a residual Add or a LayerNorm reading the same tensor keeps the float value.
+        extra["OpTypesToExcludeOutputQuantization"] = list(WEIGHT_OPS)
+        extra["DedicatedQDQPair"] = True
+    if exclude and config.quant_format == "QDQ":
+        # Keep Relu/Clip nodes: ORT otherwise drops them into the previous layer's range, and a float-kept node
+        # reading that tensor would then see pre-activation values once its Q/DQ is bypassed.
+        extra["QDQKeepRemovableActivations"] = True
 
     with tempfile.TemporaryDirectory(prefix=".work-", dir=ctx.out_dir) as tmp:
         src, logs = ou.prepared_copy(ctx.onnx_path, Path(tmp), config.preprocess, exclude)
@@ -121,14 +130,18 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
                     nodes_to_exclude=exclude or None,
                     calibrate_method=method,
                     extra_options=extra or None,
+                    use_external_data_format=ou.file_bytes(src) > ou.EXTERNAL_DATA_ABOVE,
                 )
         except Exception as exc:  # noqa: BLE001 - one line for the user
             raise TechniqueError(f"ONNX Runtime static quantization failed: {type(exc).__name__}: {exc}") from exc
         yield Progress(fraction=0.85, message="checking the result")
         model = ou.load(tmp_out)
-    rewired = ou.unquantize_node_inputs(model, set(exclude)) if exclude else 0
-    if rewired:
-        yield LogLine(text=f"fed {rewired} input(s) of float-kept node(s) their float tensors again (no Q/DQ in front)")
+    if exclude:
+        rewired, left = ou.unquantize_node_inputs(model, src_model, set(exclude))
+        if rewired:
+            yield LogLine(text=f"fed {rewired} input(s) of float-kept node(s) their float tensors again (no Q/DQ in front)")
+        if left:
+            yield LogLine(level="warning", text=f"{len(left)} input(s) of float-kept nodes still read quantized values: {', '.join(left[:5])}")
     if ou.quantized_weight_count(model) == 0:
         raise TechniqueError(
             "static int8 quantization changed nothing: no layer with constant weights was quantized",
