@@ -58,6 +58,9 @@ class TechniqueContext:
     time_budget_s: float | None = None
     seed: int = 0
     started: float = field(default_factory=time.monotonic)
+    # The TorchScript file an earlier training step of the same plan wrote (its Artifact.torch_model_path, resolved
+    # to a full path), e.g. a structurally pruned model that distillation then trains as the student. None if none.
+    previous_torch_model_path: Path | None = None
 
     def over_time_budget(self) -> bool:
         return self.time_budget_s is not None and time.monotonic() - self.started > self.time_budget_s
