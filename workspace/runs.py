@@ -336,9 +336,12 @@ def sensitivity(
         values = _metric_map(step_result["measurements"])
         q = values.get(metric_name, 0.0)
         return {"quality": q, "drop": base_q - q, "size_bytes": values.get("size_bytes"),
-                "latency_ms": values.get("latency_ms_median"), "sqnr_db": values.get("sqnr_db")}
+                "latency_ms": values.get("latency_ms_median"), "latency_ratio": values.get("latency_ratio"),
+                "sqnr_db": values.get("sqnr_db")}
 
     full = summary(res[0])
+    base_m = ensure_baseline(session).measurement("latency_ms_median")
+    base_latency = base_m.value if base_m else None
     n = len(names)
     ranking = []
     for i, layer in enumerate(layers):
@@ -349,7 +352,8 @@ def sensitivity(
             recovery=full["drop"] - but["drop"],
             sqnr_alone_db=alone["sqnr_db"],
             size_cost_bytes=(but["size_bytes"] or 0) - (full["size_bytes"] or 0),
-            latency_cost_ms=(but["latency_ms"] or 0) - (full["latency_ms"] or 0),
+            # Paired ratios (each timed interleaved with the original) drift less than raw medians between variants.
+            latency_cost_ms=_latency_cost(but, full, base_latency),
         ))
     ranking.sort(key=lambda r: (-max(r["drop_alone"], r["recovery"]), r["sqnr_alone_db"] if r["sqnr_alone_db"] is not None else 1e9))
     order = [r["node"] for r in ranking]
@@ -357,14 +361,14 @@ def sensitivity(
     # Keep-in-float sets of growing size, measured (k = 1 is "all but the first" from job 1).
     curve: list[dict[str, Any]] = [{"keep_float": [], **full, "source": "pass1"}]
     by_node = {l["node"]: i for i, l in enumerate(layers)}
+    sources: list[tuple[Path, dict[str, Any]]] = [(run_dir / "pass1", res[0])]  # the artifact behind each curve point
     chosen: dict[str, Any] | None = curve[0] if full["drop"] <= tolerance else None
-    artifact_source = (run_dir / "pass1", res[0])
     if chosen is None:
         first = summary(res[1 + n + by_node[order[0]]])
         curve.append({"keep_float": order[:1], **first, "source": "pass1"})
+        sources.append((run_dir / "pass1", res[1 + n + by_node[order[0]]]))
         if first["drop"] <= tolerance:
             chosen = curve[-1]
-            artifact_source = (run_dir / "pass1", res[1 + n + by_node[order[0]]])
     if chosen is None and n > 2:
         more = [step(order[:k]) for k in range(2, n)]
         out2 = _run_variants(session, more, run_dir / "pass2", on_event, on_start, latency_seconds)
@@ -375,15 +379,13 @@ def sensitivity(
             return session.project.experiment(exp_id)
         for k, r in zip(range(2, n), out2.result["steps"]):
             curve.append({"keep_float": order[:k], **summary(r), "source": "pass2"})
+            sources.append((run_dir / "pass2", r))
             if chosen is None and curve[-1]["drop"] <= tolerance:
                 chosen = curve[-1]
-                artifact_source = (run_dir / "pass2", r)
     meets = chosen is not None
     if chosen is None:  # nothing quantized meets it: say so and point at the least-bad measured option
         chosen = min(curve, key=lambda c: c["drop"])
-        src = res[0] if not chosen["keep_float"] else None
-        artifact_source = (run_dir / "pass1", src) if src is not None else artifact_source
-    folder, step_result = artifact_source
+    folder, step_result = sources[next(i for i, c in enumerate(curve) if c is chosen)]
     exp = session.project.experiment(exp_id)
     art = step_result["artifact"]
     path = folder / art["path"]
@@ -406,6 +408,14 @@ def sensitivity(
     exp.finished = utc_now()
     _save(session)
     return exp
+
+
+def _latency_cost(variant: dict[str, Any], reference: dict[str, Any], base_latency: float | None) -> float | None:
+    if variant["latency_ratio"] is not None and reference["latency_ratio"] is not None and base_latency is not None:
+        return (variant["latency_ratio"] - reference["latency_ratio"]) * base_latency
+    if variant["latency_ms"] is None or reference["latency_ms"] is None:
+        return None
+    return variant["latency_ms"] - reference["latency_ms"]
 
 
 def _run_variants(session: Session, variants: list[RecipeStep], run_dir: Path, on_event: EventCallback | None,

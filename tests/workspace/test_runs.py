@@ -140,3 +140,11 @@ def test_pareto_front_on_constructed_points() -> None:
     points = [(100, 0.99), (50, 0.99), (50, 0.98), (25, 0.90), (30, 0.90), (None, 1.0), (200, 0.995)]
     assert pareto_front(points) == [False, True, False, True, False, False, True]
     assert pareto_front([(1, 1), (1, 1)]) == [True, True]  # equal points do not dominate each other
+
+
+def test_sensitivity_unmeetable_tolerance_says_so(session: Session) -> None:
+    exp = sensitivity(session, tolerance=-1.0, technique="int8_dynamic")  # nothing can be better than the original
+    proposal = exp.extra["proposal"]
+    assert exp.status == "finished" and not proposal["meets_tolerance"] and "note" in proposal
+    assert len(exp.extra["curve"]) == 5  # 0..4 layers kept in float, each measured
+    assert exp.recipe[0].config["nodes_to_exclude"] == proposal["keep_float"]

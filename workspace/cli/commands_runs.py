@@ -57,8 +57,9 @@ class Progress:
                 self.stream.write("\r" + line.ljust(self.width))
                 self.width = len(line)
                 self.stream.flush()
-            elif event.message and event.message != self.last_message:
-                self.last_message = event.message
+            elif event.message and event.message.split(":")[0] != self.last_message:
+                # Plain output (logs, CI): one line per phase, not one per progress tick.
+                self.last_message = event.message.split(":")[0]
                 print(f"{self.prefix}{event.fraction * 100:3.0f}% {event.message}", file=self.stream, flush=True)
         elif kind == "log" and event.level in ("warning", "error"):
             self.clear()
