@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from compression.errors import TechniqueError
 from compression.events import LogLine, Progress
 from compression.techniques.base import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
 
@@ -69,14 +70,17 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     with ou.quiet():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the converter warns for every clipped value
-            converted = float16.convert_float_to_float16(
-                model,
-                min_positive_val=config.min_positive_value,
-                max_finite_val=config.max_finite_value,
-                keep_io_types=config.keep_io_types,
-                op_block_list=op_block,
-                node_block_list=list(config.keep_float_nodes) or None,
-            )
+            try:
+                converted = float16.convert_float_to_float16(
+                    model,
+                    min_positive_val=config.min_positive_value,
+                    max_finite_val=config.max_finite_value,
+                    keep_io_types=config.keep_io_types,
+                    op_block_list=op_block,
+                    node_block_list=list(config.keep_float_nodes) or None,
+                )
+            except Exception as exc:  # noqa: BLE001 - e.g. a model that is already float16: one line for the user
+                raise TechniqueError(f"float16 conversion failed: {exc}", path=ctx.onnx_path) from exc
     yield Progress(fraction=0.8, message="saving")
     out = ctx.out_dir / "model_fp16.onnx"
     size = ou.save(converted, out)

@@ -122,6 +122,12 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
         for r in ou.weight_refs(model, ("Conv", "ConvTranspose", "Gemm", "MatMul", "Gather"))
         if int(np.prod(inits[r.name].dims)) >= config.min_elements
     ]
+    if not refs and not ou.weight_refs(model, ("Conv", "ConvTranspose", "Gemm", "MatMul", "Gather")):
+        raise TechniqueError(
+            "the model has no float weight tensors to palettize (is it already quantized?)",
+            path=ctx.onnx_path,
+            fix="palettize the float model",
+        )
     if not refs:
         raise TechniqueError(
             f"no weight tensor has at least {config.min_elements} values, so nothing was palettized",

@@ -110,13 +110,15 @@ def _prune_in_torch(ctx: TechniqueContext, config: Config) -> Generator[Techniqu
     src = ou.load(ctx.onnx_path)
     input_names, output_names = ou.graph_input_names(src), ou.graph_output_names(src)
     model = ctx.torch_model().to(device)
+    # Layer weights by name (works for TorchScript too, where modules are not nn.Linear/nn.Conv instances):
+    # every 'weight' with two or more axes, i.e. Linear, Conv and embedding tables, not norms or biases.
     params = [
-        m.weight
-        for m in model.modules()
-        if isinstance(m, (torch.nn.Linear, torch.nn.modules.conv._ConvNd)) and m.weight.numel() >= config.min_elements
+        p
+        for name, p in model.named_parameters()
+        if name.rsplit(".", 1)[-1] == "weight" and p.dim() >= 2 and p.numel() >= config.min_elements
     ]
     if not params:
-        raise TechniqueError(f"no Linear/Conv weight has at least {config.min_elements} values", fix="lower min_elements")
+        raise TechniqueError(f"no layer weight has at least {config.min_elements} values", fix="lower min_elements")
     masks_np = keep_masks([p.detach().cpu().numpy() for p in params], config.target_sparsity, config.scope)
     masks = [torch.from_numpy(m).to(device=device, dtype=params[0].dtype) for m in masks_np]
 
@@ -155,6 +157,12 @@ def _prune_onnx(ctx: TechniqueContext, config: Config, tuned: bool, notes: list[
         if int(np.prod(inits[r.name].dims)) >= config.min_elements
     ]
     if not refs:
+        if not ou.weight_refs(model, ("Conv", "ConvTranspose", "Gemm", "MatMul")):
+            raise TechniqueError(
+                "the model has no float Conv/Gemm/MatMul weights to prune (is it already quantized?)",
+                path=src_path,
+                fix="prune before quantizing",
+            )
         raise TechniqueError(
             f"no Conv/Gemm/MatMul weight has at least {config.min_elements} values, so nothing can be pruned",
             path=ctx.onnx_path,

@@ -128,3 +128,27 @@ def test_prune_unstructured_fine_tuning_skipped_without_torch(mlp_task: Task, tm
 def test_palettize_stops_on_time_budget(mlp_task: Task, tmp_path: Path) -> None:
     with pytest.raises(TechniqueError, match="time budget"):
         run(palettize.apply, mlp_task.ctx(tmp_path, time_budget_s=0.0), palettize.Config(min_elements=100))
+
+
+def test_pruning_fine_tunes_a_torchscript_model(mlp_task: Task, tmp_path: Path) -> None:
+    """In a chained plan the PyTorch model after structured pruning is TorchScript; masks must still find the weights."""
+    import torch
+
+    from compression.techniques import _torch_utils as tu
+
+    ts = tmp_path / "m.pt"
+    assert tu.save_torchscript(mlp_task.factory(), [torch.from_numpy(mlp_task.train.inputs["x"][:1])], ts) is None
+    ctx = mlp_task.ctx(tmp_path / "out", torch_model=lambda: tu.load_torchscript(ts))
+    _, art = run(prune_unstructured.apply, ctx, prune_unstructured.Config(target_sparsity=0.7, fine_tune_epochs=1, min_elements=100))
+    assert art.details["fine_tuned"] and abs(art.details["sparsity"] - 0.7) <= 0.01
+
+
+def test_already_quantized_models_are_explained(mlp_task: Task, tmp_path: Path) -> None:
+    from compression.techniques import int4_weight_only
+
+    _, q = run(int4_weight_only.apply, mlp_task.ctx(tmp_path / "q"), int4_weight_only.Config(block_size=16))
+    ctx = TechniqueContext(onnx_path=tmp_path / "q" / q.path, out_dir=tmp_path / "p")
+    ctx.out_dir.mkdir()
+    for module, cfg in ((palettize, palettize.Config(min_elements=10)), (prune_unstructured, prune_unstructured.Config(min_elements=10))):
+        with pytest.raises(TechniqueError, match="already quantized"):
+            run(module.apply, ctx, cfg)
