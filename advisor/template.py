@@ -38,7 +38,7 @@ def _show(value: Any, spec: str | None) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value) if value else "none"
+        return ", ".join(str(getattr(v, "name", v)) for v in value) if value else "none"
     if spec:
         try:
             return format(value, spec)
