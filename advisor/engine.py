@@ -12,7 +12,7 @@ from typing import Any
 from advisor.activities import ACTIVITIES
 from advisor.advice import Advice, PlanStep, Question, Statement
 from advisor.facts import Facts
-from advisor.rules import SEVERITY_RANK, LoadedRule, load_rules
+from advisor.rules import SEVERITY_RANK, LoadedRule, cached_rules
 from advisor.situation import Situation, build_situation
 from advisor.template import render
 
@@ -175,5 +175,5 @@ def evaluate(situation: Situation, rules: list[LoadedRule], manifest: Manifest) 
 
 def advise(facts: Facts, manifest: Manifest, rules: list[LoadedRule] | None = None) -> Advice:
     """The advisor's front door: facts and the technique manifest in, advice out."""
-    rules = load_rules(manifest) if rules is None else rules
+    rules = cached_rules(manifest) if rules is None else rules
     return evaluate(build_situation(facts, manifest), rules, manifest)

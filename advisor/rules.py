@@ -8,6 +8,7 @@ is wrong — including a misspelt fact, a misspelt value, or a technique the man
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -181,3 +182,14 @@ def load_rules(manifest: dict[str, dict[str, Any]]) -> list[LoadedRule]:
             raise AdvisorError(f"duplicate rule id (also in {out[loaded.id].path})", where=loaded.path)
         out[loaded.id] = loaded
     return [out[k] for k in sorted(out)]
+
+
+_CACHE: dict[str, list[LoadedRule]] = {}
+
+
+def cached_rules(manifest: dict[str, dict[str, Any]]) -> list[LoadedRule]:
+    """`load_rules`, once per manifest content (rules are read-only data; loading takes a fraction of a second)."""
+    key = json.dumps(manifest, sort_keys=True, default=str)
+    if key not in _CACHE:
+        _CACHE[key] = load_rules(manifest)
+    return _CACHE[key]

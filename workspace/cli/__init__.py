@@ -16,6 +16,7 @@ from compression.errors import ShrinkwiseError
 COMMAND_MODULES = [
     "workspace.cli.commands_project",
     "workspace.cli.commands_runs",
+    "workspace.cli.commands_advisor",
 ]
 
 
