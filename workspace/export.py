@@ -145,6 +145,7 @@ def export_candidate(session: Session, ref: str | None, out_dir: Path | str) -> 
     from workspace.atomic import atomic_write_text
 
     atomic_write_text(card_path, json.dumps(card, indent=2, sort_keys=True) + "\n")
+    card_path.chmod(0o644)
     return ExportResult(candidate_id=exp.id, model_path=str(dest), card_path=str(card_path), sha256=actual)
 
 

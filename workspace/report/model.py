@@ -383,11 +383,14 @@ def _how(m: Measurement) -> str:
 
 
 def pick(exp: Experiment | None, metric: str, source: str | None = None) -> Measurement | None:
-    """The measurement to show for `metric`: from the device when there is one, else the host, else an estimate."""
+    """The measurement to show for `metric`: for latency and memory the device's when there is one, else the host's,
+    else an estimate; for quality the host's (measured on the whole evaluation set) first."""
     if exp is None:
         return None
     found = [m for m in exp.measurements if m.metric == metric and (source is None or m.source == source)]
-    for s in SOURCE_PREFERENCE:
+    # Speed and memory: the device wins. Quality: the host's full evaluation set wins over the bundle's few samples.
+    device_first = metric.startswith(("latency", "original_latency")) or metric == "peak_memory_mb"
+    for s in SOURCE_PREFERENCE if device_first else ("host", "device", "estimate"):
         for m in found:
             if m.source == s:
                 return m
