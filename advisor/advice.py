@@ -40,6 +40,8 @@ class PlanStep(Statement):
     in_app: bool = Field(default=True, description="Shrinkwise can do this step itself")
     blocked_by: list[str] = Field(default_factory=list, description="Rule ids of blockers that stop this step")
     also_from: list[str] = Field(default_factory=list, description="Other rules that recommended the same step")
+    done_by: list[str] = Field(default_factory=list, description="Candidates that already ran exactly this technique")
+    optional: bool = Field(default=False, description="A candidate already meets the budget; this step is not needed")
 
 
 class Question(Statement):

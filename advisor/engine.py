@@ -104,6 +104,7 @@ def _plan(firings: list[Firing], situation: Situation, manifest: Manifest, block
             chosen[key] = (rank, f)
         else:
             others.setdefault(key, []).append(f.rule.id)
+    ship = any(f.rule.rule.action.activity == "ship_candidate" for _, f in chosen.values())
     steps: list[PlanStep] = []
     for position, (key, (_, f)) in enumerate(sorted(chosen.items(), key=lambda kv: kv[1][0]), start=1):
         a = f.rule.rule.action
@@ -124,6 +125,8 @@ def _plan(firings: list[Firing], situation: Situation, manifest: Manifest, block
             **_statement_fields(f), position=position, technique=a.technique, activity=a.activity, name=name,
             config=dict(a.config), expected=expected, needs=[*needs, *a.needs], missing=missing,
             needs_training=training, in_app=in_app, blocked_by=blocked, also_from=sorted(set(others.get(key, []))),
+            done_by=[c.id for c in situation.results.candidates if a.technique and c.techniques == [a.technique]],
+            optional=ship and a.technique is not None,
         ))
     return steps
 

@@ -50,6 +50,10 @@ def _step(s: PlanStep) -> list[str]:
         lines += _wrap("MISSING: " + "; ".join(s.missing), "     ")
     if s.needs_training:
         lines += ["     (needs training)"]
+    if s.done_by:
+        lines += _wrap("already run: " + ", ".join(s.done_by), "     ")
+    if s.optional:
+        lines += ["     (optional: a candidate already meets every budget)"]
     if s.blocked_by:
         lines += _wrap("blocked by: " + ", ".join(s.blocked_by), "     ")
     lines += _wrap(f"why: {s.why}", "     ")
