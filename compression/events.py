@@ -35,6 +35,14 @@ class LogLine(_Event):
     text: str
 
 
+class StepEvent(_Event):
+    """One recipe step finished and was measured; sent before the next step starts."""
+
+    kind: Literal["step"] = "step"
+    index: int
+    payload: dict[str, Any]
+
+
 class ResultEvent(_Event):
     """The worker's final word on success: the run's record, as plain JSON."""
 
@@ -50,7 +58,7 @@ class ErrorEvent(_Event):
     details: str = ""
 
 
-Event = Annotated[Progress | MetricPoint | LogLine | ResultEvent | ErrorEvent, Field(discriminator="kind")]
+Event = Annotated[Progress | MetricPoint | LogLine | StepEvent | ResultEvent | ErrorEvent, Field(discriminator="kind")]
 _EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 

@@ -16,11 +16,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from compression.events import ErrorEvent, ResultEvent, parse_event
+from compression.events import ErrorEvent, ResultEvent, StepEvent, parse_event
 from compression.jobs import Job
 
 KILL_AFTER_S = 1.5
@@ -39,6 +39,8 @@ class RunOutcome:
     returncode: int | None = None
     wall_s: float = 0.0
     interrupted: bool = False  # Ctrl-C in the parent caused the cancel
+    # Steps that finished (and were measured) before a failure or cancel, in order; empty when none did.
+    partial_steps: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Run:
@@ -137,6 +139,7 @@ class Run:
         t0 = time.monotonic()
         final: ResultEvent | ErrorEvent | None = None
         interrupted = False
+        finished_steps: list[dict[str, Any]] = []
         while True:
             try:
                 line = self.proc.stdout.readline()
@@ -148,6 +151,8 @@ class Run:
                     continue  # not an event (should not happen: the worker guards stdout)
                 if isinstance(event, (ResultEvent, ErrorEvent)):
                     final = event
+                elif isinstance(event, StepEvent):
+                    finished_steps.append(event.payload)
                 if self.on_event is not None:
                     self.on_event(event)
             except KeyboardInterrupt:
@@ -163,6 +168,8 @@ class Run:
         time.sleep(0.05)  # let the stderr reader catch the last bytes
         outcome = self._outcome(final, returncode, time.monotonic() - t0)
         outcome.interrupted = interrupted
+        if outcome.status != "finished":
+            outcome.partial_steps = finished_steps
         return outcome
 
     def _outcome(self, final: ResultEvent | ErrorEvent | None, returncode: int, wall: float) -> RunOutcome:

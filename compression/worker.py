@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from compression.errors import ShrinkwiseError, TechniqueError
-from compression.events import ErrorEvent, LogLine, MetricPoint, Progress, ResultEvent, dump_event
+from compression.events import ErrorEvent, LogLine, MetricPoint, Progress, ResultEvent, StepEvent, dump_event
 from compression.jobs import Job, labelled, load_dataset
 
 TEST_SLEEP_ENV = "SHRINKWISE_WORKER_TEST_SLEEP_S"
@@ -96,7 +96,10 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
         raise ShrinkwiseError("the job has no evaluation data", fix="give the job an evaluation .npz")
     calibration = load_dataset(job.calibration, job.input_names) if job.calibration else None
     training = load_dataset(job.training, job.input_names) if job.training else None
+    # The original torch model stays the teacher/reference for every step; a TorchScript file written by an earlier
+    # step (e.g. a pruned model) reaches later steps as `previous_torch_model_path` (distill's student="previous").
     torch_factory = _torch_factory(job)
+    previous_torch: Path | None = None
 
     emit(Progress(fraction=0.0, message="computing the original's reference outputs"))
     reference = reference_outputs(original, evaluation)
@@ -122,6 +125,7 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
             calibration=labelled(calibration),
             train=labelled(training),
             torch_model=torch_factory,
+            previous_torch_model_path=previous_torch if job.chain else None,
             sensitivity=job.sensitivity,
             time_budget_s=remaining,
             seed=job.seed,
@@ -156,8 +160,7 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
         if artifact.torch_model_path:
             ts = step_dir / artifact.torch_model_path
             dump["torch_model_path"] = ts.relative_to(out_dir).as_posix()
-            if job.chain:
-                torch_factory = _torchscript_factory(ts)
+            previous_torch = ts
         steps.append({
             "technique": step.technique,
             "config": config.model_dump(mode="json"),
@@ -166,6 +169,8 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
             "quality": measured.quality,
         })
         current = file
+        # Each finished step is reported at once, so a later step's failure does not lose it.
+        emit(StepEvent(index=i, payload=steps[-1]))
         emit(Progress(fraction=(i + 1) / n, message=f"{label}: done"))
     return {"steps": steps}
 
@@ -185,15 +190,6 @@ def _torch_factory(job: Job) -> Callable[[], Any] | None:
                                   architecture=spec_data.architecture, arch_kwargs=spec_data.arch_kwargs)
             built.append(torch_model_factory(spec, Path(spec_data.base_dir) if spec_data.base_dir else None))
         return built[0]()
-
-    return factory
-
-
-def _torchscript_factory(path: Path) -> Callable[[], Any]:
-    def factory() -> Any:
-        from compression.intake import TorchModelSpec, torch_model_factory
-
-        return torch_model_factory(TorchModelSpec(format="torchscript", path=path))()
 
     return factory
 

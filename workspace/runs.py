@@ -177,12 +177,32 @@ def _record_error(session: Session, exp_id: str, status: str, message: str, deta
 
 
 def record_outcome(session: Session, exp_id: str, outcome: RunOutcome, run_dir: Path) -> Experiment:
-    """Turn a worker's outcome into the saved experiment: artifacts with hashes and lineage, measurements, quality."""
+    """Turn a worker's outcome into the saved experiment: artifacts with hashes and lineage, measurements, quality.
+
+    A failed or cancelled recipe keeps the steps that finished before it stopped (artifacts and their measurements
+    in `extra['steps']`), so nothing measured is lost; its headline measurements stay empty.
+    """
     exp = session.project.experiment(exp_id)
     if outcome.status != "finished" or outcome.result is None:
+        if outcome.partial_steps:
+            _record_steps(session, exp, outcome.partial_steps, run_dir)
         _record_error(session, exp_id, outcome.status, outcome.error or outcome.status, outcome.error_details or outcome.stderr_tail)
         return exp
     steps = outcome.result["steps"]
+    _record_steps(session, exp, steps, run_dir)
+    last = steps[-1]
+    exp.measurements = [Measurement.model_validate(m) for m in last["measurements"]]
+    exp.quality = QualityDetails.model_validate(last["quality"])
+    exp.recipe = [RecipeStep(technique=s["technique"], config=s["config"]) for s in steps] if len(steps) == len(exp.recipe) else exp.recipe
+    exp.extra = dict(exp.extra, wall_s=outcome.wall_s)
+    exp.status = "finished"
+    exp.error = None
+    exp.finished = utc_now()
+    _save(session)
+    return exp
+
+
+def _record_steps(session: Session, exp: Experiment, steps: list[dict[str, Any]], run_dir: Path) -> None:
     artifacts: list[ArtifactRecord] = []
     extra_steps = []
     for i, step in enumerate(steps):
@@ -191,22 +211,13 @@ def record_outcome(session: Session, exp_id: str, outcome: RunOutcome, run_dir: 
         artifacts.append(ArtifactRecord(
             path=session.relpath(path), size_bytes=path.stat().st_size, sha256=sha256_file(path),
             summary=art.get("summary", ""), encoded_size_bytes=art.get("encoded_size_bytes"), notes=art.get("notes", []),
-            step=i, lineage=session.lineage(exp.recipe[: i + 1] if len(exp.recipe) == len(steps) else exp.recipe),
+            step=i, lineage=session.lineage(exp.recipe[: i + 1]),
         ))
         quality = {k: v for k, v in step["quality"].items() if k != "disagreements"}
         extra_steps.append({"technique": step["technique"], "config": step["config"], "summary": art.get("summary", ""),
                             "details": art.get("details", {}), "measurements": step["measurements"], "quality": quality})
-    last = steps[-1]
     exp.artifacts = artifacts
-    exp.measurements = [Measurement.model_validate(m) for m in last["measurements"]]
-    exp.quality = QualityDetails.model_validate(last["quality"])
-    exp.recipe = [RecipeStep(technique=s["technique"], config=s["config"]) for s in steps] if len(steps) == len(exp.recipe) else exp.recipe
-    exp.extra = dict(exp.extra, steps=extra_steps, wall_s=outcome.wall_s)
-    exp.status = "finished"
-    exp.error = None
-    exp.finished = utc_now()
-    _save(session)
-    return exp
+    exp.extra = dict(exp.extra, steps=extra_steps)
 
 
 # --- sweeps ------------------------------------------------------------------------------------------------------

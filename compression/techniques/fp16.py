@@ -15,6 +15,10 @@ from compression.events import LogLine, Progress
 from compression.techniques.base import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
 
 FP16_MAX = 65504.0
+QUANTIZATION_OPS = (
+    "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "QLinearConv", "QLinearMatMul", "QGemm",
+    "ConvInteger", "MatMulInteger", "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "MatMulNBits", "GatherBlockQuantized",
+)
 
 
 class Config(TechniqueConfig):
@@ -66,7 +70,16 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
             tiny += int(np.sum((a > 0) & (a < config.min_positive_value)))
     yield Progress(fraction=0.3, message="converting weights to float16")
 
-    op_block = list(float16.DEFAULT_OP_BLOCK_LIST) + [t for t in config.keep_float_op_types if t not in float16.DEFAULT_OP_BLOCK_LIST]
+    # After int8/int4 the big weights are already small; converting the rest breaks the quantization ops (ONNX
+    # Runtime refuses a float16 scale, and the converter cannot cut the graph cleanly around them).
+    already_quantized = sorted(t for t in QUANTIZATION_OPS if t in ou.op_counts(model))
+    if already_quantized:
+        raise TechniqueError(
+            f"the model is already quantized ({', '.join(already_quantized)}), so float16 has nothing useful left to do",
+            path=ctx.onnx_path,
+            fix="put fp16 before quantization in the recipe, or use it on its own",
+        )
+    op_block = list(dict.fromkeys([*float16.DEFAULT_OP_BLOCK_LIST, *config.keep_float_op_types]))
     with ou.quiet():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the converter warns for every clipped value
