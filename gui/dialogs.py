@@ -175,3 +175,28 @@ def ask_data_role(parent: QWidget | None, name: str) -> str | None:
     if getattr(result := exec_dialog(dialog), "value", result) != QDialog.DialogCode.Accepted.value:
         return None
     return str(dialog.role.currentData())
+
+
+def ask_yes_no(parent: QWidget | None, title: str, text: str, informative: str = "") -> bool:
+    """A Yes / No question (No is the default); True for Yes."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle(title)
+    box.setText(text)
+    if informative:
+        box.setInformativeText(informative)
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    result = exec_dialog(box)
+    return QMessageBox.StandardButton(getattr(result, "value", result)) == QMessageBox.StandardButton.Yes
+
+
+def show_details(parent: QWidget | None, title: str, text: str, details: str) -> None:
+    """A warning with the full details behind 'Show Details…' (a failed run, for instance)."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle(title)
+    box.setText(text)
+    if details:
+        box.setDetailedText(details)
+    exec_dialog(box)

@@ -1,18 +1,23 @@
-"""The main window: a step list on the left, one page per step, and the File menu that holds a project.
+"""The main window: the wizard's step list on the left, one page per step, and the menus that hold a project.
 
-The window never does the work itself: every load, attach, data read and profile runs through `gui.workers` while
-the window shows a busy state and stays responsive. Errors reach the user as a dialog (`gui.dialogs.show_error`).
+Steps: Start, Model, Target, Data, Advice, Run, Compare, Export; every step can be revisited, and what the user
+decides lives in the project file (target, budget, answers, experiments, chosen).
+
+The window never does the work itself: every load, attach, data read, profile, measurement and export runs through
+`gui.workers` (the window shows a busy state and stays responsive), and compression runs go through the run queue
+(`gui.run_controller`). Errors reach the user as a dialog (`gui.dialogs.show_error`), with details on demand.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -23,9 +28,16 @@ from PySide6.QtWidgets import (
 
 from compression.errors import ModelLoadError, ShrinkwiseError
 from compression.profile_types import ModelProfile
-from gui import dialogs
-from gui.panels import DataPanel, MeasurementsPanel, ProjectPanel
+from gui import advising, dialogs
+from gui.advice_page import PLAN_KEY, AdvicePage
+from gui.compare_page import ComparePage, load_disagreement_inputs
+from gui.export_page import ExportPage
+from gui.panels import DataPanel
 from gui.profile_view import ProfileView
+from gui.run_controller import RunController, RunItem
+from gui.run_page import RunPage
+from gui.start_page import StartPage
+from gui.target_page import TargetPage
 from gui.workers import run_in_background
 from workspace.session import Session
 
@@ -37,8 +49,34 @@ MODEL_FILTER = "Models (*.onnx *.pt *.pt2 *.pth);;All files (*)"
 DATA_FILTER = "Data (*.npz);;All files (*)"
 RECENT_KEY = "recent_projects"
 MAX_RECENT = 8
-STEPS = ("Project", "Model", "Data", "Baseline")
-STEP_PROJECT, STEP_MODEL, STEP_DATA, STEP_BASELINE = range(4)
+STEPS = ("Start", "Model", "Target", "Data", "Advice", "Run", "Compare", "Export")
+STEP_START, STEP_MODEL, STEP_TARGET, STEP_DATA, STEP_ADVICE, STEP_RUN, STEP_COMPARE, STEP_EXPORT = range(len(STEPS))
+STEP_PROJECT, STEP_BASELINE = STEP_START, STEP_TARGET  # older names: the project form is on Start, the baseline on Target
+GEOMETRY_KEY = "window/geometry"
+HELP = {
+    "Start": "Create a project (File > New), open one, or try the demo. A project is one .shrinkwise.json file with a "
+             "folder beside it; everything you decide on the next pages is saved in it (Ctrl+S). "
+             "You can drop a model file anywhere on the window.",
+    "Model": "What was loaded: format, inputs, size and parameters, and the per-layer profile. Sort or filter the table; "
+             "click an op-type bar to show only those layers, or choose 'Largest layers' / 'Slowest layers' and click a "
+             "bar to select that layer. The largest and slowest layers are where compression pays off most.",
+    "Target": "Pick the device the model must run on; its abilities are explained in plain words (for example whether "
+              "int8 math is fast there). Then set what the model must fit into: latency, file size, memory, and how "
+              "much accuracy you can give up. The original model's own numbers are shown next to each budget.",
+    "Data": "Evaluation data measures quality (held out, with labels if you have them). Calibration data (a few hundred "
+            "typical inputs) sets int8 ranges. Training data is needed only by steps that train. One file can serve "
+            "all three: Shrinkwise splits it. The health summary warns about problems before anything runs.",
+    "Advice": "The advisor's plan, in order, with why each step is suggested, what to expect, what it needs, and where "
+              "the advice comes from. Answer the questions to sharpen it. Untick steps to drop them, add techniques "
+              "with 'Add', and change a step's settings with 'Settings…' (hover a setting for its meaning).",
+    "Run": "Each selected step runs in its own process; the window stays usable. Watch progress, time left, curves and "
+           "the log. 'Cancel' stops one run, 'Cancel All' stops everything. Every finished run is saved at once.",
+    "Compare": "Every candidate against the original: size or latency against quality, with your budget as dotted lines "
+               "and the best trade-offs (the Pareto front) in orange. Select a candidate to see per-class and "
+               "per-subgroup changes and the inputs where it now answers differently. Then 'Ship This Candidate'.",
+    "Export": "Write the chosen model (ONNX + model card), the report (HTML or PDF) for your team, and the benchmark "
+              "bundle to measure the model on the real device.",
+}
 
 
 def _open_session(path: Path) -> tuple[Session, ModelProfile | None]:
@@ -66,20 +104,34 @@ class MainWindow(QMainWindow):
         self.session: Session | None = None
         self.dirty = False
         self._jobs = 0
+        self.advice: Any = None
+        self._advice_loading = False
+        self._close_when_idle = False
         self.setAcceptDrops(True)
         self.resize(1280, 800)
 
         self.steps = QListWidget()
-        self.steps.addItems(list(STEPS))
+        for i, name in enumerate(STEPS):
+            item = QListWidgetItem(f"{i + 1}  {name}")
+            item.setToolTip(HELP[name].split(".")[0] + ".")
+            self.steps.addItem(item)
         self.steps.setFixedWidth(150)
         self.steps.setAcceptDrops(False)
         self.steps.setStyleSheet("QListWidget { font-size: 11pt; } QListWidget::item { padding: 6px; }")
         self.pages = QStackedWidget()
-        self.project_panel = ProjectPanel()
+        self.runs = RunController(self)
+        self.start_page = StartPage()
+        self.project_panel = self.start_page.project_panel
         self.profile_view = ProfileView()
+        self.target_page = TargetPage()
+        self.measurements_panel = self.target_page.measurements_panel
         self.data_panel = DataPanel()
-        self.measurements_panel = MeasurementsPanel()
-        for page in (self.project_panel, self.profile_view, self.data_panel, self.measurements_panel):
+        self.advice_page = AdvicePage()
+        self.run_page = RunPage(self.runs)
+        self.compare_page = ComparePage()
+        self.export_page = ExportPage()
+        for page in (self.start_page, self.profile_view, self.target_page, self.data_panel, self.advice_page,
+                     self.run_page, self.compare_page, self.export_page):
             self.pages.addWidget(page)
         central = QWidget()
         row = QHBoxLayout(central)
@@ -87,7 +139,7 @@ class MainWindow(QMainWindow):
         row.addWidget(self.steps)
         row.addWidget(self.pages, 1)
         self.setCentralWidget(central)
-        self.steps.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.steps.currentRowChanged.connect(self._on_step)
 
         self.busy_label = QLabel()
         self.progress = QProgressBar()
@@ -99,13 +151,45 @@ class MainWindow(QMainWindow):
 
         self._make_actions()
         self.project_panel.edited.connect(self._on_project_edited)
+        self.start_page.new_requested.connect(self.new_project)
+        self.start_page.open_requested.connect(self.open_project_dialog)
+        self.start_page.demo_requested.connect(self.open_demo)
+        self.start_page.recent_requested.connect(lambda p: self.open_project(Path(p)))
         self.profile_view.open_model_requested.connect(self.open_model_dialog)
         self.profile_view.demo_requested.connect(self.open_demo)
+        self.profile_view.netron_requested.connect(self.open_in_netron)
+        self.target_page.changed.connect(self._on_target_changed)
         self.data_panel.add_requested.connect(self.add_data_dialog)
+        self.data_panel.add_role_requested.connect(self.add_data_dialog)
         self.measurements_panel.measure_requested.connect(self.measure_baseline)
+        self.advice_page.answered.connect(self.answer)
+        self.advice_page.plan_changed.connect(self._on_plan_changed)
+        self.advice_page.run_requested.connect(self.start_runs)
+        self.run_page.details_requested.connect(self._show_run_details)
+        self.run_page.compare_requested.connect(lambda: self.go(STEP_COMPARE))
+        self.runs.finished.connect(self._on_run_finished)
+        self.runs.idle.connect(self._on_runs_idle)
+        self.compare_page.choose_requested.connect(self.choose_candidate)
+        self.compare_page.load_images_requested.connect(self._load_disagreements)
+        self.compare_page.export_requested.connect(lambda: self.go(STEP_EXPORT))
+        self.export_page.export_model_requested.connect(self.export_model)
+        self.export_page.report_requested.connect(self.write_report)
+        self.export_page.bundle_requested.connect(self.make_bundle)
+        self.export_page.compare_requested.connect(lambda: self.go(STEP_COMPARE))
         self._refresh()
         self.busy_label.setText("Ready")
-        self.steps.setCurrentRow(STEP_MODEL)
+        self._restore_geometry()
+        self.steps.setCurrentRow(STEP_START)
+
+    def go(self, step: int) -> None:
+        self.steps.setCurrentRow(step)
+
+    def _on_step(self, row: int) -> None:
+        self.pages.setCurrentIndex(row)
+        if row in (STEP_ADVICE, STEP_COMPARE):
+            self.refresh_advice()
+        if row == STEP_COMPARE:
+            self._refresh_compare()
 
     # --- menus ---------------------------------------------------------------------------------------------------
 
@@ -131,6 +215,11 @@ class MainWindow(QMainWindow):
         self.demo_action = self._action("Open &Demo Project", self.open_demo)
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q")
         self.about_action = self._action("&About Shrinkwise", self.show_about)
+        self.help_action = self._action("Shrinkwise &Help", self.show_help, "F1")
+        self.cancel_runs_action = self._action("&Cancel All Runs", self.runs.cancel_all)
+        self.step_actions = []
+        for i, name in enumerate(STEPS):
+            self.step_actions.append(self._action(f"&{i + 1} {name}", lambda i=i: self.go(i), f"Ctrl+{i + 1}"))
 
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.new_action)
@@ -149,7 +238,13 @@ class MainWindow(QMainWindow):
         model_menu = self.menuBar().addMenu("&Model")
         model_menu.addAction(self.profile_action)
         model_menu.addAction(self.measure_action)
+        model_menu.addSeparator()
+        model_menu.addAction(self.cancel_runs_action)
+        go_menu = self.menuBar().addMenu("&Go")
+        for a in self.step_actions:
+            go_menu.addAction(a)
         help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.help_action)
         help_menu.addAction(self.demo_action)
         help_menu.addAction(self.about_action)
         self._fill_recent_menu()
@@ -177,6 +272,7 @@ class MainWindow(QMainWindow):
             needs = bool(action.property("needs_project"))
             action.setEnabled(not self.busy and (self.session is not None or not needs))
         self.recent_menu.setEnabled(not self.busy)
+        self.cancel_runs_action.setEnabled(self.runs.active)
         has_model = self.session is not None and self.session.project.model is not None
         self.profile_action.setEnabled(self.profile_action.isEnabled() and has_model)
         self.measure_action.setEnabled(self.measure_action.isEnabled() and has_model)
@@ -221,21 +317,34 @@ class MainWindow(QMainWindow):
 
     def set_session(self, session: Session, profile: ModelProfile | None = None) -> None:
         self.session = session
+        self.runs.session = session
+        if not self.runs.active:
+            self.runs.items.clear()
+            self.run_page.clear()
+        self.advice = None
+        self.export_page.written.clear()
+        self.advice_page.set_state((session.project.answers or {}).get(PLAN_KEY))
         self.add_recent(session.path)
         self.set_dirty(False)
         self._refresh(profile)
         if session.project.model is not None and profile is None:
             self.start_profile()
-        self.steps.setCurrentRow(STEP_MODEL if session.project.model is not None else STEP_PROJECT)
+        self.steps.setCurrentRow(STEP_MODEL if session.project.model is not None else STEP_START)
 
     def _refresh(self, profile: ModelProfile | None = None) -> None:
         s = self.session
+        self.start_page.set_recent(self.recent_projects() if self.settings.contains(RECENT_KEY) else [])
         if s is None:
             self.profile_view.show_empty()
             self.data_panel.show_data([])
+            self.data_panel.set_enabled_for(False)
             self.measurements_panel.show_baseline(None, False)
             self.project_panel.setEnabled(False)
+            self.start_page.project_box.setVisible(False)
+            self.advice_page.show_message("Open a project with a model to get advice.")
+            self.export_page.show_project(None)
         else:
+            self.start_page.project_box.setVisible(True)
             self.project_panel.setEnabled(not self.busy)
             self.project_panel.show_project(s.project, s.path)
             if s.project.model is None:
@@ -244,10 +353,219 @@ class MainWindow(QMainWindow):
                 self.profile_view.show_profile(profile, s.project.model)
             elif self.profile_view.state != "profile" or self.profile_view.profile is None:
                 self.profile_view.show_waiting()
-            self.data_panel.show_data(s.project.data)
+            self.data_panel.show_data(s.project.data, s.project.split)
+            self.data_panel.set_enabled_for(s.project.model is not None)
             self.measurements_panel.show_baseline(s.project.baseline, s.project.model is not None)
+            self.target_page.show_project(s.project)
+            self.export_page.show_project(s.project)
+            if self.pages.currentIndex() in (STEP_ADVICE, STEP_COMPARE):
+                self.refresh_advice()
+            if self.pages.currentIndex() == STEP_COMPARE:
+                self._refresh_compare()
         self._update_title()
         self._update_actions()
+
+    # --- target, budget, advice ----------------------------------------------------------------------------------
+
+    def _ensure_targets(self) -> None:
+        if not self.target_page._targets:
+            try:
+                self.target_page.set_targets(advising.targets())
+                self.advice_page.targets = dict(self.target_page._targets)
+            except Exception as exc:  # noqa: BLE001 - a broken target file must be shown, not crash the page
+                self.show_error(exc)
+
+    def _on_target_changed(self) -> None:
+        if self.session is None:
+            return
+        project = self.session.project
+        project.target = self.target_page.target_value()
+        project.budget = self.target_page.budget_value(project.budget)
+        self.set_dirty(True)
+        self.refresh_advice()
+
+    def refresh_advice(self) -> None:
+        """Recompute the advice now (the rules are loaded once, off the UI thread; then advice takes milliseconds)."""
+        if self.session is None:
+            return
+        if self.session.project.model is None:
+            self.advice_page.show_message("Load a model first (Model page): the advice starts from what the model is.")
+            return
+        if not advising.rules_ready():
+            if not self._advice_loading:
+                self._advice_loading = True
+                self.advice_page.show_message("Reading the advisor's rules…")
+
+                def loaded(_n: Any) -> None:
+                    self._advice_loading = False
+                    self.refresh_advice()
+
+                def failed(_e: BaseException, _tb: str) -> None:
+                    self._advice_loading = False
+                    self.advice_page.show_message("The advisor could not load its rules; see the error message.")
+
+                self.run_job("Reading the advisor's rules…", advising.warm_up, on_done=loaded, on_error=failed)
+            return
+        self._ensure_targets()
+        try:
+            self.advice = advising.compute_advice(self.session, self.profile_view.profile)
+        except Exception as exc:  # noqa: BLE001 - say why there is no advice instead of showing stale advice
+            self.advice = None
+            self.advice_page.show_message(f"The advisor could not read this project: {exc}")
+            import traceback
+
+            self.busy_label.setText("The advisor could not read this project")
+            dialogs.show_error(self, exc, traceback.format_exc())
+            return
+        self.advice_page.targets = dict(self.target_page._targets)
+        self.advice_page.show_advice(self.advice)
+        self.compare_page.advice = self.advice
+        self.compare_page.result_rules = advising.result_rule_ids()
+
+    def answer(self, fact: str, value: Any) -> None:
+        """An answer to one of the advisor's questions: stored in the project, the advice updated at once."""
+        if self.session is None:
+            return
+        advising.apply_answer(self.session.project, fact, value)
+        self.set_dirty(True)
+        self.busy_label.setText(f"Answered: {fact} = {value}")
+        if fact.startswith(("budget.", "target.")):
+            self.target_page.show_project(self.session.project)
+        self.refresh_advice()
+
+    def _on_plan_changed(self) -> None:
+        if self.session is None:
+            return
+        answers = dict(self.session.project.answers or {})
+        answers[PLAN_KEY] = {k: (list(v) if isinstance(v, list) else dict(v)) for k, v in self.advice_page.state.items()}
+        self.session.project.answers = answers
+        self.set_dirty(True)
+
+    # --- runs ----------------------------------------------------------------------------------------------------
+
+    def start_runs(self, requests: list[dict[str, Any]]) -> list[RunItem]:
+        if self.session is None or self.session.project.model is None:
+            self.show_error(ShrinkwiseError("there is no model to compress", fix="open a project with a model first"))
+            return []
+        items = [self.runs.enqueue(r["steps"], r.get("label")) for r in requests]
+        self.go(STEP_RUN)
+        self._update_actions()
+        return items
+
+    def _show_run_details(self, item: RunItem) -> None:
+        dialogs.show_details(self, "A run failed", f"“{item.label}” failed: {item.error}", item.details)
+
+    def _on_run_finished(self, item: RunItem) -> None:
+        self._update_actions()
+        if item.status == "failed":
+            self.busy_label.setText(f"Run failed: {item.label} — see the Run page (Details…)")
+        elif item.status == "finished":
+            self.busy_label.setText(f"Finished: {item.label}")
+        if self.session is not None:
+            self.measurements_panel.show_baseline(self.session.project.baseline, self.session.project.model is not None)
+            self.target_page.show_project(self.session.project)
+            if advising.rules_ready():
+                self.refresh_advice()
+            self._refresh_compare()
+
+    def _on_runs_idle(self) -> None:
+        self._update_actions()
+        if self._close_when_idle:
+            self._close_when_idle = False
+            QTimer.singleShot(0, self.close)
+
+    # --- compare and export --------------------------------------------------------------------------------------
+
+    def _refresh_compare(self) -> None:
+        if self.session is None:
+            return
+        from workspace.runs import results
+
+        try:
+            rows = results(self.session)
+        except Exception as exc:  # noqa: BLE001
+            self.show_error(exc)
+            return
+        self.compare_page.show_results(self.session.project, rows, self.advice)
+
+    def _load_disagreements(self, exp_id: str, indices: list[int]) -> None:
+        if self.session is None:
+            return
+        self.run_job("Loading the inputs that changed answer…", load_disagreement_inputs, self.session, indices,
+                     on_done=lambda payload: self.compare_page.show_images(exp_id, payload))
+
+    def choose_candidate(self, exp_id: str) -> None:
+        if self.session is None:
+            return
+        from workspace.export import choose
+
+        try:
+            with _save_lock():
+                exp = choose(self.session, exp_id)
+        except Exception as exc:  # noqa: BLE001
+            self.show_error(exc)
+            return
+        self.busy_label.setText(f"Chosen to ship: {exp.label or exp.id}")
+        self.export_page.show_project(self.session.project)
+        self._refresh_compare()
+        if advising.rules_ready():
+            self.refresh_advice()
+
+    def export_model(self) -> None:
+        if self.session is None:
+            return
+        from workspace.export import export_candidate
+
+        folder = dialogs.choose_folder(self, "Export the chosen model into…", str(self.session.folder))
+        if not folder:
+            return
+        self.run_job("Exporting the model…", export_candidate, self.session, None, Path(folder),
+                     on_done=lambda r: (self.export_page.add_output("Model", r.model_path),
+                                        self.export_page.add_output("Model card", r.card_path)))
+
+    def write_report(self, fmt: str) -> None:
+        if self.session is None:
+            return
+        from workspace.report import write_report
+
+        suggested = str(self.session.folder / f"{self.session.path.name.split('.')[0]}-report.{fmt}")
+        path = dialogs.choose_save_path(self, f"Write the {fmt.upper()} report", f"{fmt.upper()} (*.{fmt})", suggested)
+        if not path:
+            return
+        advice = self.advice.model_dump(mode="json") if self.advice is not None else None
+        self.run_job(f"Writing the {fmt.upper()} report…", write_report, self.session, fmt, Path(path), advice,
+                     on_done=lambda out: self.export_page.add_output(f"{fmt.upper()} report", str(out)))
+
+    def make_bundle(self) -> None:
+        if self.session is None:
+            return
+        from workspace.bundle import make_bundle
+
+        folder = dialogs.choose_folder(self, "Write the benchmark bundle into…", str(self.session.folder))
+        if not folder:
+            return
+        out = Path(folder) / f"{self.session.path.name.split('.')[0]}-bundle"
+        self.run_job("Writing the benchmark bundle…", make_bundle, self.session, None, out,
+                     on_done=lambda r: self.export_page.add_output("Benchmark bundle", str(r)))
+
+    def open_in_netron(self) -> None:
+        if self.session is None or self.session.project.model is None:
+            return
+        from gui import profile_view
+
+        try:
+            profile_view.launch_netron(str(self.session.onnx_path))
+        except Exception as exc:  # noqa: BLE001
+            self.show_error(ShrinkwiseError(f"Netron could not start ({exc.__class__.__name__}: {exc})",
+                                            fix="check that the 'netron' package works: python -m netron --version"))
+            return
+        self.busy_label.setText("Netron is opening the model in your web browser…")
+
+    def show_help(self) -> None:
+        name = STEPS[self.pages.currentIndex()]
+        dialogs.info_box(self, f"Help — {name}", f"<h3>{self.pages.currentIndex() + 1}. {name}</h3><p>{HELP[name]}</p>"
+                         "<p>Shortcuts: Ctrl+N new, Ctrl+O open, Ctrl+S save, Ctrl+Shift+S save as, Ctrl+1…8 go to a "
+                         "step, Ctrl+Q quit, F1 this help.</p>")
 
     def _on_project_edited(self) -> None:
         if self.session is None:
@@ -262,6 +580,9 @@ class MainWindow(QMainWindow):
 
     def maybe_keep_changes(self) -> bool:
         """True when it is fine to drop the current project (saved, discarded, or nothing to save)."""
+        if self.runs.active:
+            self.show_error(ShrinkwiseError("runs are still in progress", fix="wait for them, or cancel them on the Run page"))
+            return False
         if self.session is None or not self.dirty:
             return True
         answer = dialogs.ask_unsaved(self, self.session.project.name)
@@ -311,7 +632,8 @@ class MainWindow(QMainWindow):
         if self.session is None:
             return False
         try:
-            self.session.save()
+            with _save_lock():
+                self.session.save()
         except Exception as exc:  # noqa: BLE001
             self.show_error(exc)
             return False
@@ -378,10 +700,11 @@ class MainWindow(QMainWindow):
         if path:
             self.attach_model_file(Path(path))
 
-    def add_data_dialog(self) -> None:
-        path = dialogs.choose_open_path(self, "Add data", DATA_FILTER)
+    def add_data_dialog(self, role: str | None = None) -> None:
+        title = {"evaluation": "Add evaluation data", "calibration": "Add calibration data", "training": "Add training data"}.get(role or "", "Add data")
+        path = dialogs.choose_open_path(self, title, DATA_FILTER)
         if path:
-            self.add_data_path(Path(path))
+            self.add_data_path(Path(path), role)
 
     def add_data_folder_dialog(self) -> None:
         path = dialogs.choose_folder(self, "Add an image folder (one sub-folder per class)")
@@ -531,8 +854,33 @@ class MainWindow(QMainWindow):
         box.setText(self.about_text())
         dialogs.exec_dialog(box)
 
+    def _restore_geometry(self) -> None:
+        geometry = self.settings.value(GEOMETRY_KEY)
+        if geometry is not None:
+            try:
+                self.restoreGeometry(geometry)
+            except TypeError:
+                pass
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.runs.active:
+            if dialogs.ask_yes_no(self, "Runs in progress", "Stop the runs and quit?",
+                                  "Running steps are cancelled cleanly and recorded as cancelled; finished ones are kept."):
+                self._close_when_idle = True
+                self.busy_label.setText("Stopping the runs…")
+                self.runs.cancel_all()
+            event.ignore()
+            return
         if self.maybe_keep_changes():
+            self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
+            self.settings.sync()
             event.accept()
         else:
             event.ignore()
+
+
+def _save_lock() -> Any:
+    """The lock workspace.runs takes while it saves from a run's thread: the UI's saves take it too."""
+    from workspace import runs
+
+    return runs._SAVE_LOCK

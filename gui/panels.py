@@ -26,9 +26,9 @@ from gui.formatting import fmt_number, metric_label
 SOURCE_LABELS = {"host": "measured here", "device": "measured on the device", "estimate": "estimate"}
 
 
-def _title(text: str) -> QLabel:
+def _title(text: str, size: int = 14) -> QLabel:
     label = QLabel(text)
-    label.setStyleSheet("font-size: 14pt; font-weight: bold;")
+    label.setStyleSheet(f"font-size: {size}pt; font-weight: bold;")
     return label
 
 
@@ -37,10 +37,11 @@ class ProjectPanel(QWidget):
 
     edited = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, show_title: bool = True) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
-        layout.addWidget(_title("Project"))
+        if show_title:
+            layout.addWidget(_title("Project"))
         form = QFormLayout()
         self.name_edit = QLineEdit()
         self.name_edit.setAcceptDrops(False)
@@ -73,23 +74,40 @@ class ProjectPanel(QWidget):
 
 
 class DataPanel(QWidget):
-    """The project's data files with roles and sizes; their health warnings underneath each."""
+    """Which data serves evaluation, calibration and training; the files with roles and sizes; their health warnings."""
 
     add_requested = Signal()
+    add_role_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        from gui import theme
+
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
         top.addWidget(_title("Data"))
         top.addStretch(1)
-        self.add_button = QPushButton("Add Data…")
-        self.add_button.clicked.connect(self.add_requested)
-        top.addWidget(self.add_button)
+        self.role_buttons: dict[str, QPushButton] = {}
+        for role, text, tip in (
+            ("evaluation", "Add Evaluation Data…", "Held-out labelled inputs for measuring quality"),
+            ("calibration", "Add Calibration Data…", "A few hundred typical inputs for int8 calibration"),
+            ("training", "Add Training Data…", "Labelled data for fine-tuning and distillation"),
+            ("all", "Add One File for Everything…", "Shrinkwise splits it: evaluation, calibration, training"),
+        ):
+            b = QPushButton(text)
+            b.setToolTip(tip)
+            b.clicked.connect(lambda _c=False, r=role: self.add_role_requested.emit(r))
+            self.role_buttons[role] = b
+            top.addWidget(b)
+        self.add_button = self.role_buttons["all"]
         layout.addLayout(top)
-        self.empty_label = QLabel("No data yet. Drop a .npz file or an image folder here, or use File > Add Data…\n"
+        self.roles_label = QLabel()
+        self.roles_label.setWordWrap(True)
+        self.roles_label.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.roles_label)
+        self.empty_label = QLabel("No data yet. Drop a .npz file or an image folder here, or use the buttons above.\n"
                                   "Without data, Shrinkwise can measure speed and size but not accuracy.")
-        self.empty_label.setStyleSheet("color: #555;")
+        self.empty_label.setStyleSheet(f"color: {theme.muted()};")
         layout.addWidget(self.empty_label)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["File", "Role", "Samples", "Labels", "Subgroups", "Warnings"])
@@ -99,9 +117,42 @@ class DataPanel(QWidget):
         self.tree.header().setStretchLastSection(True)
         layout.addWidget(self.tree, 1)
 
-    def show_data(self, data: list[Any]) -> None:
+    def set_enabled_for(self, has_model: bool) -> None:
+        for b in self.role_buttons.values():
+            b.setEnabled(has_model)
+            if not has_model:
+                b.setToolTip("Load a model first: the data is checked against the model's inputs")
+
+    @staticmethod
+    def roles_html(data: list[Any], split: Any = None) -> str:
+        """In words: which data each role uses (as `Session.datasets` will pick it)."""
+        from gui import theme
+
+        by = {d.role: d for d in data}
+        n = lambda d: f"<b>{d.path.rsplit('/', 1)[-1]}</b> ({d.samples:,} samples)"  # noqa: E731
+        frac = getattr(split, "evaluation_fraction", 0.3)
+        calib_n = getattr(split, "calibration_count", 100)
+        ev = n(by["evaluation"]) if "evaluation" in by else (
+            f"{int(round(frac * 100))} % of {n(by['all'])}, held out" if "all" in by else
+            f"<span style='color:{theme.severity('medium')}'>none — Shrinkwise makes up random inputs: speed and size only, no accuracy</span>")
+        tr = n(by["training"]) if "training" in by else (f"the rest of {n(by['all'])}" if "all" in by else
+                                                         f"<span style='color:{theme.muted()}'>none — steps that train are not possible</span>")
+        src = by.get("calibration")
+        if src is not None:
+            cal = n(src)
+        elif "all" in by or "training" in by:
+            cal = f"{calib_n} samples drawn from the training data"
+        else:
+            cal = f"<span style='color:{theme.muted()}'>none — int8 with calibration needs some typical inputs</span>"
+        return (f"<table><tr><td>Evaluation:&nbsp;</td><td>{ev}</td></tr><tr><td>Calibration:&nbsp;</td><td>{cal}</td></tr>"
+                f"<tr><td>Training:&nbsp;</td><td>{tr}</td></tr></table>")
+
+    def show_data(self, data: list[Any], split: Any = None) -> None:
+        from gui import theme
+
         self.tree.clear()
         self.empty_label.setVisible(not data)
+        self.roles_label.setText(self.roles_html(data, split))
         for ref in data:
             h = ref.health
             warnings = list(h.warnings) if h is not None else []
@@ -115,12 +166,14 @@ class DataPanel(QWidget):
             ])
             for col in (2,):
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if h is not None and h.class_counts:
+                item.setToolTip(0, "Samples per class: " + ", ".join(f"{k}: {v}" for k, v in h.class_counts.items()))
             for w in warnings:
                 child = QTreeWidgetItem([f"{w.severity}: {w.message}"])
                 child.setFirstColumnSpanned(True)
                 child.setToolTip(0, w.message)
                 if w.severity in ("warning", "error"):
-                    child.setForeground(0, QColor("#b00020") if w.severity == "error" else QColor("#8a5a00"))
+                    child.setForeground(0, theme.qcolor(w.severity))
                 item.addChild(child)
             self.tree.addTopLevelItem(item)
             item.setExpanded(True)
@@ -140,14 +193,14 @@ class MeasurementsPanel(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
-        top.addWidget(_title("Baseline"))
+        top.addWidget(_title("The original model, measured here", 12))
         top.addStretch(1)
         self.measure_button = QPushButton("Measure Baseline")
         self.measure_button.clicked.connect(self.measure_requested)
         top.addWidget(self.measure_button)
         layout.addLayout(top)
         self.empty_label = QLabel("The original model has not been measured yet.")
-        self.empty_label.setStyleSheet("color: #555;")
+        self.empty_label.setStyleSheet("color: gray;")
         layout.addWidget(self.empty_label)
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["Metric", "Value", "Source"])

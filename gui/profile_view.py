@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from compression.profile_types import LayerProfile, ModelProfile
+from gui import theme
 from gui.formatting import fmt_bytes, fmt_count
 
 ALL_OPS = "All op types"
@@ -132,11 +133,11 @@ class OpBarChart(pg.PlotWidget):
     HIGHLIGHT = (230, 126, 34)
 
     def __init__(self, title: str, parent: QWidget | None = None, integer: bool = False) -> None:
-        super().__init__(parent=parent, background="w")
+        super().__init__(parent=parent, background=theme.plot_background())
         self.integer = integer
         self.setAcceptDrops(False)
         self.setMinimumHeight(150)
-        self.plotItem.setTitle(title, color="#333", size="10pt")
+        self.plotItem.setTitle(title, color=theme.plot_foreground(), size="10pt")
         self.plotItem.setMenuEnabled(False)
         self.plotItem.hideButtons()
         vb = self.plotItem.getViewBox()
@@ -144,8 +145,8 @@ class OpBarChart(pg.PlotWidget):
         vb.invertY(True)
         for name in ("left", "bottom"):
             axis = self.plotItem.getAxis(name)
-            axis.setPen(pg.mkPen("#666"))
-            axis.setTextPen(pg.mkPen("#222"))
+            axis.setPen(pg.mkPen(theme.muted()))
+            axis.setTextPen(pg.mkPen(theme.plot_foreground()))
         self.plotItem.showGrid(x=True, y=False, alpha=0.2)
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.6, width=[], brush=pg.mkBrush(*self.BAR), pen=pg.mkPen(None))
         self.addItem(self.bars)
@@ -154,11 +155,12 @@ class OpBarChart(pg.PlotWidget):
         self.selected: str | None = None
         self.scene().sigMouseClicked.connect(self._on_click)
 
-    def set_data(self, ops: list[str], values: list[float]) -> None:
+    def set_data(self, ops: list[str], values: list[float], labels: list[str] | None = None) -> None:
+        """One bar per entry of `ops` (emitted when clicked); `labels` are the tick texts (default: the ops)."""
         self.ops, self.values = list(ops), [float(v) for v in values]
         ys = list(range(len(ops)))
         self.bars.setOpts(x0=[0.0] * len(ops), y=ys, height=0.6, width=self.values, brushes=self._brushes())
-        self.plotItem.getAxis("left").setTicks([[(i, op) for i, op in enumerate(ops)]])
+        self.plotItem.getAxis("left").setTicks([[(i, op) for i, op in enumerate(labels or ops)]])
         top = max(self.values) if self.values and max(self.values) > 0 else 1.0
         if self.integer:  # counts: whole-number ticks
             step = max(1, math.ceil(top / 6))
@@ -195,7 +197,15 @@ CHART_METRICS: dict[str, tuple[str, Any]] = {
     "Time per op type (µs)": ("time", lambda ls: sum(l.time_us or 0.0 for l in ls)),
     "Weights per op type (KiB)": ("weight", lambda ls: sum(l.weight_bytes for l in ls) / 1024),
     "MACs per op type": ("macs", lambda ls: sum(l.macs or 0 for l in ls)),
+    "Slowest layers (µs)": ("layer_time", lambda l: l.time_us or 0.0),
+    "Largest layers (KiB)": ("layer_weight", lambda l: l.weight_bytes / 1024),
 }
+TOP_LAYERS = 10
+
+
+def short_name(name: str, width: int = 26) -> str:
+    """The tail of a long layer name ('…features.8/Conv'), for chart ticks."""
+    return name if len(name) <= width else "…" + name[-(width - 1):]
 
 
 FORMAT_NAMES = {
@@ -206,11 +216,30 @@ FORMAT_NAMES = {
 }
 
 
+def netron_available() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("netron") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def launch_netron(path: str) -> Any:
+    """Start Netron on the model in its own process (it serves the graph to the web browser); never blocks."""
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "netron", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
 class ProfileView(QWidget):
     """Empty state (no model), a 'profiling…' state, or the profile itself."""
 
     open_model_requested = Signal()
     demo_requested = Signal()
+    netron_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -226,10 +255,10 @@ class ProfileView(QWidget):
         el.addStretch(1)
         self.empty_label = QLabel("Drop a model file here or use File > Open Model…")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_label.setStyleSheet("font-size: 16pt; color: #555;")
+        self.empty_label.setStyleSheet(f"font-size: 16pt; color: {theme.muted()};")
         self.empty_hint = QLabel("ONNX (.onnx), TorchScript (.pt), torch.export (.pt2) or a state dict (.pt/.pth) with its architecture")
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_hint.setStyleSheet("color: #777;")
+        self.empty_hint.setStyleSheet(f"color: {theme.muted()};")
         self.open_button = QPushButton("Open Model…")
         self.open_button.clicked.connect(self.open_model_requested)
         self.demo_button = QPushButton("Try the Demo Project")
@@ -249,7 +278,7 @@ class ProfileView(QWidget):
         # waiting state
         self.waiting_label = QLabel("Profiling the model…")
         self.waiting_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.waiting_label.setStyleSheet("font-size: 14pt; color: #555;")
+        self.waiting_label.setStyleSheet(f"font-size: 14pt; color: {theme.muted()};")
         self.stack.addWidget(self.waiting_label)
 
         # content
@@ -265,8 +294,15 @@ class ProfileView(QWidget):
         self.callout.setTextFormat(Qt.TextFormat.RichText)
         self.timing_note = QLabel()
         self.timing_note.setWordWrap(True)
-        self.timing_note.setStyleSheet("color: #666; font-size: 9pt;")
-        cl.addWidget(self.summary)
+        self.timing_note.setStyleSheet(f"color: {theme.muted()}; font-size: 9pt;")
+        head = QHBoxLayout()
+        head.addWidget(self.summary, 1)
+        self.netron_button = QPushButton("Open in Netron")
+        self.netron_button.setToolTip("Look at the model's graph in Netron (opens in your web browser)")
+        self.netron_button.clicked.connect(self.netron_requested)
+        self.netron_button.setVisible(netron_available())
+        head.addWidget(self.netron_button, 0, Qt.AlignmentFlag.AlignTop)
+        cl.addLayout(head)
         cl.addWidget(self.callout)
         cl.addWidget(self.timing_note)
 
@@ -278,7 +314,7 @@ class ProfileView(QWidget):
         self.op_combo = QComboBox()
         self.op_combo.setMinimumContentsLength(14)
         self.shown_label = QLabel()
-        self.shown_label.setStyleSheet("color: #666;")
+        self.shown_label.setStyleSheet(f"color: {theme.muted()};")
         filters.addWidget(self.filter_edit, 3)
         filters.addWidget(self.op_combo, 1)
         filters.addWidget(self.shown_label)
@@ -318,8 +354,9 @@ class ProfileView(QWidget):
         rl.addWidget(self.count_chart, 1)
         rl.addWidget(self.metric_combo)
         rl.addWidget(self.metric_chart, 1)
-        hint = QLabel("Click a bar to show only that op type.")
-        hint.setStyleSheet("color: #666; font-size: 9pt;")
+        hint = QLabel("Click an op-type bar to show only that op type; click a layer bar to select the layer.")
+        hint.setWordWrap(True)
+        hint.setStyleSheet(f"color: {theme.muted()}; font-size: 9pt;")
         rl.addWidget(hint)
 
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -336,7 +373,9 @@ class ProfileView(QWidget):
         self.op_combo.currentIndexChanged.connect(self._on_op_combo)
         self.metric_combo.currentIndexChanged.connect(self._update_metric_chart)
         self.count_chart.op_clicked.connect(self.select_op_type)
-        self.metric_chart.op_clicked.connect(self.select_op_type)
+        self.metric_chart.op_clicked.connect(self._on_metric_bar)
+        self.table.selectionModel().selectionChanged.connect(
+            lambda *_: self.metric_chart.set_selected(self.selected_layer()) if self.layer_chart_shown else None)
         self.show_empty()
 
     # --- states --------------------------------------------------------------------------------------------------
@@ -404,12 +443,50 @@ class ProfileView(QWidget):
         if self.profile is None:
             return
         name = self.metric_combo.currentText()
-        _, agg = CHART_METRICS[name]
         ops = self.count_chart.ops
+        self.metric_chart.plotItem.setTitle(name, color=theme.plot_foreground(), size="10pt")
+        kind, agg = CHART_METRICS[name]
+        if kind.startswith("layer_"):
+            layers = sorted(self.profile.layers, key=lambda l: -agg(l))[:TOP_LAYERS]
+            layers = [l for l in layers if agg(l) > 0]
+            self.metric_chart.set_data([l.name for l in layers], [agg(l) for l in layers], [short_name(l.name) for l in layers])
+            self.metric_chart.set_selected(self.selected_layer())
+            return
         values = [agg([l for l in self.profile.layers if l.op_type == op]) for op in ops]
-        self.metric_chart.plotItem.setTitle(name, color="#333", size="10pt")
         self.metric_chart.set_data(ops, values)
         self.metric_chart.set_selected(self.proxy.op_type)
+
+    @property
+    def layer_chart_shown(self) -> bool:
+        return CHART_METRICS[self.metric_combo.currentText()][0].startswith("layer_")
+
+    def _on_metric_bar(self, key: str) -> None:
+        if self.layer_chart_shown:
+            self.select_layer(key)
+        else:
+            self.select_op_type(key)
+
+    def selected_layer(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        if not rows:
+            return None
+        src = self.proxy.mapToSource(rows[0])
+        return self.table_model.layer(src.row()).name
+
+    def select_layer(self, name: str) -> None:
+        """Select (and scroll to) the layer's row; filters that hide it are cleared first."""
+        rows = [i for i in range(self.table_model.rowCount()) if self.table_model.layer(i).name == name]
+        if not rows:
+            return
+        index = self.proxy.mapFromSource(self.table_model.index(rows[0], 0))
+        if not index.isValid():
+            self.filter_edit.clear()
+            self.op_combo.setCurrentIndex(0)
+            index = self.proxy.mapFromSource(self.table_model.index(rows[0], 0))
+        self.table.selectRow(index.row())
+        self.table.scrollTo(index)
+        if self.layer_chart_shown:
+            self.metric_chart.set_selected(name)
 
     # --- text ----------------------------------------------------------------------------------------------------
 
@@ -429,7 +506,7 @@ class ProfileView(QWidget):
             ("Ops", f"{p.op_count} (opset {p.opset})"),
             ("MACs", fmt_count(p.total_macs) + " at batch 1" if p.total_macs is not None else "unknown"),
         ]
-        row = "".join(f"<td style='padding-right:18px'><span style='color:#666'>{k}</span><br><b>{v}</b></td>" for k, v in cells)
+        row = "".join(f"<td style='padding-right:18px'><span style='color:{theme.muted()}'>{k}</span><br><b>{v}</b></td>" for k, v in cells)
         return f"<table><tr>{row}</tr></table>"
 
     @staticmethod
