@@ -133,7 +133,8 @@ def _candidate(c: CandidateFacts, facts: Facts, target: TargetFacts, manifest: M
                                   (b.peak_memory_mb is not None, meets_mem),
                                   (b.accuracy_drop_pts is not None, within)) if is_set]
     return CandidateView(
-        **c.model_dump(exclude={"bits", "training_aware", "quantizes_activations"}),
+        **c.model_dump(exclude={"bits", "training_aware", "quantizes_activations", "label"}),
+        label=c.label or c.id,
         bits=bits,
         training_aware=training,
         quantizes_activations=acts,
