@@ -27,7 +27,7 @@ def make_hostile(project_path: Path) -> Session:
     p.name = HOSTILE_NAME
     p.experiments.append(Experiment(id="sens-1", label="sensitivity", kind="sensitivity", status="finished",
                                     extra={"sensitivity": {HOSTILE_LAYER: 0.31, "/conv1/Conv": 0.12, "/fc/Gemm": 0.02}}))
-    p.experiments.append(Experiment(id="run-bad", label="<b>bad</b> run", kind="run", status="failed",
+    p.experiments.append(Experiment(id="run-bad", label="<b>bad</b> | run", kind="run", status="failed",
                                     recipe=[RecipeStep(technique="int8_static", config={"calibration_samples": 8})],
                                     error="<iframe src=evil> failed", error_details="Traceback ...\n<script>x</script>"))
     session.save()
@@ -101,10 +101,9 @@ def test_hostile_strings_are_escaped_in_html_and_markdown(swept_project: Path) -
     md = render(report, "md").decode()
     assert "<img" not in md and "<iframe" not in md and "<b>" not in md
     assert "&lt;img src=x onerror=alert(1)&gt;" in md
-    # A table cell cannot be split by a pipe from a name.
-    for line in md.splitlines():
-        if line.startswith("| ") and "bad" in line:
-            assert line.count(" | ") + 2 == 9 - 1 or "\\|" not in line
+    # A table cell cannot be split by a pipe or closed by markup from a name: every candidates row has 8 bare pipes.
+    rows = [line for line in md.splitlines() if line.startswith("| ") and ("finished" in line or "failed" in line)]
+    assert rows and all(len(re.findall(r"(?<!\\)\|", line)) == 8 for line in rows), rows
 
 
 def test_hostile_strings_are_text_in_the_pdf(swept_project: Path) -> None:  # noqa: F811
@@ -157,3 +156,41 @@ def test_cli_report(swept_project: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert data["advice"]["available"] and data["advice"]["plan"][0]["rule_id"] == "ptq-first"
     assert any(w["ref"] == "calib-small" for w in data["warnings"])
     assert main(["report", str(swept_project), "--advice", str(tmp_path / "missing.json"), "--out", str(tmp_path / "b.json")]) == 2
+
+
+def test_pdf_has_the_same_sections_and_opens(swept_project: Path, tmp_path: Path) -> None:  # noqa: F811
+    import shutil
+    import subprocess
+
+    from tests.workspace.test_report_fixtures import pdf_text
+
+    pdf = render(build_report(Session.open(swept_project)), "pdf")
+    text = pdf_text(pdf)
+    for _, title in SECTIONS:
+        assert title in text, title
+    assert "Quality against file size" in text  # the SVG plot's own text is text in the PDF too
+    if shutil.which("pdftoppm"):  # poppler, when installed, must read every page
+        (tmp_path / "r.pdf").write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-png", "-r", "30", str(tmp_path / "r.pdf"), str(tmp_path / "page")], check=True, timeout=120)
+        assert len(list(tmp_path.glob("page*.png"))) >= 3
+
+
+def test_recreate_commands_parse_back_to_the_recipe(swept_project: Path) -> None:  # noqa: F811
+    import shlex
+
+    from workspace.cli import build_parser
+
+    session = Session.open(swept_project)
+    report = build_report(session)
+    parser = build_parser()
+    for e in session.project.experiments:
+        if e.kind not in ("run", "sweep"):
+            continue
+        cmd = next(kv.value for kv in report.reproducibility.commands if kv.key == e.id)
+        args = parser.parse_args(shlex.split(cmd)[1:])
+        assert args.command == "run" and args.technique == e.recipe[0].technique
+        settings = {}
+        for item in args.set or []:
+            key, _, value = item.partition("=")
+            settings[key] = json.loads(value)
+        assert settings == {k: v for k, v in e.recipe[0].config.items() if k not in ("technique", "version")}

@@ -125,9 +125,15 @@ def _summary(project: Project, exp: Experiment) -> list[str]:
     r = pick(exp, "latency_ratio")
     dev = pick(exp, "latency_ms_median", "device")
     if r:
-        word = "faster" if r.value < 1 else "slower"
-        factor = 1 / r.value if r.value < 1 else r.value
-        out.append(f"Latency {factor:.2f}× {word} than the original ({'measured on this computer' if r.source == 'host' else r.source}, interleaved).")
+        where = "measured on this computer" if r.source == "host" else ("measured on the device" if r.source == "device" else "estimated")
+        iqr = r.details.get("paired_ratio_iqr") or []
+        spread = f"; paired-ratio spread {iqr[0]:.2f}–{iqr[1]:.2f}" if len(iqr) == 2 else ""
+        if abs(r.value - 1.0) < 0.03:
+            out.append(f"Latency about the same as the original ({r.value:.2f}×, {where}, interleaved{spread}).")
+        else:
+            word = "faster" if r.value < 1 else "slower"
+            factor = 1 / r.value if r.value < 1 else r.value
+            out.append(f"Latency {factor:.2f}× {word} than the original ({where}, interleaved{spread}).")
     if dev:
         out.append(f"On the device: median latency {figure(dev).text} ({figure(dev).how}).")
     return out
@@ -384,7 +390,7 @@ def build_sensitivity(project: Project) -> SensitivitySection:
             metric = e.extra.get("sensitivity_metric") or "quality drop when only this layer is quantized"
             more = f"; {len(items) - len(rows)} more not shown" if len(items) > len(rows) else ""
             return SensitivitySection(experiment_id=e.id, rows=rows, note=f"{metric} (measured on this computer){more}")
-    return SensitivitySection(note="No sensitivity analysis has been run: `shrinkwise sensitivity PROJECT` ranks the layers.")
+    return SensitivitySection(note="No sensitivity analysis has been run: 'shrinkwise sensitivity PROJECT' ranks the layers.")
 
 
 def _layer_times(prof: Any) -> list[LayerTime]:
@@ -431,7 +437,7 @@ def build_layers(session: Session, focus: Experiment | None, compute: bool) -> L
     if before is not None:
         notes.append(before.timing_note or "per-node times from ONNX Runtime's profiler")
     else:
-        notes.append("The original has not been profiled: `shrinkwise profile PROJECT`.")
+        notes.append("The original has not been profiled: 'shrinkwise profile PROJECT'.")
     if focus is not None and focus.kind != "baseline" and focus.final_artifact is not None:
         section.candidate_id = focus.id
         cached = (_cache_dir(session) / f"profile-{focus.final_artifact.sha256[:16]}.json").exists()
@@ -538,7 +544,7 @@ def build_warnings(project: Project, advice: AdviceSection, focus: Experiment | 
                 out.append(UnresolvedWarning(origin="artifact", ref=focus.id, message=n))
         if not target_is_host(project) and pick(focus, "latency_ms_median", "device") is None:
             out.append(UnresolvedWarning(origin="run", ref=focus.id, message="Latency was measured on this computer only; "
-                                         f"run `shrinkwise bundle` and `shrinkwise import-results` to measure it on the device."))
+                                         "run 'shrinkwise bundle' and 'shrinkwise import-results' to measure it on the device."))
     return out
 
 

@@ -357,7 +357,9 @@ METRIC_LABELS = {
     "encoded_size_bytes": "Encoded size",
     "latency_ms_median": "Latency (median)",
     "latency_ms_p90": "Latency (p90)",
+    "latency_ms_iqr": "Latency spread (IQR)",
     "latency_ratio": "Latency vs original",
+    "original_latency_ms_median": "Original's latency (median)",
     "peak_memory_mb": "Peak memory",
     "accuracy": "Accuracy",
     "macro_f1": "Macro F1",
@@ -507,17 +509,25 @@ def target_is_host(project: Project) -> bool:
 
 
 def recreate_command(project_file: str, exp: Experiment) -> str:
-    """The command that recreates a candidate (`shrinkwise run PROJECT --step TECHNIQUE:JSON ...`)."""
+    """The command that recreates a candidate: `shrinkwise run PROJECT TECHNIQUE --set key=value ...` for one step,
+    `shrinkwise recipe PROJECT T1 T2 --set 1.key=value ...` for several. Values are JSON so types survive."""
+    q = shlex.quote
     if exp.kind == "baseline":
-        return f"shrinkwise measure {shlex.quote(project_file)}"
+        return f"shrinkwise measure {q(project_file)}"
     if exp.kind == "sensitivity":
-        return f"shrinkwise sensitivity {shlex.quote(project_file)}"
-    parts = ["shrinkwise", "run", shlex.quote(project_file)]
-    for step in exp.recipe:
-        cfg = {k: v for k, v in step.config.items() if k not in ("technique", "version")}
-        parts += ["--step", shlex.quote(f"{step.technique}:{compact_json(cfg)}" if cfg else step.technique)]
-    if exp.label:
-        parts += ["--label", shlex.quote(exp.label)]
+        return f"shrinkwise sensitivity {q(project_file)}"
+    if not exp.recipe:
+        return ""
+
+    def sets(config: dict[str, Any], prefix: str) -> list[str]:
+        return [f"--set {q(f'{prefix}{k}={compact_json(v)}')}" for k, v in sorted(config.items()) if k not in ("technique", "version")]
+
+    if len(exp.recipe) == 1:
+        step = exp.recipe[0]
+        return " ".join(["shrinkwise", "run", q(project_file), q(step.technique), *sets(step.config, "")])
+    parts = ["shrinkwise", "recipe", q(project_file), *(q(s.technique) for s in exp.recipe)]
+    for i, step in enumerate(exp.recipe):
+        parts += sets(step.config, f"{i + 1}.")
     return " ".join(parts)
 
 

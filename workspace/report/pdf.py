@@ -105,7 +105,7 @@ class _Doc:
 
     def h1(self, text: str) -> None:
         self.font(17, bold=True)
-        self.pdf.multi_cell(self.width, 8, self.t(text), new_x="LMARGIN", new_y="NEXT")
+        self.pdf.multi_cell(self.width, 8, self.t(text), new_x="LMARGIN", new_y="NEXT", align="L")
         self.pdf.ln(1)
 
     def h2(self, text: str) -> None:
@@ -117,14 +117,14 @@ class _Doc:
         self.pdf.ln(2)
         self.pdf.start_section(self.t(text), level=0)
         self.font(13.5, bold=True)
-        self.pdf.multi_cell(self.width, 7, self.t(text), new_x="LMARGIN", new_y="NEXT")
+        self.pdf.multi_cell(self.width, 7, self.t(text), new_x="LMARGIN", new_y="NEXT", align="L")
         self.pdf.ln(1)
 
     def h3(self, text: str) -> None:
         if self.pdf.get_y() > self.pdf.h - 35:
             self.pdf.add_page()
         self.font(11, bold=True)
-        self.pdf.multi_cell(self.width, 6, self.t(text), new_x="LMARGIN", new_y="NEXT")
+        self.pdf.multi_cell(self.width, 6, self.t(text), new_x="LMARGIN", new_y="NEXT", align="L")
 
     def para(self, text: str, size: float = 9.5, bold: bool = False, colour: tuple[int, int, int] = (34, 34, 34), mono: bool = False) -> None:
         if not text:
@@ -132,14 +132,15 @@ class _Doc:
         from fpdf.enums import WrapMode
 
         self.font(size, bold=bold, mono=mono, colour=colour)
-        self.pdf.multi_cell(self.width, size * 0.5, self.t(text), new_x="LMARGIN", new_y="NEXT",
+        self.pdf.multi_cell(self.width, size * 0.5, self.t(text), new_x="LMARGIN", new_y="NEXT", align="L",
                             wrapmode=WrapMode.CHAR if mono else WrapMode.WORD)
         self.pdf.ln(0.8)
 
     def muted(self, text: str) -> None:
         self.para(text, 8.5, colour=(110, 110, 110))
 
-    def table(self, headings: list[str], rows: list[list[str]], widths: list[float] | None = None, size: float = 8.0) -> None:
+    def table(self, headings: list[str] | None, rows: list[list[str]], widths: list[float] | None = None, size: float = 8.0) -> None:
+        """A table with text cells (never markup); `headings=None` for a key/value table without a heading row."""
         if not rows:
             return
         from fpdf.enums import TableBordersLayout, WrapMode
@@ -148,11 +149,12 @@ class _Doc:
         with self.pdf.table(
             col_widths=tuple(widths) if widths else None, text_align="LEFT", line_height=size * 0.48,
             borders_layout=TableBordersLayout.HORIZONTAL_LINES, headings_style=_heading_style(self.sans, size),
-            wrapmode=WrapMode.CHAR, width=self.width, padding=0.8,
+            wrapmode=WrapMode.WORD, width=self.width, padding=0.8, first_row_as_headings=headings is not None,
         ) as table:
-            head = table.row()
-            for h in headings:
-                head.cell(self.t(h))
+            if headings is not None:
+                head = table.row()
+                for h in headings:
+                    head.cell(self.t(h))
             for row in rows:
                 r = table.row()
                 for c in row:
@@ -161,7 +163,7 @@ class _Doc:
 
     def kv(self, rows: list[tuple[str, str]], key_width: float = 0.28) -> None:
         if rows:
-            self.table(["", ""], [[k, v] for k, v in rows], [key_width, 1 - key_width])
+            self.table(None, [[k, v] for k, v in rows], [key_width, 1 - key_width])
 
     def svg(self, svg_text: str, width_mm: float) -> None:
         family = "DejaVu Sans" if self.unicode else "helvetica"
@@ -289,7 +291,9 @@ def render_pdf(report: ReportData) -> bytes:
 
     # Experiments
     doc.h2(titles["experiments"])
-    heads = ["Candidate", "Recipe", "Status"] + [METRIC_LABELS[x] for x in TABLE_METRICS] + ["Pareto", "Budgets"]
+    short = {"size_bytes": "Size", "latency_ms_median": "Latency median", "latency_ms_p90": "Latency p90",
+             "peak_memory_mb": "Peak memory", "accuracy": "Accuracy", "top1_agreement": "Agreement"}
+    heads = ["Candidate", "Recipe", "Status"] + [short.get(x, METRIC_LABELS[x]) for x in TABLE_METRICS] + ["Front", "Budget"]
     rows2 = []
     for e in r.experiments:
         cells = [f"{e.label}\n{e.id}" + ("\n(chosen)" if e.is_focus and r.verdict.chosen else ("\n(suggested)" if e.is_focus else "")),
@@ -299,7 +303,7 @@ def render_pdf(report: ReportData) -> bytes:
             cells.append(f"{f.text}{_src(f.source)}" if f else "-")
         cells += ["yes" if e.on_pareto_front else "", "" if e.meets_budgets is None else _yesno(e.meets_budgets)]
         rows2.append(cells)
-    doc.table(heads, rows2, [0.14, 0.1, 0.08, 0.1, 0.1, 0.1, 0.09, 0.1, 0.1, 0.05, 0.07], size=7)
+    doc.table(heads, rows2, [0.14, 0.09, 0.08, 0.09, 0.09, 0.09, 0.09, 0.09, 0.1, 0.07, 0.07], size=6.8)
     for e in r.experiments:
         doc.h3(f"{e.label} ({e.id}) — {e.kind}, {e.status}")
         if e.error:
@@ -312,8 +316,9 @@ def render_pdf(report: ReportData) -> bytes:
             doc.muted(f"Artifact {a.path}, {fmt_bytes(a.size_bytes)}, sha256 {a.sha256[:16]}…" + (f" — {a.summary}" if a.summary else ""))
             for note in a.notes:
                 doc.muted(f"• {note}")
-        for f in e.device_figures:
-            doc.para(f"{METRIC_LABELS.get(f.metric, f.metric)} on the device: {f.text} [device] ({f.how})", 9)
+        if e.device_figures:
+            doc.table(["Measured on the device", "Value", "How"],
+                      [[METRIC_LABELS.get(f.metric, f.metric), f"{f.text} [device]", f.how] for f in e.device_figures], [0.3, 0.2, 0.5], size=7.5)
         if e.command:
             doc.para(e.command, 7, mono=True, colour=(60, 60, 60))
 
@@ -321,7 +326,7 @@ def render_pdf(report: ReportData) -> bytes:
     doc.h2(titles["tradeoff"])
     doc.muted("Each point is a candidate; the orange line joins the Pareto front; dashed red lines are the budgets.")
     for p in r.plots:
-        doc.svg(scatter_svg(p), doc.width * 0.9)
+        doc.svg(scatter_svg(p), doc.width * 0.78)
         doc.muted(p.note)
 
     # Deltas

@@ -56,7 +56,7 @@ def tick_text(v: float) -> str:
 def _range(values: list[float], pad: float = 0.08) -> tuple[float, float]:
     lo, hi = min(values), max(values)
     if hi - lo < 1e-12:
-        d = abs(hi) * 0.1 or 1.0
+        d = abs(hi) * 0.02 or 1.0
         return lo - d, hi + d
     d = (hi - lo) * pad
     return lo - d, hi + d
