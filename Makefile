@@ -28,3 +28,32 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+# --- Packaging (packaging/README.md) -----------------------------------------------------------------------------
+# `make package`: a one-folder desktop bundle in dist/shrinkwise/, built by PyInstaller from a separate build venv
+# (build/pkg-venv: the pinned CPU torch first, then the project NON-editable, then PyInstaller), never from .venv.
+# `make package-smoke` runs the bundle's three smoke checks; `make install-desktop` adds the menu entry, icon and
+# *.shrinkwise.json file type to ~/.local/share (pointing at dist/shrinkwise/shrinkwise if built, else `shrinkwise`).
+PKG_VENV := build/pkg-venv
+PKG_STAMP := $(PKG_VENV)/.pkg-stamp
+
+.PHONY: package package-smoke install-desktop
+
+$(PKG_STAMP): pyproject.toml
+	test -x $(PKG_VENV)/bin/python || $(PYTHON) -m venv $(PKG_VENV)
+	$(PKG_VENV)/bin/python -m pip install -q --upgrade pip
+	$(PKG_VENV)/bin/python -m pip install -q torch==2.13.0
+	$(PKG_VENV)/bin/python -m pip install -q . 'pyinstaller>=6.10'
+	touch $(PKG_STAMP)
+
+package: $(PKG_STAMP)
+	$(PKG_VENV)/bin/python -m pip install -q --no-deps --force-reinstall .
+	nice -n 10 $(PKG_VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN \
+		--distpath dist --workpath build/pyinstaller packaging/shrinkwise.spec
+	du -sh dist/shrinkwise
+
+package-smoke:
+	packaging/smoke.sh dist/shrinkwise/shrinkwise
+
+install-desktop:
+	packaging/linux/install.sh

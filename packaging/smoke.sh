@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Smoke-test a built bundle with no Python anywhere on PATH, from a folder outside the repository:
+#   1. `shrinkwise --version`
+#   2. `shrinkwise demo --out DIR` (headless: intake, ONNX export, profile, baseline incl. the memory probe child)
+#   3. `shrinkwise run PROJECT int8_static` (the runner's worker process, i.e. the bundle started as `-m MODULE`)
+#   4. `shrinkwise gui --demo` offscreen, quit by the launcher after SHRINKWISE_SMOKE_QUIT_MS, with a screenshot
+# Usage: packaging/smoke.sh [dist/shrinkwise/shrinkwise]   (run before every release; `make package-smoke`)
+set -euo pipefail
+
+EXE=${1:-dist/shrinkwise/shrinkwise}
+EXE=$(cd "$(dirname "$EXE")" && pwd)/$(basename "$EXE")
+[ -x "$EXE" ] || { echo "smoke: no bundle at $EXE (run make package)" >&2; exit 1; }
+GUI_MS=${SMOKE_GUI_MS:-20000}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/shrinkwise-smoke.XXXXXX")
+KEEP=${SMOKE_KEEP:-0}
+cleanup() { if [ "$KEEP" = 1 ]; then echo "smoke: kept $WORK"; else rm -rf "$WORK"; fi; }
+trap cleanup EXIT
+mkdir -p "$WORK/empty-bin" "$WORK/home" "$WORK/cwd"
+cd "$WORK/cwd"
+
+# A bare environment: no Python on PATH (an empty folder), no PYTHONPATH, no virtualenv, a fresh HOME.
+run() {
+    env -i PATH="$WORK/empty-bin" HOME="$WORK/home" XDG_DATA_HOME="$WORK/home/data" XDG_CONFIG_HOME="$WORK/home/config" \
+        XDG_CACHE_HOME="$WORK/home/cache" LANG=C.UTF-8 QT_QPA_PLATFORM=offscreen "$@"
+}
+if run sh -c 'command -v python3 || command -v python' >/dev/null 2>&1; then
+    echo "smoke: python is reachable on the test PATH; the check would prove nothing" >&2; exit 1
+fi
+fail() { echo "smoke: FAIL: $*" >&2; exit 1; }
+timed() { local t0=$SECONDS; "$@"; echo "smoke: ($((SECONDS - t0)) s)"; }
+
+echo "smoke: bundle $EXE"
+echo "== 1. --version"
+out=$(timed run "$EXE" --version) || fail "--version exited $?"
+echo "$out"
+grep -Eq '^shrinkwise [0-9]+\.[0-9]+' <<<"$out" || fail "--version printed no version"
+grep -q '0+unknown' <<<"$out" && fail "--version could not read the package metadata"
+
+echo "== 2. demo --out (headless)"
+out=$(timed run "$EXE" demo --out "$WORK/demo" 2>&1) || { echo "$out"; fail "demo exited non-zero"; }
+echo "$out"
+PROJECT="$WORK/demo/digits-demo.shrinkwise.json"
+[ -f "$PROJECT" ] || fail "no project file at $PROJECT"
+grep -q 'baseline: accuracy' <<<"$out" || fail "demo measured no baseline"
+grep -q '"peak_memory_mb"\|peak_mb\|memory' "$PROJECT" || echo "smoke: note: no memory measurement in the project"
+
+echo "== 3. run int8_static (worker process)"
+out=$(timed run "$EXE" run "$PROJECT" int8_static --time-limit 300 2>&1) || { echo "$out"; fail "run exited non-zero"; }
+echo "$out" | tail -n 8
+
+echo "== 4. gui --demo (offscreen, quits after ${GUI_MS} ms)"
+out=$(timed run env SHRINKWISE_SMOKE_QUIT_MS="$GUI_MS" SHRINKWISE_SMOKE_SCREENSHOT="$WORK/gui.png" \
+    timeout 300 "$EXE" gui --demo 2>&1) || { echo "$out"; fail "gui exited non-zero"; }
+grep -v 'propagateSizeHints' <<<"$out" || true
+grep -q "^smoke: window '.*Shrinkwise" <<<"$out" || fail "no Shrinkwise window was shown"
+[ -s "$WORK/gui.png" ] || fail "no screenshot"
+[ -f "$WORK/home/data/shrinkwise/demo/digits-demo.shrinkwise.json" ] || fail "the GUI did not build the demo project"
+if [ -n "${SMOKE_SCREENSHOT_OUT:-}" ]; then cp "$WORK/gui.png" "$SMOKE_SCREENSHOT_OUT"; fi
+
+echo "smoke: all 4 checks passed"
