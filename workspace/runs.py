@@ -328,8 +328,11 @@ def sensitivity(
     session.project.experiments.append(exp)
     _save(session)
 
+    # Every quantizable layer must be a candidate, Conv included (int8_dynamic's default preset skips Conv).
+    base_config: dict[str, Any] = {"op_preset": "all_supported"} if technique == "int8_dynamic" else {}
+
     def step(exclude: Sequence[str]) -> RecipeStep:
-        return RecipeStep(technique=technique, config={"nodes_to_exclude": list(exclude)})
+        return RecipeStep(technique=technique, config={**base_config, "nodes_to_exclude": list(exclude)})
 
     # Job 1: everything quantized, each layer alone, and all but each layer.
     variants = [step([])] + [step([n for n in names if n != name]) for name in names] + [step([name]) for name in names]
@@ -411,7 +414,7 @@ def sensitivity(
         "ranking": ranking, "all_quantized": full, "curve": curve,
         "proposal": {"keep_float": chosen["keep_float"], "quality": chosen["quality"], "drop": chosen["drop"],
                      "meets_tolerance": meets, "size_bytes": chosen["size_bytes"], "latency_ms": chosen["latency_ms"],
-                     "config": {"nodes_to_exclude": chosen["keep_float"]}},
+                     "config": {**base_config, "nodes_to_exclude": chosen["keep_float"]}},
     }
     if not meets:
         exp.extra["proposal"]["note"] = f"no measured set met the tolerance of {tolerance:g}; the least-bad one is shown"

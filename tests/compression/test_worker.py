@@ -49,7 +49,7 @@ def run_worker(job: Job, path: Path) -> tuple[int, list[str]]:
 def test_worker_runs_and_measures_each_step(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
     project = demo_copy(tmp_path_factory, tmp_path)
     out = tmp_path / "run"
-    job = make_job(project, out, [JobStep(technique="fp16"), JobStep(technique="int8_dynamic")], chain=False)
+    job = make_job(project, out, [JobStep(technique="fp16"), JobStep(technique="int8_dynamic", config={"op_preset": "all_supported"})], chain=False)
     rc, lines = run_worker(job, out / "job.json")
     events = [parse_event(line) for line in lines]  # every stdout line is an event
     assert rc == 0
