@@ -15,6 +15,7 @@ from compression.errors import ShrinkwiseError
 # One module per group of commands; each must stay cheap to import (no torch at module level).
 COMMAND_MODULES = [
     "workspace.cli.commands_project",
+    "workspace.cli.commands_setup",
     "workspace.cli.commands_report",
     "workspace.cli.commands_runs",
     "workspace.cli.commands_advisor",
