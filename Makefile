@@ -26,6 +26,10 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/shrinkwise demo --out $(DEMO_DIR)
 
+bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m bench.bench_techniques
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info
 
