@@ -425,12 +425,14 @@ class AdvicePage(QWidget):
         if self.chain_check.isChecked() and len(steps) > 1:
             self.run_requested.emit([{"steps": steps, "label": " → ".join(e["technique"] for e in chosen)}])
         else:
-            self.run_requested.emit([{"steps": [s], "label": _label_for(s)} for s in steps])
+            self.run_requested.emit([{"steps": [{"technique": e["technique"], "config": e["config"]}],
+                                      "label": _label_for(e["technique"], self.state["configs"].get(e["key"]) if not e["key"].startswith("added:")
+                                                          else e["config"])} for e in chosen])
 
 
-def _label_for(step: dict[str, Any]) -> str:
-    cfg = step["config"]
-    if not cfg:
-        return step["technique"]
-    short = ", ".join(f"{k}={v}" for k, v in list(cfg.items())[:2] if not isinstance(v, (list, dict)))
-    return f"{step['technique']} ({short})" if short else step["technique"]
+def _label_for(technique: str, changed: dict[str, Any] | None) -> str:
+    """A short run label: the technique, and the settings the user chose (not the plan's own), at most two."""
+    if not changed:
+        return technique
+    short = ", ".join(f"{k}={v}" for k, v in list(changed.items())[:2] if not isinstance(v, (list, dict)))
+    return f"{technique} ({short})" if short else technique

@@ -30,10 +30,14 @@ def _install_excepthook(window: object) -> None:
 
 def start(project: Path | str | None = None, demo: bool = False, argv: list[str] | None = None, settings: Any = None) -> Any:
     """Create the application (once) and the main window, shown, with the project or the demo being opened."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
     from gui.main_window import MainWindow
 
+    if QApplication.instance() is None:  # sharp text on fractional scale factors (125 %, 150 %)
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
@@ -52,5 +56,14 @@ def run_app(project: Path | str | None = None, demo: bool = False, argv: list[st
 
     window = start(project, demo, argv)
     code = QApplication.instance().exec()  # type: ignore[union-attr]
-    del window
+    dispose(window)
     return code
+
+
+def dispose(window: Any) -> None:
+    """Delete the window's C++ side while Qt is still alive. Left to the interpreter's final garbage collection,
+    PySide6 6.12 with many pyqtgraph items can abort the process on exit ('bool_dealloc')."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

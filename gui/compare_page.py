@@ -30,6 +30,7 @@ from gui import theme
 from gui.formatting import fmt_bytes
 
 MAX_IMAGES = 24
+IMAGE_COLUMNS = 4
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 AXES = {"size": ("Model file size (KB)", "size_bytes", 1e-3), "latency": ("Latency on this computer (µs, paired)", "latency_ms_paired", 1e3)}
 COLUMNS = ["Candidate", "Size", "Size vs. original", "Latency", "Latency vs. original", "Quality", "Quality change",
@@ -68,7 +69,7 @@ def _style_plot(w: pg.PlotWidget, title: str, left: str, bottom: str) -> None:
         axis.setTextPen(pg.mkPen(fg))
 
 
-def digit_image(sample: np.ndarray, scale: int = 6) -> QImage:
+def digit_image(sample: np.ndarray, scale: int = 5) -> QImage:
     """A grey image from one input (H×W, or C×H×W with C ≤ 3), contrast-stretched, scaled up without smoothing."""
     a = np.asarray(sample, dtype=np.float32)
     while a.ndim > 3:
@@ -206,7 +207,7 @@ class ComparePage(QWidget):
         dl.addWidget(images_scroll, 1)
         lower.addWidget(dis)
         lower.addWidget(reading_scroll)
-        lower.setSizes([280, 200, 260, 320])
+        lower.setSizes([260, 230, 290, 320])
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(upper)
         split.addWidget(lower)
@@ -432,7 +433,7 @@ class ComparePage(QWidget):
         for n, (x, label, index) in enumerate(zip(payload["inputs"], payload["labels"], payload.get("indices", []))):
             cell = QLabel()
             cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            caption = f"#{index}" + (f" · label {label}" if label is not None else "")
+            caption = f"#{index}" + (f", a {label}" if label is not None else "")
             if payload["images"]:
                 cell.setPixmap(QPixmap.fromImage(digit_image(x)))
                 cell.setToolTip(caption)
@@ -445,10 +446,10 @@ class ComparePage(QWidget):
                 cap.setAlignment(Qt.AlignmentFlag.AlignCenter)
                 cap.setStyleSheet(f"font-size: 8pt; color: {theme.muted()};")
                 v.addWidget(cap)
-                self.images_grid.addWidget(holder, n // 6, n % 6)
+                self.images_grid.addWidget(holder, n // IMAGE_COLUMNS, n % IMAGE_COLUMNS)
             else:
                 cell.setText(caption)
-                self.images_grid.addWidget(cell, n // 6, n % 6)
+                self.images_grid.addWidget(cell, n // IMAGE_COLUMNS, n % IMAGE_COLUMNS)
 
     def _show_reading(self, row: dict[str, Any] | None) -> None:
         parts = ["<b>The advisor's reading</b>"]

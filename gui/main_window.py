@@ -186,6 +186,8 @@ class MainWindow(QMainWindow):
 
     def _on_step(self, row: int) -> None:
         self.pages.setCurrentIndex(row)
+        if row == STEP_TARGET:
+            self._ensure_targets()
         if row in (STEP_ADVICE, STEP_COMPARE):
             self.refresh_advice()
         if row == STEP_COMPARE:
@@ -279,7 +281,6 @@ class MainWindow(QMainWindow):
 
     def set_dirty(self, dirty: bool) -> None:
         self.dirty = dirty
-        self.setWindowModified(dirty)
         self._update_title()
 
     def _update_title(self) -> None:

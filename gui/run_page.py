@@ -106,7 +106,7 @@ class RunPage(QWidget):
         self.progress_plot = _plot("Progress of each run", "done (%)", "seconds")
         self.progress_plot.setYRange(0, 100)
         self.metric_plot = _plot("Training and calibration curves", "value", "step")
-        self.quality_plot = _plot("Quality of finished runs", "quality", "run (or sweep level)")
+        self.quality_plot = _plot("Quality of finished runs", "quality (%)", "run")
         for p in (self.progress_plot, self.metric_plot, self.quality_plot):
             pl.addWidget(p, 1)
         self.metric_hint = QLabel("Curves appear here for steps that train or calibrate step by step (loss, accuracy).")
@@ -138,7 +138,7 @@ class RunPage(QWidget):
         self.data: dict[tuple[Any, ...], tuple[list[float], list[float]]] = {}
         self.dirty: set[tuple[Any, ...]] = set()
         self.quality_points: list[tuple[float, float, str]] = []
-        self.quality_scatter = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(31, 119, 180), pen=pg.mkPen(None), name="quality")
+        self.quality_scatter = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(31, 119, 180), pen=pg.mkPen(None))
         self.quality_plot.addItem(self.quality_scatter)
         self._quality_dirty = False
         self._log_buffer: list[str] = []
@@ -280,8 +280,8 @@ class RunPage(QWidget):
         if q is None:
             return
         x = float(len(self.quality_points) + 1)
-        self.quality_points.append((x, q[1], item.label))
-        self.quality_plot.plotItem.setLabel("left", q[0].replace("_", " "), color=theme.plot_foreground())
+        self.quality_points.append((x, q[1] * 100.0, item.label))
+        self.quality_plot.plotItem.setLabel("left", f"{q[0].replace('_', ' ')} (%)", color=theme.plot_foreground())
         self._quality_dirty = True
 
     def _log(self, line: str) -> None:

@@ -193,7 +193,8 @@ class TargetPage(QWidget):
         self.current["latency_ms"] = (lat_used.value, "measured on this computer") if lat_used else (None, "")
         self.current["peak_memory_mb"] = (mem.value, "measured here") if mem else (None, "")
         self.current["accuracy"] = (acc.value, "measured here") if acc else (None, "")
-        fmt = {"size_mb": lambda v: f"{v:.3g} MB", "latency_ms": lambda v: f"{v:.3g} ms", "peak_memory_mb": lambda v: f"{v:.3g} MB"}
+        fmt = {"size_mb": lambda v: f"{v:.3g} MB", "latency_ms": lambda v: f"{v * 1000:.3g} µs" if v < 1 else f"{v:.3g} ms",
+               "peak_memory_mb": lambda v: f"{v:.3g} MB"}
         for key, label in self.now_labels.items():
             value, source = self.current.get(key, (None, ""))
             if key == "accuracy_drop_pts":

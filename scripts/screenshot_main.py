@@ -1,6 +1,8 @@
 """Open the demo project offscreen and save a PNG of the main window.
 
-    QT_QPA_PLATFORM=offscreen python scripts/screenshot_main.py out.png [--step Model|Data|Baseline|Project]
+    QT_QPA_PLATFORM=offscreen python scripts/screenshot_main.py out.png [--step Start|Model|Target|Data|Advice|Run|Compare|Export]
+
+(`scripts/screenshots.py` walks the whole wizard and saves every page.)
         [--demo-dir DIR] [--size 1280x800]
 
 The demo is built into a temporary folder (or DIR, reused when it already holds the project).
@@ -48,7 +50,8 @@ def main() -> int:
     while (window.busy or window.session is None) and time.monotonic() < deadline:
         app.processEvents()  # a script, not the app: waiting for the worker here is fine
         time.sleep(0.02)
-    window.steps.setCurrentRow(STEPS.index(args.step))
+    legacy = {"Project": "Start", "Baseline": "Target"}
+    window.steps.setCurrentRow(STEPS.index(legacy.get(args.step, args.step)))
     if args.filter:
         window.profile_view.filter_edit.setText(args.filter)
     for _ in range(20):
@@ -59,6 +62,9 @@ def main() -> int:
     print(f"saved {args.out}" if ok else f"could not save {args.out}")
     window.set_dirty(False)
     window.close()
+    from gui.app import dispose
+
+    dispose(window)
     return 0 if ok else 1
 
 

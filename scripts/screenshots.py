@@ -1,0 +1,130 @@
+"""Walk the wizard on the demo project offscreen and save a PNG of every page (`make screenshots`).
+
+    QT_QPA_PLATFORM=offscreen python scripts/screenshots.py [--out docs/screenshots] [--demo-dir DIR] [--size 1280x800]
+
+Real runs (fp16, int8_static and a 2-bit palettization that changes some answers) fill the Run and Compare pages.
+A script, not the app: waiting here pumps the event loop with QTest.qWait.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--demo-dir", type=Path, help="a folder for the demo project (rebuilt when empty)")
+    parser.add_argument("--size", default="1280x800")
+    parser.add_argument("--dark", action="store_true", help="use a dark palette (to check readability)")
+    args = parser.parse_args()
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from gui import dialogs
+    from gui.main_window import STEPS, MainWindow
+    from workspace.demo import DEMO_NAME, build_demo
+
+    app = QApplication.instance() or QApplication([])
+    app.setOrganizationName("Shrinkwise")
+    if args.dark:
+        app.setStyle("Fusion")
+        from PySide6.QtGui import QColor, QPalette
+
+        pal = QPalette()
+        for role, color in ((QPalette.ColorRole.Window, "#2b2b2b"), (QPalette.ColorRole.WindowText, "#e0e0e0"),
+                            (QPalette.ColorRole.Base, "#1e1e1e"), (QPalette.ColorRole.AlternateBase, "#262626"),
+                            (QPalette.ColorRole.Text, "#e0e0e0"), (QPalette.ColorRole.Button, "#3a3a3a"),
+                            (QPalette.ColorRole.ButtonText, "#e0e0e0"), (QPalette.ColorRole.Highlight, "#3d6fb4")):
+            pal.setColor(role, QColor(color))
+        app.setPalette(pal)
+    dialogs.exec_dialog = lambda dialog: 0  # nothing modal offscreen; errors are printed below instead
+    folder = args.demo_dir or Path(tempfile.mkdtemp(prefix="shrinkwise-shots-"))
+    project = folder / f"{DEMO_NAME}.shrinkwise.json"
+    if project.exists():  # start from a fresh demo so the pictures are the same every time
+        shutil.rmtree(folder)
+    build_demo(folder)
+    settings = QSettings(str(Path(tempfile.mkdtemp()) / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("recent_projects", [str(project)])
+    w, h = (int(v) for v in args.size.split("x"))
+    window = MainWindow(settings=settings)
+    window.resize(w, h)
+    window.show()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def wait(cond, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not cond():
+            if time.monotonic() > deadline:
+                raise SystemExit("timed out waiting for the app")
+            QTest.qWait(50)
+
+    def shot(step: str, name: str | None = None) -> None:
+        window.go(STEPS.index(step))
+        QTest.qWait(400)
+        path = args.out / f"{name or step.lower()}.png"
+        window.grab().save(str(path))
+        print(f"saved {path}")
+
+    shot("Start", "start-empty")
+    window.open_project(project)
+    wait(lambda: window.session is not None and not window.busy)
+    shot("Start")
+    window.profile_view.metric_combo.setCurrentText("Largest layers (KiB)")
+    window.profile_view.select_layer("/features/features.8/Conv")
+    shot("Model")
+    window.go(STEPS.index("Target"))
+    tp = window.target_page
+    window._ensure_targets()
+    tp.combo.setCurrentIndex(tp.combo.findData("raspberry-pi-4"))
+    tp.spins["size_mb"].setValue(0.2)
+    tp.spins["accuracy_drop_pts"].setValue(1.0)
+    tp.spins["latency_ms"].setValue(5.0)
+    shot("Target")
+    shot("Data")
+    window.go(STEPS.index("Advice"))
+    wait(lambda: window.advice is not None and not window.busy)
+    window.advice_page.add_technique("palettize", {"bits": 2})
+    shot("Advice")
+    window.advice_page.run_button.click()
+    wait(lambda: any(i.status == "running" for i in window.runs.items), 60)
+    QTest.qWait(1500)
+    shot("Run", "run-live")
+    wait(lambda: not window.runs.active, 300)
+    QTest.qWait(300)
+    shot("Run")
+    failed = [i for i in window.runs.items if i.status != "finished"]
+    for i in failed:
+        print(f"run {i.label}: {i.status} {i.error}")
+    window.go(STEPS.index("Compare"))
+    wait(lambda: not window.busy)
+    pal = next((r["id"] for r in window.compare_page.rows if r["label"].startswith("palettize")), None)
+    if pal:
+        window.compare_page.select(pal)
+        wait(lambda: not window.busy)
+    shot("Compare")
+    static = next((r["id"] for r in window.compare_page.rows if r["label"].startswith("int8_static")), None)
+    if static:
+        window.compare_page.select(static)
+        window.compare_page.choose_button.click()
+    shot("Export")
+    window.set_dirty(False)
+    window.close()
+    from gui.app import dispose
+
+    dispose(window)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
