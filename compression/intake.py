@@ -5,9 +5,8 @@ Accepted: ONNX (`.onnx`; external data only from the model's own folder), TorchS
 arbitrary objects: state dicts load with `weights_only=True`, and `.pt2` archives are checked the same way before
 `torch.export.load` (which would otherwise fall back to a full unpickle).
 
-Torch models are exported with the legacy TorchScript-based exporter (`dynamo=False`): on the pinned torch 2.13 it
-exports small models in ~0.1 s instead of ~5 s and writes one self-contained file. `.pt2` archives go through the
-dynamo exporter, the only one that takes an ExportedProgram.
+Torch models are exported by `compression.onnx_export` (the legacy exporter; see there why). `.pt2` archives go
+through the dynamo exporter, the only one that takes an ExportedProgram.
 """
 from __future__ import annotations
 
@@ -28,7 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 ModelFormat = Literal["onnx", "torchscript", "torch_export", "state_dict"]
-ONNX_OPSET = 17  # widely supported by ONNX Runtime's quantizers and mobile runtimes
 
 
 @dataclass
@@ -289,29 +287,10 @@ def export_torch_to_onnx(
     out_path: Path,
     output_names: list[str] | None = None,
 ) -> str:
-    """Export with the legacy exporter and a dynamic batch axis; returns the exporter's name for the record."""
-    import warnings
+    """Export with zero example inputs of the signature's shapes; returns the exporter's name for the record."""
+    from compression.onnx_export import export_module
 
-    import torch
-
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    names = [s.name for s in inputs]
-    output_names = output_names or ["output"]
-    dynamic_axes = {n: {0: "batch"} for n in names + output_names}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the legacy exporter announces its deprecation on every call
-        torch.onnx.export(
-            module.eval(),
-            _example_inputs(inputs),
-            str(out_path),
-            input_names=names,
-            output_names=output_names,
-            dynamic_axes=dynamic_axes,
-            opset_version=ONNX_OPSET,
-            dynamo=False,
-            external_data=False,
-        )
-    return f"torch.onnx.export(dynamo=False, opset={ONNX_OPSET}) torch {torch.__version__}"
+    return export_module(module, _example_inputs(inputs), out_path, [s.name for s in inputs], output_names or ["output"])
 
 
 def _export_program(path: Path, out_path: Path) -> str:

@@ -20,13 +20,14 @@ import numpy as np
 
 from compression.errors import TechniqueError
 from compression.events import LogLine, MetricPoint, Progress
+from compression.onnx_export import ONNX_OPSET
 from compression.techniques.base import LabelledData, TechniqueContext, TechniqueEvent
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 TORCH_MODEL_HELP = "the model in PyTorch (a state dict + architecture, TorchScript or .pt2)"
-EXPORT_OPSET = 18
+EXPORT_OPSET = ONNX_OPSET  # one opset for every torch export
 
 
 def require_torch_and_training(ctx: TechniqueContext, technique: str) -> None:
@@ -293,25 +294,10 @@ def export_onnx(
     opset: int = EXPORT_OPSET,
 ) -> int:
     """Export with the legacy exporter: original I/O names, dynamic batch axis, one self-contained file."""
-    import torch
+    from compression.onnx_export import export_module
 
-    model = model.to("cpu").eval()
-    example = [t.to("cpu") for t in example]
-    axes = {n: {0: "batch"} for n in [*input_names, *output_names]}
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with quiet_torch():
-            torch.onnx.export(
-                model,
-                tuple(example),
-                str(path),
-                dynamo=False,
-                input_names=input_names,
-                output_names=output_names,
-                dynamic_axes=axes,
-                opset_version=opset,
-                do_constant_folding=True,
-            )
+        export_module(model, example, path, input_names, output_names, opset)
     except Exception as exc:  # noqa: BLE001 - export failures are the user's model's limits, said in one line
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise TechniqueError(f"exporting the trained model to ONNX failed: {first}", path=path) from exc
