@@ -194,3 +194,29 @@ def test_recreate_commands_parse_back_to_the_recipe(swept_project: Path) -> None
             key, _, value = item.partition("=")
             settings[key] = json.loads(value)
         assert settings == {k: v for k, v in e.recipe[0].config.items() if k not in ("technique", "version")}
+
+
+def test_pdf_without_a_unicode_font_falls_back_to_latin1(swept_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    from tests.workspace.test_report_fixtures import pdf_text
+    from workspace.report import pdf as pdf_module
+
+    monkeypatch.setattr(pdf_module, "find_fonts", lambda: None)
+    text = pdf_text(render(build_report(make_hostile(swept_project)), "pdf"))
+    assert "Verdict" in text and re.sub(r"\s+", "", HOSTILE_LAYER) in re.sub(r"\s+", "", text)
+
+
+def test_disagreement_examples_show_labels_answers_and_thumbnails(swept_project: Path) -> None:  # noqa: F811
+    session = Session.open(swept_project)
+    exp = next(e for e in session.project.experiments if e.kind == "sweep")
+    exp.quality.disagreements = [3, 1, 4]
+    session.project.chosen = exp.id
+    session.save()
+    report = build_report(session)
+    d = report.disagreements
+    assert d.candidate_id == exp.id and d.total == 3 and [x.index for x in d.examples] == [3, 1, 4]
+    x = d.examples[0]
+    assert x.label is not None and x.original is not None and x.candidate is not None
+    assert x.pixels is not None and len(x.pixels) == 8 and len(x.pixels[0]) == 8
+    assert render(report, "html").decode().count("<svg") >= 6  # plots, bars and three thumbnails
+    cached = list((session.artifacts / "report-cache").glob("disagreements-*.json"))
+    assert cached and build_report(Session.open(swept_project)).disagreements == d
