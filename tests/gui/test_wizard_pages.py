@@ -1,0 +1,222 @@
+"""The wizard's pages one by one: cancelling runs, closing during a run, generated settings forms, Netron, help,
+window geometry, disagreement images, and a start-up that never loads torch."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from gui.main_window import STEP_ADVICE, STEP_MODEL, STEP_RUN, MainWindow
+from tests.gui.conftest import WAIT_MS, open_and_wait, wait_idle
+from workspace.session import Session
+
+RUN_WAIT_MS = 120_000
+
+
+def test_cancel_one_run_then_all(qtbot: Any, window: MainWindow, demo_project: Path) -> None:
+    open_and_wait(qtbot, window, demo_project)
+    first, second, third = window.start_runs([
+        {"steps": [{"technique": "int8_static", "config": {}}], "label": "first"},
+        {"steps": [{"technique": "fp16", "config": {}}], "label": "second"},
+        {"steps": [{"technique": "int8_dynamic", "config": {}}], "label": "third"},
+    ])
+    assert window.pages.currentIndex() == STEP_RUN
+    assert [i.status for i in (first, second, third)] == ["starting", "queued", "queued"]
+    qtbot.waitUntil(lambda: first.status == "running", timeout=WAIT_MS)
+    window.run_page.buttons[first.key].click()  # cancel the running one: the next one starts
+    qtbot.waitUntil(lambda: first.status == "cancelled", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: second.status in ("starting", "running"), timeout=WAIT_MS)
+    assert window.run_page.cancel_all_button.isEnabled()
+    window.run_page.cancel_all_button.click()
+    assert third.status == "cancelled"
+    qtbot.waitUntil(lambda: not window.runs.active, timeout=RUN_WAIT_MS)
+    assert second.status == "cancelled"
+    statuses = {e.label: e.status for e in Session.open(demo_project).project.experiments if e.kind == "run"}
+    assert statuses == {"first": "cancelled", "second": "cancelled"}  # the third never started
+    assert "cancelled" in window.run_page.table.item(window.run_page.rows[first.key], 1).text().lower()
+
+
+def test_closing_during_a_run_asks_then_stops_cleanly(qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any) -> None:
+    open_and_wait(qtbot, window, demo_project)
+    (item,) = window.start_runs([{"steps": [{"technique": "int8_static", "config": {}}], "label": "long"}])
+    qtbot.waitUntil(lambda: item.status == "running", timeout=WAIT_MS)
+    dialog_log.answer = QMessageBox.StandardButton.No
+    assert not window.close()
+    assert dialog_log.shown[-1]["title"] == "Runs in progress" and window.isVisible() and item.active
+    dialog_log.answer = QMessageBox.StandardButton.Yes
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=RUN_WAIT_MS)
+    assert item.status == "cancelled"
+    exp = next(e for e in Session.open(demo_project).project.experiments if e.label == "long")
+    assert exp.status == "cancelled"
+
+
+def test_a_failed_run_shows_its_reason_with_details(qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any) -> None:
+    open_and_wait(qtbot, window, demo_project)
+    (item,) = window.start_runs([{"steps": [{"technique": "int8_static", "config": {"calibrate_method": "Nonsense"}}], "label": "bad"}])
+    qtbot.waitUntil(lambda: not window.runs.active, timeout=RUN_WAIT_MS)
+    assert item.status == "failed" and item.error
+    button = window.run_page.buttons[item.key]
+    assert button.text() == "Details…"
+    button.click()
+    shown = dialog_log.shown[-1]
+    assert shown["title"] == "A run failed" and "bad" in shown["text"]
+    assert "failed" in window.busy_label.text().lower()
+
+
+def test_settings_forms_for_every_technique(qtbot: Any) -> None:
+    from compression.catalog import load_catalog, technique_module
+    from compression.errors import TechniqueError
+    from gui.config_form import ConfigForm, FloatEdit
+
+    for tid in load_catalog():
+        form = ConfigForm(tid)
+        qtbot.addWidget(form)
+        assert form.values() == {}, tid  # the defaults round-trip
+        props = technique_module(tid).Config.model_json_schema()["properties"]
+        for name, (widget, _prop) in form.fields.items():
+            assert widget.toolTip() == props[name].get("description", ""), (tid, name)
+        technique_module(tid).Config.model_validate(form.all_values())
+    form = ConfigForm("int8_static", {"calibration_samples": 64, "per_channel": True, "calibrate_method": "Entropy"})
+    qtbot.addWidget(form)
+    assert form.values() == {"calibration_samples": 64, "per_channel": True, "calibrate_method": "Entropy"}
+    spin = form.fields["calibration_samples"][0]
+    assert spin.minimum() == 1 and spin.maximum() == 100000
+    fp16 = ConfigForm("fp16")
+    qtbot.addWidget(fp16)
+    edit = fp16.fields["min_positive_value"][0]
+    assert isinstance(edit, FloatEdit) and float(edit.text()) == 1e-07
+    edit.setText("-1")
+    with pytest.raises(TechniqueError, match="min_positive_value"):
+        fp16.values()
+
+
+def test_settings_dialog_and_added_technique_reach_the_run(qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any) -> None:
+    open_and_wait(qtbot, window, demo_project)
+    window.go(STEP_ADVICE)
+    qtbot.waitUntil(lambda: window.advice is not None and not window.busy, timeout=WAIT_MS)
+    page = window.advice_page
+    page.add_technique("palettize")
+    assert any(e["key"] == "added:0" for e in page.entries())
+
+    def edit(dialog: Any) -> None:
+        dialog.form.fields["bits"][0].setValue(3)
+        dialog._accept()
+
+    dialog_log.on_dialog = edit
+    dialog_log.dialog_answer = 1
+    page._edit_settings("added:0", "palettize", "Palettization")
+    assert dialog_log.shown[-1]["title"] == "Settings: Palettization"
+    assert page.state["configs"]["added:0"] == {"bits": 3}
+    assert window.session.project.answers["wizard_plan"]["configs"]["added:0"] == {"bits": 3}
+    for key, check in page.checks.items():
+        check.setChecked(key == "added:0")
+    seen: list[Any] = []
+    window.runs.enqueue = lambda steps, label=None, group=None: seen.append((steps, label))  # type: ignore[method-assign]
+    page.run_button.click()
+    assert seen == [([{"technique": "palettize", "config": {"bits": 3}}], "palettize (bits=3)")]
+
+
+def test_target_question_sets_the_target(qtbot: Any, window: MainWindow, demo_project: Path) -> None:
+    open_and_wait(qtbot, window, demo_project)
+    window.go(STEP_ADVICE)
+    qtbot.waitUntil(lambda: window.advice is not None and not window.busy, timeout=WAIT_MS)
+    assert "target.id" in [q.fact for q in window.advice.questions]
+    combo = window.advice_page.question_widgets["target.id"]
+    combo.setCurrentIndex(combo.findData("phone-npu"))
+    window.answer("target.id", combo.currentData())
+    assert window.session.project.target == {"id": "phone-npu"}
+    assert window.target_page.combo.currentData() == "phone-npu"
+    assert "target.id" not in [q.fact for q in window.advice.questions]
+    assert window.advice.target == "phone-npu"
+
+
+def test_netron_button_only_when_installed(qtbot: Any, settings: Any, demo_project: Path, monkeypatch: Any, dialog_log: Any) -> None:
+    from gui import profile_view
+
+    monkeypatch.setattr(profile_view, "netron_available", lambda: False)
+    plain = MainWindow(settings=settings)
+    qtbot.addWidget(plain)
+    assert plain.profile_view.netron_button.isHidden()
+
+    launched: list[str] = []
+    monkeypatch.setattr(profile_view, "netron_available", lambda: True)
+    monkeypatch.setattr(profile_view, "launch_netron", lambda path: launched.append(path))
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    open_and_wait(qtbot, win, demo_project)
+    assert not win.profile_view.netron_button.isHidden()
+    win.profile_view.netron_button.click()
+    assert launched and launched[0].endswith(".onnx")
+
+
+def test_clicking_a_layer_bar_selects_the_layer(qtbot: Any, window: MainWindow, demo_project: Path) -> None:
+    open_and_wait(qtbot, window, demo_project)
+    view = window.profile_view
+    view.metric_combo.setCurrentText("Largest layers (KiB)")
+    chart = view.metric_chart
+    assert chart.ops[0] == "/features/features.8/Conv"
+    view.filter_edit.setText("Gemm")  # the layer is filtered out: selecting it clears the filter
+    with qtbot.waitSignal(chart.op_clicked, timeout=5000):
+        qtbot.mouseClick(chart.viewport(), Qt.MouseButton.LeftButton, pos=chart.bar_center_in_view(chart.ops[0]))
+    assert view.selected_layer() == "/features/features.8/Conv"
+    assert chart.selected == "/features/features.8/Conv"
+
+
+def test_help_shortcut_and_geometry_kept(qtbot: Any, window: MainWindow, dialog_log: Any, settings: Any) -> None:
+    window.go(STEP_MODEL)
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    assert dialog_log.shown[-1]["title"] == "Help — Model"
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    assert window.pages.currentWidget() is window.target_page
+    window.resize(900, 640)
+    assert window.close()
+    again = MainWindow(settings=type(settings)(settings.fileName(), settings.format()))
+    qtbot.addWidget(again)
+    assert (again.width(), again.height()) == (900, 640)
+
+
+def test_disagreement_images_render_from_the_evaluation_data(qtbot: Any, demo_project: Path) -> None:
+    from gui.compare_page import ComparePage, digit_image, load_disagreement_inputs
+
+    session = Session.open(demo_project)
+    payload = load_disagreement_inputs(session, [3, 5, 700000])
+    assert payload["images"] and payload["indices"] == [3, 5] and len(payload["labels"]) == 2
+    img = digit_image(payload["inputs"][0])
+    assert (img.width(), img.height()) == (40, 40)
+    assert img.pixelColor(0, 0).value() != img.pixelColor(20, 20).value() or not np.allclose(payload["inputs"][0], payload["inputs"][0].mean())
+    page = ComparePage()
+    qtbot.addWidget(page)
+    page.selected_id = "run-x"
+    page.show_images("run-x", payload)
+    from PySide6.QtWidgets import QLabel
+
+    pictures = [l for l in page.images.findChildren(QLabel) if l.pixmap() is not None and not l.pixmap().isNull()]
+    assert len(pictures) == 2
+    page.show_images("another", payload)  # a late answer for another candidate is ignored
+    assert len([l for l in page.images.findChildren(QLabel) if l.pixmap() is not None and not l.pixmap().isNull()]) == 2
+
+
+def test_gui_start_up_does_not_load_torch() -> None:
+    code = (
+        "import os, sys\n"
+        "os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "import gui.app, gui.main_window, gui.advising, gui.config_form\n"
+        "w = gui.main_window.MainWindow()\n"
+        "w.go(2); w.go(4); w.go(5); w.go(6); w.go(7)\n"
+        "heavy = [m for m in ('torch', 'onnxruntime', 'onnx') if m in sys.modules]\n"
+        "gui.app.dispose(w)\n"
+        "assert not heavy, heavy\n"
+    )
+    root = Path(__file__).parents[2]
+    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
