@@ -297,7 +297,7 @@ def render_pdf(report: ReportData) -> bytes:
     rows2 = []
     for e in r.experiments:
         cells = [f"{e.label}\n{e.id}" + ("\n(chosen)" if e.is_focus and r.verdict.chosen else ("\n(suggested)" if e.is_focus else "")),
-                 " -> ".join(s.technique for s in e.recipe) or "original", e.status]
+                 " -> ".join(s.technique for s in e.recipe) or ("original" if e.kind == "baseline" else "-"), e.status]
         for metric in TABLE_METRICS:
             f = figure_of(e, metric)
             cells.append(f"{f.text}{_src(f.source)}" if f else "-")
