@@ -61,3 +61,8 @@ package-smoke:
 
 install-desktop:
 	packaging/linux/install.sh
+
+# A PNG of every wizard page on the demo project (offscreen, real runs): docs/screenshots/ (used by the README).
+SCREENSHOTS_DIR ?= docs/screenshots
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/screenshots.py --out $(SCREENSHOTS_DIR)

@@ -465,9 +465,11 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             self.measurements_panel.show_baseline(self.session.project.baseline, self.session.project.model is not None)
             self.target_page.show_project(self.session.project)
-            if advising.rules_ready():
+            # The advice and the comparison are rebuilt when their page is shown, not while runs go on elsewhere.
+            if self.pages.currentIndex() in (STEP_ADVICE, STEP_COMPARE) and advising.rules_ready():
                 self.refresh_advice()
-            self._refresh_compare()
+            if self.pages.currentIndex() == STEP_COMPARE:
+                self._refresh_compare()
 
     def _on_runs_idle(self) -> None:
         self._update_actions()
