@@ -1,4 +1,4 @@
-"""Atomic file writes: a crash mid-save never leaves a half-written file, and the previous save is kept as .bak."""
+"""Atomic file writes: a crash mid-save never leaves a half-written file, and the previous save can be kept as .bak."""
 from __future__ import annotations
 
 import os
@@ -7,14 +7,16 @@ import tempfile
 from pathlib import Path
 
 
-def atomic_write_text(path: Path, text: str, keep_backup: bool = False) -> None:
+def atomic_write_bytes(path: Path | str, data: bytes, keep_backup: bool = False) -> None:
     """Write to a temp file in the same folder, fsync it, then rename over `path` (atomic on POSIX and Windows)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        # mkstemp makes the file private (0600); a saved file keeps the previous file's mode, or gets the usual 0644.
+        os.chmod(tmp_name, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         if keep_backup and path.exists():
@@ -24,6 +26,10 @@ def atomic_write_text(path: Path, text: str, keep_backup: bool = False) -> None:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path | str, text: str, keep_backup: bool = False) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), keep_backup=keep_backup)
 
 
 def _fsync_dir(folder: Path) -> None:

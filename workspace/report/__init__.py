@@ -53,20 +53,10 @@ def format_from_path(path: Path | str) -> str | None:
 
 def write_report(session: Any, fmt: str, out: Path | str, advice: dict[str, Any] | None = None, compute: bool = True) -> Path:
     """Build and write the report atomically; returns the file written."""
-    import os
-    import tempfile
+    from workspace.atomic import atomic_write_bytes
 
-    data = render(build_report(session, advice=advice, compute=compute), fmt)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(out, render(build_report(session, advice=advice, compute=compute), fmt))
     return out
 
 
