@@ -32,7 +32,7 @@ from gui.formatting import fmt_bytes
 MAX_IMAGES = 24
 IMAGE_COLUMNS = 4
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-AXES = {"size": ("Model file size (KB)", "size_bytes", 1e-3), "latency": ("Latency on this computer (µs, paired)", "latency_ms_paired", 1e3)}
+AXES = {"size": ("Model file size (KiB)", "size_bytes", 1 / 1024), "latency": ("Latency on this computer (µs, paired)", "latency_ms_paired", 1e3)}
 COLUMNS = ["Candidate", "Size", "Size vs. original", "Latency", "Latency vs. original", "Quality", "Quality change",
            "Agreement", "SQNR (dB)", "Pareto", "Budget"]
 
@@ -165,11 +165,11 @@ class ComparePage(QWidget):
         self.table.itemSelectionChanged.connect(self._on_table_selection)
 
         self.class_plot = pg.PlotWidget(background=theme.plot_background())
-        _style_plot(self.class_plot, "Accuracy change per class (points)", "points", "class")
+        _style_plot(self.class_plot, "Accuracy change per class", "points", "class")
         self.class_bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=pg.mkBrush(70, 130, 180))
         self.class_plot.addItem(self.class_bars)
         self.group_plot = pg.PlotWidget(background=theme.plot_background())
-        _style_plot(self.group_plot, "Accuracy change per subgroup (points)", "points", "subgroup")
+        _style_plot(self.group_plot, "… per subgroup", "points", "")
         self.group_bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=pg.mkBrush(148, 103, 189))
         self.group_plot.addItem(self.group_bars)
         for p in (self.class_plot, self.group_plot):
@@ -258,7 +258,7 @@ class ComparePage(QWidget):
         self.table.setRowCount(len(self.rows))
         base = self._base()
         for i, r in enumerate(self.rows):
-            label = r["label"] + ("  (original)" if r["original"] else "") + ("  ★ chosen" if self.project is not None and self.project.chosen == r["id"] else "")
+            label = ("Original (baseline)" if r["original"] else r["label"]) + ("  ★ chosen" if self.project is not None and self.project.chosen == r["id"] else "")
             first = _item(label, r["label"].lower(), align_right=False)
             first.setData(Qt.ItemDataRole.UserRole, r["id"])
             first.setToolTip(r["id"])
@@ -273,7 +273,8 @@ class ComparePage(QWidget):
             self.table.setItem(i, 4, _item(f"{lr:.2f}×" if lr is not None else "–", lr))
             q = r["quality"]
             metric = (r["quality_metric"] or "quality").replace("_", " ")
-            self.table.setItem(i, 5, _item(f"{q * 100:.2f} % {metric}" if q is not None else "–", q))
+            self.table.setItem(i, 5, _item(f"{q * 100:.2f} %" if q is not None else "–", q))
+            self.table.horizontalHeaderItem(5).setText(metric.capitalize())
             dq = (q - base["quality"]) * 100 if q is not None and base and base["quality"] is not None else None
             self.table.setItem(i, 6, _item(f"{dq:+.2f} pts" if dq is not None else "–", dq))
             ag = r["agreement"] if not r["original"] else 1.0
@@ -317,7 +318,7 @@ class ComparePage(QWidget):
             spots.append({"pos": (fx, fy), "data": r["id"], "brush": brush, "symbol": symbol, "pen": pen, "size": 14 if front else 11})
             if front:
                 front_pts.append((fx, fy))
-            text = pg.TextItem(r["label"] + (" (original)" if r["original"] else ""), color=theme.plot_foreground(), anchor=(0, 1))
+            text = pg.TextItem("original" if r["original"] else r["label"], color=theme.plot_foreground(), anchor=(0, 1))
             text.setPos(fx, fy)
             self.scatter_plot.addItem(text)
             self.labels.append(text)
@@ -345,7 +346,10 @@ class ComparePage(QWidget):
             pad_y = max(0.5, (max(ys) - min(ys)) * 0.15)
             self.scatter_plot.setYRange(min(ys) - pad_y, max(ys) + pad_y)
             span = max(xs) - min(xs) or max(xs) or 1.0
-            self.scatter_plot.setXRange(max(0.0, min(xs) - 0.1 * span), max(xs) + 0.35 * span)
+            lo, hi = max(0.0, min(xs) - 0.1 * span), max(xs) + 0.1 * span
+            self.scatter_plot.setXRange(lo, hi)
+            for t in self.labels:  # labels on the right half point left, so they stay inside the plot
+                t.setAnchor((1, 1) if t.pos().x() > (lo + hi) / 2 else (0, 1))
 
     # --- selection -----------------------------------------------------------------------------------------------
 
@@ -387,6 +391,7 @@ class ComparePage(QWidget):
         lo = min(vals + [-0.5])
         hi = max(vals + [0.5])
         self.class_plot.setYRange(lo * 1.2, hi * 1.2)
+        self.class_plot.setXRange(-0.6, max(len(keys), 1) - 0.4, padding=0)
         groups: dict[str, float] = {}
         if row is not None and self.project is not None and not row["original"]:
             exp = _experiment(self.project, row["id"])
@@ -398,8 +403,9 @@ class ComparePage(QWidget):
         gv = [groups[k] for k in gk]
         self.group_bars.setOpts(x=list(range(len(gk))), height=gv, width=0.6,
                                 brushes=[pg.mkBrush(176, 0, 32) if v < 0 else pg.mkBrush(148, 103, 189) for v in gv])
-        self.group_plot.plotItem.getAxis("bottom").setTicks([[(i, k.replace("_", " ")) for i, k in enumerate(gk)]])
+        self.group_plot.plotItem.getAxis("bottom").setTicks([[(i, k) for i, k in enumerate(short_groups(gk))]])
         self.group_plot.setYRange(min(gv + [-0.5]) * 1.2, max(gv + [0.5]) * 1.2)
+        self.group_plot.setXRange(-0.6, max(len(gk), 1) - 0.4, padding=0)
 
     def _show_disagreements(self, row: dict[str, Any] | None) -> None:
         self._clear_images()
@@ -469,6 +475,14 @@ class ComparePage(QWidget):
     def _choose(self) -> None:
         if self.selected_id:
             self.choose_requested.emit(self.selected_id)
+
+
+def short_groups(names: list[str]) -> list[str]:
+    """'heavy_ink', 'light_ink' → 'heavy', 'light' (a suffix all names share is dropped, for the axis)."""
+    parts = [n.split("_") for n in names]
+    if len(parts) > 1 and all(len(p) > 1 for p in parts) and len({p[-1] for p in parts}) == 1:
+        return ["_".join(p[:-1]).replace("_", " ") for p in parts]
+    return [n.replace("_", " ") for n in names]
 
 
 def _experiment(project: Any, exp_id: str) -> Any:

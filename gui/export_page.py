@@ -115,7 +115,8 @@ class ExportPage(QWidget):
                      f"accuracy {acc.value * 100:.2f} %" if acc else None,
                      f"latency {lat.value * 1000:.1f} µs on this computer" if lat and lat.value < 1 else (f"latency {lat.value:.2f} ms on this computer" if lat else None)]
             recipe = " → ".join(s.technique for s in exp.recipe) or "the original, unchanged"
-            self.chosen_label.setText(f"Chosen: <b>{html.escape(exp.label or exp.id)}</b> ({html.escape(recipe)}): "
+            how = f" ({html.escape(recipe)})" if recipe != (exp.label or exp.id) else ""
+            self.chosen_label.setText(f"Chosen: <b>{html.escape(exp.label or exp.id)}</b>{how}: "
                                       + ", ".join(f for f in facts if f) + ".")
 
     def add_output(self, what: str, path: str) -> None:

@@ -38,6 +38,7 @@ from gui.run_controller import RunController, RunItem
 from gui.run_page import RunPage
 from gui.start_page import StartPage
 from gui.target_page import TargetPage
+from gui.help_text import HELP
 from gui.workers import run_in_background
 from workspace.session import Session
 
@@ -53,30 +54,6 @@ STEPS = ("Start", "Model", "Target", "Data", "Advice", "Run", "Compare", "Export
 STEP_START, STEP_MODEL, STEP_TARGET, STEP_DATA, STEP_ADVICE, STEP_RUN, STEP_COMPARE, STEP_EXPORT = range(len(STEPS))
 STEP_PROJECT, STEP_BASELINE = STEP_START, STEP_TARGET  # older names: the project form is on Start, the baseline on Target
 GEOMETRY_KEY = "window/geometry"
-HELP = {
-    "Start": "Create a project (File > New), open one, or try the demo. A project is one .shrinkwise.json file with a "
-             "folder beside it; everything you decide on the next pages is saved in it (Ctrl+S). "
-             "You can drop a model file anywhere on the window.",
-    "Model": "What was loaded: format, inputs, size and parameters, and the per-layer profile. Sort or filter the table; "
-             "click an op-type bar to show only those layers, or choose 'Largest layers' / 'Slowest layers' and click a "
-             "bar to select that layer. The largest and slowest layers are where compression pays off most.",
-    "Target": "Pick the device the model must run on; its abilities are explained in plain words (for example whether "
-              "int8 math is fast there). Then set what the model must fit into: latency, file size, memory, and how "
-              "much accuracy you can give up. The original model's own numbers are shown next to each budget.",
-    "Data": "Evaluation data measures quality (held out, with labels if you have them). Calibration data (a few hundred "
-            "typical inputs) sets int8 ranges. Training data is needed only by steps that train. One file can serve "
-            "all three: Shrinkwise splits it. The health summary warns about problems before anything runs.",
-    "Advice": "The advisor's plan, in order, with why each step is suggested, what to expect, what it needs, and where "
-              "the advice comes from. Answer the questions to sharpen it. Untick steps to drop them, add techniques "
-              "with 'Add', and change a step's settings with 'Settings…' (hover a setting for its meaning).",
-    "Run": "Each selected step runs in its own process; the window stays usable. Watch progress, time left, curves and "
-           "the log. 'Cancel' stops one run, 'Cancel All' stops everything. Every finished run is saved at once.",
-    "Compare": "Every candidate against the original: size or latency against quality, with your budget as dotted lines "
-               "and the best trade-offs (the Pareto front) in orange. Select a candidate to see per-class and "
-               "per-subgroup changes and the inputs where it now answers differently. Then 'Ship This Candidate'.",
-    "Export": "Write the chosen model (ONNX + model card), the report (HTML or PDF) for your team, and the benchmark "
-              "bundle to measure the model on the real device.",
-}
 
 
 def _open_session(path: Path) -> tuple[Session, ModelProfile | None]:
@@ -342,10 +319,12 @@ class MainWindow(QMainWindow):
             self.measurements_panel.show_baseline(None, False)
             self.project_panel.setEnabled(False)
             self.start_page.project_box.setVisible(False)
+            self.start_page.how_box.setVisible(True)
             self.advice_page.show_message("Open a project with a model to get advice.")
             self.export_page.show_project(None)
         else:
             self.start_page.project_box.setVisible(True)
+            self.start_page.how_box.setVisible(False)
             self.project_panel.setEnabled(not self.busy)
             self.project_panel.show_project(s.project, s.path)
             if s.project.model is None:

@@ -73,6 +73,13 @@ class ProjectPanel(QWidget):
             self._loading = False
 
 
+def _classes_text(h: Any) -> str:
+    if h is None or not h.class_counts:
+        return "–"
+    counts = list(h.class_counts.values())
+    return f"{len(counts)}, {min(counts)}–{max(counts)} each" if min(counts) != max(counts) else f"{len(counts)}, {counts[0]} each"
+
+
 class DataPanel(QWidget):
     """Which data serves evaluation, calibration and training; the files with roles and sizes; their health warnings."""
 
@@ -110,7 +117,7 @@ class DataPanel(QWidget):
         self.empty_label.setStyleSheet(f"color: {theme.muted()};")
         layout.addWidget(self.empty_label)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["File", "Role", "Samples", "Labels", "Subgroups", "Warnings"])
+        self.tree.setHeaderLabels(["File", "Role", "Samples", "Labels", "Classes", "Subgroups", "Warnings"])
         self.tree.setRootIsDecorated(True)
         self.tree.setAcceptDrops(False)
         self.tree.setStyleSheet("QTreeWidget::item { padding: 2px; }")
@@ -161,7 +168,8 @@ class DataPanel(QWidget):
                 ref.role,
                 f"{ref.samples:,}",
                 "yes" if h is not None and h.has_labels else "no",
-                "yes" if h is not None and h.has_groups else "no",
+                _classes_text(h),
+                (", ".join(f"{k} {v}" for k, v in h.group_counts.items()) or "yes") if h is not None and h.has_groups else "no",
                 f"{len(warnings)} (below)" if warnings else "none",
             ])
             for col in (2,):
@@ -179,7 +187,7 @@ class DataPanel(QWidget):
             item.setExpanded(True)
             for i in range(item.childCount()):
                 item.child(i).setFirstColumnSpanned(True)
-        for c in range(0, 5):
+        for c in range(0, 6):
             self.tree.resizeColumnToContents(c)
             self.tree.setColumnWidth(c, self.tree.columnWidth(c) + 16)
 

@@ -106,7 +106,7 @@ class RunPage(QWidget):
         self.progress_plot = _plot("Progress of each run", "done (%)", "seconds")
         self.progress_plot.setYRange(0, 100)
         self.metric_plot = _plot("Training and calibration curves", "value", "step")
-        self.quality_plot = _plot("Quality of finished runs", "quality (%)", "run")
+        self.quality_plot = _plot("Quality of finished runs", "quality (%)", "")
         for p in (self.progress_plot, self.metric_plot, self.quality_plot):
             pl.addWidget(p, 1)
         self.metric_hint = QLabel("Curves appear here for steps that train or calibrate step by step (loss, accuracy).")
@@ -304,6 +304,8 @@ class RunPage(QWidget):
                                          data=[p[2] for p in self.quality_points])
             ticks = [(p[0], p[2]) for p in self.quality_points]
             self.quality_plot.plotItem.getAxis("bottom").setTicks([ticks])
+            if self.quality_points:
+                self.quality_plot.setXRange(0.5, len(self.quality_points) + 0.5, padding=0)
             self._quality_dirty = False
         self.redraws += 1
 

@@ -48,7 +48,18 @@ class StartPage(QWidget):
         self.no_recent = QLabel("None yet.")
         self.no_recent.setStyleSheet(f"color: {theme.muted()};")
         rl.addWidget(self.no_recent)
+        recent_box.setMaximumWidth(480)
         columns.addWidget(recent_box, 1)
+        self.how_box = QGroupBox("How it works")
+        hl = QVBoxLayout(self.how_box)
+        from gui.help_text import steps_html
+
+        how = QLabel(steps_html())
+        how.setWordWrap(True)
+        how.setTextFormat(Qt.TextFormat.RichText)
+        how.setAlignment(Qt.AlignmentFlag.AlignTop)
+        hl.addWidget(how)
+        columns.addWidget(self.how_box, 2)
         self.project_box = QGroupBox("This project")
         pl = QVBoxLayout(self.project_box)
         self.project_panel = ProjectPanel(show_title=False)

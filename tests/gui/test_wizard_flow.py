@@ -126,7 +126,7 @@ def test_whole_flow_on_the_demo(qtbot: Any, window: MainWindow, demo_project: Pa
     cmp = window.compare_page
     assert cmp.table.rowCount() == 3
     labels = [cmp.table.item(r, 0).text() for r in range(3)]
-    assert any("(original)" in t for t in labels)
+    assert any("Original (baseline)" in t for t in labels)
     assert len(cmp.scatter.points()) == 3
     assert cmp.x_budget.isVisible() and cmp.y_budget.isVisible()
     static = next(r["id"] for r in cmp.rows if r["label"] == "int8_static")
