@@ -52,7 +52,7 @@ def sources_html(sources: list[Any]) -> str:
     for s in sources:
         name = html.escape(s.source)
         if s.url:
-            name = f"<a href='{html.escape(s.url)}'>{name}</a>"
+            name = f"<a style='color:{theme.severity('info')}' href='{html.escape(s.url)}'>{name}</a>"
         parts.append(f"{name} — <i>{html.escape(confidence_words(s.confidence))}</i>")
     return "Source: " + "; ".join(parts) if parts else ""
 

@@ -142,10 +142,11 @@ class ComparePage(QWidget):
         self.scatter = pg.ScatterPlotItem(size=12, hoverable=True, tip=None)
         self.scatter_plot.addItem(self.scatter)
         self.scatter.sigClicked.connect(self._on_point)
-        self.x_budget = pg.InfiniteLine(angle=90, pen=pg.mkPen((176, 0, 32), width=1.5, style=Qt.PenStyle.DotLine), label="budget",
-                                        labelOpts={"position": 0.92, "color": (176, 0, 32)})
-        self.y_budget = pg.InfiniteLine(angle=0, pen=pg.mkPen((176, 0, 32), width=1.5, style=Qt.PenStyle.DotLine), label="lowest quality allowed",
-                                        labelOpts={"position": 0.2, "color": (176, 0, 32)})
+        red = theme.severity("high")
+        self.x_budget = pg.InfiniteLine(angle=90, pen=pg.mkPen(red, width=1.5, style=Qt.PenStyle.DotLine), label="budget",
+                                        labelOpts={"position": 0.92, "color": red})
+        self.y_budget = pg.InfiniteLine(angle=0, pen=pg.mkPen(red, width=1.5, style=Qt.PenStyle.DotLine), label="lowest quality allowed",
+                                        labelOpts={"position": 0.2, "color": red})
         for line in (self.x_budget, self.y_budget):
             line.setVisible(False)
             self.scatter_plot.addItem(line, ignoreBounds=True)
