@@ -26,6 +26,7 @@ class ExportPage(QWidget):
     export_model_requested = Signal()
     report_requested = Signal(str)  # "html" | "pdf"
     bundle_requested = Signal()
+    import_requested = Signal()
     compare_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -69,9 +70,12 @@ class ExportPage(QWidget):
                                self.html_button, self.pdf_button))
         self.bundle_button = QPushButton("Make the Benchmark Bundle…")
         self.bundle_button.clicked.connect(self.bundle_requested)
+        self.import_button = QPushButton("Import Device Results…")
+        self.import_button.setToolTip("Read the bundle's results.json: the latencies become 'measured on the device'")
+        self.import_button.clicked.connect(self.import_requested)
         layout.addWidget(group("On-device benchmark", "A folder to copy to the device: it runs the chosen model (and the original) "
                                "there and writes results.json, which you import back so the numbers say “measured on the device”.",
-                               self.bundle_button))
+                               self.bundle_button, self.import_button))
         layout.addWidget(QLabel("<b>Written so far</b>"))
         self.outputs = QLabel(f"<span style='color:{theme.muted()}'>Nothing yet.</span>")
         self.outputs.setWordWrap(True)
@@ -101,6 +105,7 @@ class ExportPage(QWidget):
         self.html_button.setEnabled(project is not None and self.report_available)
         self.pdf_button.setEnabled(project is not None and self.report_available)
         self.bundle_button.setEnabled(has and self.bundle_available)
+        self.import_button.setEnabled(project is not None and self.bundle_available)
         self.pick_button.setVisible(not has)
         if project is None:
             self.chosen_label.setText("Open a project first.")

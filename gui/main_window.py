@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
         self.export_page.export_model_requested.connect(self.export_model)
         self.export_page.report_requested.connect(self.write_report)
         self.export_page.bundle_requested.connect(self.make_bundle)
+        self.export_page.import_requested.connect(self.import_device_results)
         self.export_page.compare_requested.connect(lambda: self.go(STEP_COMPARE))
         self._refresh()
         self.busy_label.setText("Ready")
@@ -529,6 +530,28 @@ class MainWindow(QMainWindow):
         out = Path(folder) / f"{self.session.path.name.split('.')[0]}-bundle"
         self.run_job("Writing the benchmark bundle…", make_bundle, self.session, None, out,
                      on_done=lambda r: self.export_page.add_output("Benchmark bundle", str(r)))
+
+    def import_device_results(self) -> None:
+        if self.session is None:
+            return
+        from workspace.bundle import import_results
+
+        path = dialogs.choose_open_path(self, "Import the device's results.json", "Benchmark results (*.json);;All files (*)",
+                                        str(self.session.folder))
+        if not path:
+            return
+        session = self.session
+
+        def locked_import(p: Path) -> Any:
+            with _save_lock():
+                return import_results(session, p)
+
+        def done(result: Any) -> None:
+            exp, measurements = result
+            self.export_page.add_output(f"Device results for {exp.label or exp.id}", f"{len(measurements)} measurement(s) from {path}")
+            self._refresh(self.profile_view.profile)
+
+        self.run_job("Importing the device's results…", locked_import, Path(path), on_done=done)
 
     def open_in_netron(self) -> None:
         if self.session is None or self.session.project.model is None:

@@ -221,3 +221,15 @@ def test_gui_start_up_does_not_load_torch() -> None:
     root = Path(__file__).parents[2]
     proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_data_buttons_add_data_with_their_role(qtbot: Any, window: MainWindow, demo_project: Path, monkeypatch: Any, dialog_log: Any) -> None:
+    from gui import dialogs
+
+    open_and_wait(qtbot, window, demo_project)
+    monkeypatch.setattr(dialogs, "choose_open_path", lambda *a, **k: str(demo_project.parent / "data" / "digits_eval.npz"))
+    window.data_panel.role_buttons["calibration"].click()
+    wait_idle(qtbot, window)
+    assert not dialog_log.shown  # the role came from the button: no question asked
+    assert {d.role for d in window.session.project.data} == {"training", "evaluation", "calibration"}
+    assert "digits_eval.npz</b> (540 samples)" in window.data_panel.roles_label.text().split("Calibration:")[1]
