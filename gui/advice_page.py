@@ -72,6 +72,7 @@ class AdvicePage(QWidget):
     answered = Signal(str, object)  # fact path, value
     plan_changed = Signal()  # dropped / added / settings changed (stored by the window in the project)
     run_requested = Signal(list)  # [{"steps": [{"technique", "config"}], "label": str}]
+    sweep_requested = Signal(dict)  # {"technique", "key", "values", "config"}
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -264,6 +265,10 @@ class AdvicePage(QWidget):
             button.setToolTip("Change this technique's settings (each explained)")
             button.clicked.connect(lambda _c=False, k=key, t=s.technique, n=s.name: self._edit_settings(k, t, n))
             row.addWidget(button)
+            sweep = QPushButton("Sweep…")
+            sweep.setToolTip("Run it several times, one value of a setting each, and plot quality against that setting")
+            sweep.clicked.connect(lambda _c=False, k=key, t=s.technique, n=s.name: self._sweep(k, t, n))
+            row.addWidget(sweep)
         card.body.addLayout(row)
         self._what_why(card, s)
         if s.expected:
@@ -295,6 +300,10 @@ class AdvicePage(QWidget):
         row.addStretch(1)
         settings = QPushButton("Settings…")
         settings.clicked.connect(lambda _c=False, k=key, t=a["technique"], n=entry.get("title", a["technique"]): self._edit_settings(k, t, n))
+        sweep = QPushButton("Sweep…")
+        sweep.setToolTip("Run it several times, one value of a setting each, and plot quality against that setting")
+        sweep.clicked.connect(lambda _c=False, k=key, t=a["technique"], n=entry.get("title", a["technique"]): self._sweep(k, t, n))
+        row.addWidget(sweep)
         remove = QPushButton("Remove")
         remove.clicked.connect(lambda _c=False, idx=i: self._remove_added(idx))
         row.addWidget(settings)
@@ -383,6 +392,16 @@ class AdvicePage(QWidget):
         self.plan_changed.emit()
         if self.advice is not None:
             self.show_advice(self.advice)
+
+    def _sweep(self, key: str, technique: str, title: str) -> None:
+        from gui.config_form import SweepDialog
+
+        base = next((e["config"] for e in self.entries() if e["key"] == key), {})
+        dialog = SweepDialog(technique, title, base, self)
+        result = dialogs.exec_dialog(dialog)
+        if getattr(result, "value", result) != 1 or dialog.result_key is None:
+            return
+        self.sweep_requested.emit({"technique": technique, "key": dialog.result_key, "values": dialog.result_values, "config": base})
 
     def add_technique(self, technique: str, config: dict[str, Any] | None = None) -> None:
         self.state["added"].append({"technique": technique, "config": dict(config or {})})

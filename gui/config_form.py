@@ -11,6 +11,7 @@ import json
 import math
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -242,4 +243,135 @@ class ConfigDialog(QDialog):
             self.error.setText(str(exc))
             self.error.show()
             return
+        self.accept()
+
+
+def sweepable_fields(technique: str) -> dict[str, dict[str, Any]]:
+    """Settings a sweep can vary: numbers, integers and choices (not lists or free text)."""
+    schema = technique_schema(technique)
+    out = {}
+    for name, raw in schema.get("properties", {}).items():
+        if name in HIDDEN:
+            continue
+        prop = _resolve(schema, raw)
+        if "enum" in prop or prop.get("type") in ("integer", "number"):
+            out[name] = prop
+    return out
+
+
+def suggested_values(prop: dict[str, Any]) -> list[Any]:
+    """A first ladder of values for a setting: every choice, or a few around the default within the bounds."""
+    if "enum" in prop:
+        return list(prop["enum"])
+    default = prop.get("default")
+    lo = prop.get("minimum", prop.get("exclusiveMinimum"))
+    hi = prop.get("maximum", prop.get("exclusiveMaximum"))
+    if not isinstance(default, (int, float)) or isinstance(default, bool):
+        return []
+    if prop.get("type") == "integer":
+        values = sorted({max(int(lo if lo is not None else 1), default // 2), default, default * 2})
+    else:
+        values = [round(default / 2, 6), default, round(default * 2, 6)]
+    return [v for v in values if (lo is None or v >= lo) and (hi is None or v <= hi)]
+
+
+def parse_values(prop: dict[str, Any], text: str) -> list[Any]:
+    """'2, 4, 8' → [2, 4, 8] in the setting's type; an unknown choice is refused with the known ones."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise TechniqueError("a sweep needs at least two values", fix="type them separated by commas, e.g. 2, 4, 8")
+    out: list[Any] = []
+    for t in items:
+        if "enum" in prop:
+            match = [v for v in prop["enum"] if str(v) == t]
+            if not match:
+                raise TechniqueError(f"'{t}' is not one of the choices", fix=f"use: {', '.join(str(v) for v in prop['enum'])}")
+            out.append(match[0])
+        elif prop.get("type") == "integer":
+            try:
+                out.append(int(t))
+            except ValueError:
+                raise TechniqueError(f"'{t}' is not a whole number", fix="type whole numbers separated by commas") from None
+        else:
+            try:
+                out.append(float(t))
+            except ValueError:
+                raise TechniqueError(f"'{t}' is not a number", fix="type numbers separated by commas") from None
+    if len(out) < 2:
+        raise TechniqueError("a sweep needs at least two values", fix="type them separated by commas, e.g. 2, 4, 8")
+    return out
+
+
+class SweepDialog(QDialog):
+    """Pick one setting of a technique and the values to try: one run per value, compared on one curve."""
+
+    def __init__(self, technique: str, title: str, base: dict[str, Any] | None, parent: QWidget | None = None) -> None:
+        from compression.catalog import technique_module
+
+        super().__init__(parent)
+        self.technique = technique
+        self.base = dict(base or {})
+        self.setWindowTitle(f"Sweep: {title}")
+        self.fields = sweepable_fields(technique)
+        layout = QVBoxLayout(self)
+        intro = QLabel("Run this technique once per value of one setting, to see how quality changes with it. "
+                       "The other settings stay as they are.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        form = QFormLayout()
+        self.key = QComboBox()
+        for name, prop in self.fields.items():
+            self.key.addItem(prop.get("title") or name, name)
+            self.key.setItemData(self.key.count() - 1, prop.get("description", ""), Qt.ItemDataRole.ToolTipRole)
+        self.values_edit = QLineEdit()
+        self.values_edit.setToolTip("Values separated by commas")
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet(f"color: {theme.muted()}; font-size: 9pt;")
+        form.addRow("Setting:", self.key)
+        form.addRow("Values:", self.values_edit)
+        form.addRow("", self.hint)
+        layout.addLayout(form)
+        self.error = QLabel()
+        self.error.setStyleSheet(f"color: {theme.severity('error')};")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        layout.addWidget(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.key.currentIndexChanged.connect(self._on_key)
+        self._config = technique_module(technique).Config
+        self.result_key: str | None = None
+        self.result_values: list[Any] = []
+        self._on_key()
+
+    def _on_key(self) -> None:
+        name = self.key.currentData()
+        prop = self.fields.get(name, {})
+        self.values_edit.setText(", ".join(str(v) for v in suggested_values(prop)))
+        self.hint.setText(prop.get("description", ""))
+
+    def set_sweep(self, key: str, values: str) -> None:
+        self.key.setCurrentIndex(max(0, self.key.findData(key)))
+        self.values_edit.setText(values)
+
+    def _accept(self) -> None:
+        from pydantic import ValidationError
+
+        name = self.key.currentData()
+        try:
+            values = parse_values(self.fields[name], self.values_edit.text())
+            for v in values:
+                self._config.model_validate({**self.base, name: v})
+        except TechniqueError as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+            return
+        except ValidationError as exc:
+            self.error.setText(f"{name}: {exc.errors()[0]['msg']}")
+            self.error.show()
+            return
+        self.result_key, self.result_values = name, values
         self.accept()

@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         self.advice_page.answered.connect(self.answer)
         self.advice_page.plan_changed.connect(self._on_plan_changed)
         self.advice_page.run_requested.connect(self.start_runs)
+        self.advice_page.sweep_requested.connect(self.start_sweep)
         self.run_page.details_requested.connect(self._show_run_details)
         self.run_page.compare_requested.connect(lambda: self.go(STEP_COMPARE))
         self.runs.finished.connect(self._on_run_finished)
@@ -429,6 +430,20 @@ class MainWindow(QMainWindow):
             self.show_error(ShrinkwiseError("there is no model to compress", fix="open a project with a model first"))
             return []
         items = [self.runs.enqueue(r["steps"], r.get("label")) for r in requests]
+        self.go(STEP_RUN)
+        self._update_actions()
+        return items
+
+    def start_sweep(self, request: dict[str, Any]) -> list[RunItem]:
+        """One run per value of one setting, sharing a sweep id (kind 'sweep' in the project)."""
+        if self.session is None or self.session.project.model is None:
+            return []
+        from workspace.runs import new_id
+
+        group = new_id("sweep")
+        technique, key = request["technique"], request["key"]
+        items = [self.runs.enqueue([{"technique": technique, "config": {**request.get("config", {}), key: v}}],
+                                   f"{technique} {key}={v}", group=group, sweep_key=key, level=v) for v in request["values"]]
         self.go(STEP_RUN)
         self._update_actions()
         return items

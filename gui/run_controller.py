@@ -35,7 +35,9 @@ class RunItem:
     error: str | None = None
     details: str = ""
     run: Any = None  # compression.runner.Run once the worker process exists
-    group: str | None = None
+    group: str | None = None  # sweep id shared by the runs of one sweep
+    sweep_key: str | None = None  # the setting a sweep varies
+    level: Any = None  # this run's value of it
 
     @property
     def active(self) -> bool:
@@ -61,7 +63,8 @@ class _Bridge(QObject):
     started = Signal(int)
 
 
-def run_recipe_job(session: Any, steps: list[dict[str, Any]], label: str, key: int, bridge: _Bridge, controller: "RunController") -> Any:
+def run_recipe_job(session: Any, steps: list[dict[str, Any]], label: str, key: int, bridge: _Bridge, controller: "RunController",
+                   group: str | None = None) -> Any:
     """On a pool thread: run one recipe through workspace.runs and return the experiment."""
     from workspace import runs
 
@@ -73,7 +76,8 @@ def run_recipe_job(session: Any, steps: list[dict[str, Any]], label: str, key: i
             raise KeyboardInterrupt  # recorded by run_recipe as 'cancelled' before the worker process starts
         bridge.started.emit(key)
 
-    return runs.run_recipe(session, steps, label=label, on_event=lambda ev: bridge.event.emit(key, ev), on_start=on_start)
+    return runs.run_recipe(session, steps, label=label, group=group, kind="sweep" if group else "run",
+                           on_event=lambda ev: bridge.event.emit(key, ev), on_start=on_start)
 
 
 class RunController(QObject):
@@ -102,8 +106,10 @@ class RunController(QObject):
     def active(self) -> bool:
         return any(i.active for i in self.items)
 
-    def enqueue(self, steps: list[dict[str, Any]], label: str | None = None, group: str | None = None) -> RunItem:
-        item = RunItem(key=next(self._keys), label=label or " + ".join(s["technique"] for s in steps), steps=list(steps), group=group)
+    def enqueue(self, steps: list[dict[str, Any]], label: str | None = None, group: str | None = None,
+                sweep_key: str | None = None, level: Any = None) -> RunItem:
+        item = RunItem(key=next(self._keys), label=label or " + ".join(s["technique"] for s in steps), steps=list(steps), group=group,
+                       sweep_key=sweep_key, level=level)
         self.items.append(item)
         self.added.emit(item)
         self._next()
@@ -121,7 +127,7 @@ class RunController(QObject):
         item.started = time.monotonic()
         item.message = "preparing the data and the original's measurements…"
         self.changed.emit(item)
-        run_in_background(run_recipe_job, self.session, item.steps, item.label, item.key, self._bridge, self,
+        run_in_background(run_recipe_job, self.session, item.steps, item.label, item.key, self._bridge, self, item.group,
                           on_done=lambda exp, it=item: self._done(it, exp), on_error=lambda exc, tb, it=item: self._failed(it, exc, tb))
 
     def cancel(self, item: RunItem) -> None:

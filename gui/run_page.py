@@ -141,6 +141,8 @@ class RunPage(QWidget):
         self.quality_scatter = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(31, 119, 180), pen=pg.mkPen(None))
         self.quality_plot.addItem(self.quality_scatter)
         self._quality_dirty = False
+        self.sweep_mode = False
+        self.sweep_levels: dict[str, list[Any]] = {}
         self._log_buffer: list[str] = []
         self.redraws = 0
 
@@ -236,7 +238,7 @@ class RunPage(QWidget):
         if key in self.curves:
             return
         color = COLORS[len([k for k in self.curves if k[0] == key[0]]) % len(COLORS)]
-        self.curves[key] = plot.plot([], [], pen=pg.mkPen(color, width=2), name=name, symbol="o" if key[0] == "metric" else None, symbolSize=5)
+        self.curves[key] = plot.plot([], [], pen=pg.mkPen(color, width=2), name=name, symbol="o" if key[0] in ("metric", "sweep") else None, symbolSize=6)
         self.data[key] = ([], [])
 
     def _on_event(self, item: RunItem, ev: Any) -> None:
@@ -279,10 +281,39 @@ class RunPage(QWidget):
         q = quality_metric(exp.measurements)
         if q is None:
             return
+        if item.group is not None:
+            self._add_sweep_point(item, q[0], q[1] * 100.0)
+            return
         x = float(len(self.quality_points) + 1)
         self.quality_points.append((x, q[1] * 100.0, item.label))
         self.quality_plot.plotItem.setLabel("left", f"{q[0].replace('_', ' ')} (%)", color=theme.plot_foreground())
         self._quality_dirty = True
+
+    def _add_sweep_point(self, item: RunItem, metric: str, value: float) -> None:
+        """Quality against the swept setting: one curve per sweep (x = the value, or its position for choices)."""
+        key = ("sweep", item.group)
+        name = f"{item.steps[0]['technique']}: {item.sweep_key}"
+        if key not in self.curves:
+            if not self.sweep_mode:  # the plot switches to 'quality vs level' at the first sweep
+                self.sweep_mode = True
+                self.quality_scatter.setData([], [])
+                self.quality_plot.plotItem.setTitle("Quality vs level (sweeps)", color=theme.plot_foreground(), size="10pt")
+                self.quality_plot.plotItem.getAxis("bottom").setTicks(None)
+            self._series(self.quality_plot, key, name)
+        numeric = isinstance(item.level, (int, float)) and not isinstance(item.level, bool)
+        xs, ys = self.data[key]
+        levels = self.sweep_levels.setdefault(item.group or "", [])
+        levels.append(item.level)
+        x = float(item.level) if numeric else float(len(levels))
+        xs.append(x)
+        ys.append(value)
+        order = sorted(range(len(xs)), key=lambda i: xs[i])
+        self.data[key] = ([xs[i] for i in order], [ys[i] for i in order])
+        self.quality_plot.plotItem.setLabel("bottom", item.sweep_key or "level", color=theme.plot_foreground())
+        self.quality_plot.plotItem.setLabel("left", f"{metric.replace('_', ' ')} (%)", color=theme.plot_foreground())
+        if not numeric:
+            self.quality_plot.plotItem.getAxis("bottom").setTicks([[(i + 1.0, str(v)) for i, v in enumerate(levels)]])
+        self.dirty.add(key)
 
     def _log(self, line: str) -> None:
         self._log_buffer.append(f"{time.strftime('%H:%M:%S')}  {line}")
@@ -299,14 +330,16 @@ class RunPage(QWidget):
             xs, ys = self.data[key]
             self.curves[key].setData(xs, ys)
         self.dirty.clear()
-        if self._quality_dirty:
+        if self._quality_dirty and not self.sweep_mode:
             self.quality_scatter.setData([p[0] for p in self.quality_points], [p[1] for p in self.quality_points],
                                          data=[p[2] for p in self.quality_points])
             ticks = [(p[0], p[2]) for p in self.quality_points]
             self.quality_plot.plotItem.getAxis("bottom").setTicks([ticks])
             if self.quality_points:
                 self.quality_plot.setXRange(0.5, len(self.quality_points) + 0.5, padding=0)
-            self._quality_dirty = False
+        if any(k[0] == "sweep" for k in self.curves):
+            self.quality_plot.plotItem.enableAutoRange()
+        self._quality_dirty = False
         self.redraws += 1
 
     def clear(self) -> None:
@@ -316,7 +349,10 @@ class RunPage(QWidget):
         self.bars.clear()
         self.buttons.clear()
         for key, curve in self.curves.items():
-            (self.progress_plot if key[0] == "progress" else self.metric_plot).removeItem(curve)
+            {"progress": self.progress_plot, "metric": self.metric_plot, "sweep": self.quality_plot}[key[0]].removeItem(curve)
+        self.sweep_mode = False
+        self.sweep_levels.clear()
+        self.quality_plot.plotItem.setTitle("Quality of finished runs", color=theme.plot_foreground(), size="10pt")
         self.curves.clear()
         self.data.clear()
         self.dirty.clear()

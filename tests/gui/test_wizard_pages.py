@@ -233,3 +233,49 @@ def test_data_buttons_add_data_with_their_role(qtbot: Any, window: MainWindow, d
     assert not dialog_log.shown  # the role came from the button: no question asked
     assert {d.role for d in window.session.project.data} == {"training", "evaluation", "calibration"}
     assert "digits_eval.npz</b> (540 samples)" in window.data_panel.roles_label.text().split("Calibration:")[1]
+
+
+def test_sweep_plots_quality_against_the_level(qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any) -> None:
+    open_and_wait(qtbot, window, demo_project)
+    window.go(STEP_ADVICE)
+    qtbot.waitUntil(lambda: window.advice is not None and not window.busy, timeout=WAIT_MS)
+    page = window.advice_page
+    page.add_technique("palettize")
+
+    def choose(dialog: Any) -> None:
+        assert dialog.windowTitle().startswith("Sweep")
+        dialog.set_sweep("bits", "2, 9")
+        dialog._accept()  # 9 is out of range: refused with the reason, the dialog stays open
+        assert not dialog.error.isHidden() and "bits" in dialog.error.text()
+        dialog.set_sweep("bits", "2, 4")
+        dialog._accept()
+
+    dialog_log.on_dialog = choose
+    dialog_log.dialog_answer = 1
+    page._sweep("added:0", "palettize", "Palettization")
+    items = window.runs.items
+    assert [i.label for i in items] == ["palettize bits=2", "palettize bits=4"] and items[0].group == items[1].group
+    qtbot.waitUntil(lambda: not window.runs.active, timeout=RUN_WAIT_MS)
+    assert [i.status for i in items] == ["finished", "finished"], [(i.status, i.error) for i in items]
+    rp = window.run_page
+    qtbot.waitUntil(lambda: not rp.dirty, timeout=5000)
+    xs, ys = rp.data[("sweep", items[0].group)]
+    assert xs == [2.0, 4.0] and ys[0] < ys[1]  # 2-bit palettes lose more than 4-bit ones
+    assert rp.sweep_mode
+    sweeps = [e for e in Session.open(demo_project).project.experiments if e.kind == "sweep"]
+    assert len(sweeps) == 2 and len({e.group for e in sweeps}) == 1
+
+
+def test_sweep_values_parse_and_suggest() -> None:
+    from compression.errors import TechniqueError
+    from gui.config_form import parse_values, suggested_values, sweepable_fields
+
+    fields = sweepable_fields("int8_static")
+    assert "calibrate_method" in fields and "op_types_to_quantize" not in fields
+    assert suggested_values(fields["calibrate_method"]) == ["MinMax", "Entropy", "Percentile"]
+    assert suggested_values(fields["calibration_samples"]) == [64, 128, 256]
+    assert parse_values(fields["calibration_samples"], "32, 64") == [32, 64]
+    with pytest.raises(TechniqueError, match="whole number"):
+        parse_values(fields["calibration_samples"], "32, lots")
+    with pytest.raises(TechniqueError, match="choices"):
+        parse_values(fields["calibrate_method"], "MinMax, Guess")
