@@ -841,6 +841,10 @@ class MainWindow(QMainWindow):
         if self.busy:
             self.busy_label.setText("Busy — drop the file again when the current step has finished")
             return
+        if self.runs.active:
+            self.show_error(ShrinkwiseError("runs are using the current model and data",
+                                            fix="drop the file again when the runs have finished, or cancel them on the Run page"))
+            return
         path = paths[0]
         if path.suffix.lower() in MODEL_SUFFIXES:
             self.attach_model_file(path)

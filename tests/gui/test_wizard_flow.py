@@ -129,6 +129,9 @@ def test_whole_flow_on_the_demo(qtbot: Any, window: MainWindow, demo_project: Pa
     assert any("Original (baseline)" in t for t in labels)
     assert len(cmp.scatter.points()) == 3
     assert cmp.x_budget.isVisible() and cmp.y_budget.isVisible()
+    cmp.axis_combo.setCurrentIndex(cmp.axis_combo.findData("latency"))
+    assert "Latency" in cmp.scatter_plot.plotItem.getAxis("bottom").labelText and len(cmp.scatter.points()) == 3
+    cmp.axis_combo.setCurrentIndex(cmp.axis_combo.findData("size"))
     static = next(r["id"] for r in cmp.rows if r["label"] == "int8_static")
     cmp.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)  # by size: int8_static is the smallest
     assert cmp.table.item(0, 0).data(Qt.ItemDataRole.UserRole) == static
