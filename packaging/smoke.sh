@@ -58,6 +58,22 @@ PROJECT="$WORK/demo/digits-demo.shrinkwise.json"
 grep -q 'baseline: accuracy' <<<"$out" || fail "demo measured no baseline"
 grep -q '"peak_memory_mb"' "$PROJECT" || fail "no peak memory measured (the memory probe runs the bundle as -c CODE)"
 
+echo "== 2b. TorchScript intake (torch.jit.trace, save, load and ONNX export inside the bundle)"
+out=$(timed run "$EXE" -c '
+import sys, torch
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(16, 4)
+    def forward(self, x):
+        return torch.relu(self.fc(x))
+torch.jit.save(torch.jit.trace(Net().eval(), torch.zeros(1, 16)), sys.argv[1])
+print("traced with torch", torch.__version__)' "$WORK/scripted.pt" 2>&1) || { echo "$out"; fail "torch.jit.trace failed in the bundle"; }
+echo "$out"
+out=$(timed run "$EXE" new "$WORK/ts/ts.shrinkwise.json" --model "$WORK/scripted.pt" --input-shape x:1,16 2>&1) \
+    || { echo "$out"; fail "TorchScript intake failed"; }
+echo "$out"
+
 echo "== 3. run techniques (worker process)"
 for technique in ${SMOKE_TECHNIQUES:-int8_static fp16 prune_structured}; do
     out=$(timed run "$EXE" run "$PROJECT" "$technique" --time-limit 300 2>&1) || { echo "$out"; fail "run $technique exited non-zero"; }
