@@ -354,13 +354,15 @@ class AdvicePage(QWidget):
             else:
                 editor = QDoubleSpinBox()
                 editor.setDecimals(3)  # type: ignore[attr-defined]
-                editor.setRange(0.001, 1e9)  # type: ignore[attr-defined]
-                editor.setValue(1.0)  # type: ignore[attr-defined]
+                editor.setRange(0.0, 1e9)  # type: ignore[attr-defined]
+                editor.setSpecialValueText("type a number")  # type: ignore[attr-defined]
+                editor.setValue(0.0)  # type: ignore[attr-defined]
+                editor.setMinimumWidth(130)
                 get = editor.value  # type: ignore[attr-defined]
             editor.setToolTip(q.do)
             row.addWidget(editor)
             ok = QPushButton("Answer")
-            ok.clicked.connect(lambda _c=False, g=get, f=q.fact: self.answered.emit(f, g()))
+            ok.clicked.connect(lambda _c=False, g=get, f=q.fact, e=editor: self._answer(f, g(), e))
             row.addWidget(ok)
             self.question_widgets[q.fact] = editor
         if q.do:
@@ -372,6 +374,13 @@ class AdvicePage(QWidget):
         return card
 
     # --- user actions --------------------------------------------------------------------------------------------
+
+    def _answer(self, fact: str, value: Any, editor: QWidget) -> None:
+        if isinstance(editor, QDoubleSpinBox) and value <= 0:
+            editor.setFocus()
+            editor.setToolTip("Type a number above zero first")
+            return
+        self.answered.emit(fact, value)
 
     def _toggle(self, key: str, on: bool) -> None:
         dropped = set(self.state["dropped"])

@@ -61,8 +61,8 @@ def run_app(project: Path | str | None = None, demo: bool = False, argv: list[st
 
 
 def dispose(window: Any) -> None:
-    """Delete the window's C++ side while Qt is still alive. Left to the interpreter's final garbage collection,
-    PySide6 6.12 with many pyqtgraph items can abort the process on exit ('bool_dealloc')."""
+    """Delete the window's C++ side while Qt is still alive, not in the interpreter's final garbage collection
+    (where the order of destruction is arbitrary)."""
     from PySide6.QtCore import QCoreApplication, QEvent
 
     window.deleteLater()

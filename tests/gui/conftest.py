@@ -92,3 +92,4 @@ def wait_idle(qtbot: Any, win: Any) -> None:
 def open_and_wait(qtbot: Any, win: Any, path: Path) -> None:
     win.open_project(path)
     qtbot.waitUntil(lambda: win.session is not None and win.session.path == path.resolve() and not win.busy, timeout=WAIT_MS)
+

@@ -279,3 +279,23 @@ def test_sweep_values_parse_and_suggest() -> None:
         parse_values(fields["calibration_samples"], "32, lots")
     with pytest.raises(TechniqueError, match="choices"):
         parse_values(fields["calibrate_method"], "MinMax, Guess")
+
+
+def test_many_signal_emits_do_not_abort_the_interpreter() -> None:
+    """PySide6 6.12 loses a reference to True on every Python-side emit; on CPython 3.11 that aborted the app
+    after a few thousand emits (see gui/__init__.py). With gui imported, 50,000 emits and a clean exit."""
+    code = (
+        "import os, sys\n"
+        "os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+        "import gui\n"
+        "from PySide6.QtCore import QObject, Signal\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "class O(QObject):\n"
+        "    s = Signal(int)\n"
+        "o = O(); o.s.connect(lambda x: None)\n"
+        "for _ in range(50_000): o.s.emit(1)\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
