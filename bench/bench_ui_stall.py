@@ -72,12 +72,14 @@ def main() -> int:
     QTest.qWait(300)
 
     gaps: list[float] = []
+    stamps: list[float] = []  # when each gap ended, ms since the measurement started
     clock = QElapsedTimer()
     last = [0]
 
     def tick() -> None:
         now = clock.elapsed()
         gaps.append(float(now - last[0]))
+        stamps.append(float(now))
         last[0] = now
 
     probe = QTimer()
@@ -86,6 +88,7 @@ def main() -> int:
 
     def measure(until: callable, timeout: float) -> tuple[list[float], float]:  # type: ignore[valid-type]
         gaps.clear()
+        stamps.clear()
         clock.start()
         last[0] = 0
         probe.start()
@@ -104,12 +107,19 @@ def main() -> int:
 
     QTimer.singleShot(0, start)
     run_gaps, run_s = measure(lambda: started["done"] and not window.runs.active, 600)
+    run_stamps = stamps[1:]
+    t0 = time.monotonic() - run_s
     statuses = [(i.label, i.status) for i in window.runs.items]
     print(f"UI-thread stalls, probe every {PROBE_MS} ms (gap between ticks; {PROBE_MS} ms = no stall)")
     if idle_gaps:
         print(summary("idle (Run page open)", idle_gaps, idle_s))
     print(summary(f"during {len(statuses)} runs", run_gaps, run_s))
     print("runs: " + ", ".join(f"{l} {s}" for l, s in statuses))
+    if run_gaps:
+        worst = max(range(len(run_gaps)), key=lambda i: run_gaps[i])
+        at = run_stamps[worst] / 1000.0
+        starts = ", ".join(f"{i.label} {i.started - t0:.1f} s" for i in window.runs.items if i.started is not None)
+        print(f"worst gap ended {at:.2f} s into the runs; runs started at: {starts}")
     print(f"plot redraws: {window.run_page.redraws} in {run_s:.1f} s (throttled to <= 20 Hz)")
     window.set_dirty(False)
     window.close()

@@ -310,6 +310,12 @@ class MainWindow(QMainWindow):
         if session.project.model is not None and profile is None:
             self.start_profile()
         self.steps.setCurrentRow(STEP_MODEL if session.project.model is not None else STEP_START)
+        # Long-lived objects (Qt wrappers, pyqtgraph items, imported modules) move out of the garbage collector's
+        # reach: a full collection otherwise walks them all and pauses the UI thread for tens of milliseconds.
+        import gc
+
+        gc.collect()
+        gc.freeze()
 
     def _refresh(self, profile: ModelProfile | None = None) -> None:
         s = self.session

@@ -28,6 +28,7 @@ from gui import theme
 from gui.run_controller import RunController, RunItem
 
 REDRAW_MS = 50  # 20 Hz
+METRIC_HINT = "Curves appear here for steps that train or calibrate step by step (loss, accuracy)."
 CLOCK_MS = 500
 COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75), (227, 119, 194)]
 STATUS_WORDS = {"queued": "Waiting", "starting": "Starting", "running": "Running", "finished": "Finished",
@@ -109,7 +110,7 @@ class RunPage(QWidget):
         self.quality_plot = _plot("Quality of finished runs", "quality (%)", "")
         for p in (self.progress_plot, self.metric_plot, self.quality_plot):
             pl.addWidget(p, 1)
-        self.metric_hint = QLabel("Curves appear here for steps that train or calibrate step by step (loss, accuracy).")
+        self.metric_hint = QLabel(METRIC_HINT)
         self.metric_hint.setStyleSheet(f"color: {theme.muted()}; font-size: 9pt;")
 
         self.log = QPlainTextEdit()
@@ -259,7 +260,8 @@ class RunPage(QWidget):
             xs.append(float(ev.step))
             ys.append(float(ev.value))
             self.dirty.add(key)
-            self.metric_hint.hide()
+            if self.metric_hint.text() == METRIC_HINT:  # new text, same size: no relayout of the plots mid-run
+                self.metric_hint.setText("Live curves: each point is one step of a run (an epoch, a batch, a layer).")
         elif kind == "log":
             self._log(f"[{item.label}] {ev.level}: {ev.text}" if ev.level != "info" else f"[{item.label}] {ev.text}")
         elif kind == "error":
@@ -359,5 +361,5 @@ class RunPage(QWidget):
         self.quality_points.clear()
         self._quality_dirty = True
         self.log.clear()
-        self.metric_hint.show()
+        self.metric_hint.setText(METRIC_HINT)
         self.summary.setText("Nothing has run yet. Choose steps on the Advice page and press “Run the selected steps”.")
