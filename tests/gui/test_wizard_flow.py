@@ -186,7 +186,7 @@ def test_whole_flow_on_the_demo(qtbot: Any, window: MainWindow, demo_project: Pa
 
     # No compression, profiling, measuring or evaluation ran on the UI thread.
     names = {n for n, _ in heavy_calls}
-    assert {"Run.wait", "Session.datasets", "export_candidate", "write_report"} <= {n.split(".", 1)[-1] if n.startswith("workspace") else n for n in names} | {n.rsplit(".", 1)[-1] for n in names}
+    assert {"Run.wait", "Session.datasets", "workspace.export.export_candidate", "workspace.report.write_report"} <= names, names
     assert all(t is not threading.main_thread() for _, t in heavy_calls), [n for n, t in heavy_calls if t is threading.main_thread()]
     assert all(c.thread is not threading.main_thread() for c in workers.CALLS)
     assert "run_recipe_job" in [c.name for c in workers.CALLS]
