@@ -51,6 +51,7 @@ $(PKG_STAMP): pyproject.toml
 	touch $(PKG_STAMP)
 
 package: $(PKG_STAMP)
+	rm -rf build/lib build/bdist.*
 	$(PKG_VENV)/bin/python -m pip install -q --no-deps --force-reinstall .
 	nice -n 10 $(PKG_VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN \
 		--distpath dist --workpath build/pyinstaller packaging/shrinkwise.spec

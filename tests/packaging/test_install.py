@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -49,7 +50,12 @@ def test_non_editable_install_runs_demo_from_site_packages(tmp_path: Path) -> No
     py = venv / "bin" / "python"
     pip = [py, "-m", "pip", "install", "-q"]
     _run([*pip, TORCH_PIN], cwd=outside, env=env, retries=1)
-    _run([*pip, REPO], cwd=outside, env=env, retries=1)  # non-editable, no extras
+    # A copy of the checkout without build outputs: setuptools builds in-tree and never cleans build/lib, so a stale
+    # file there (a deleted rule, say) would end up in the wheel and hide a packaging bug.
+    source = tmp_path / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".import_linter_cache"))
+    _run([*pip, source], cwd=outside, env=env, retries=1)  # non-editable, no extras
 
     # Installed as a regular distribution, not as a link back to the source tree.
     listing = _run([py, "-m", "pip", "list", "--format=json", "--editable"], cwd=outside, env=env).stdout
@@ -91,7 +97,7 @@ print(json.dumps({
     for p in paths:
         assert Path(p).resolve().is_relative_to(site), f"{p} is not under the venv's {site}"
         assert Path(p).is_file(), p
-    assert not any(Path(p).resolve().is_relative_to(REPO) for p in paths)
+    assert not any(Path(p).resolve().is_relative_to(REPO) or Path(p).resolve().is_relative_to(source) for p in paths)
     source_rules = sorted(str(p.relative_to(REPO / "rules")) for p in (REPO / "rules").rglob("*.yaml"))
     assert "limits.yaml" in info["rule_files"]
     missing = set(source_rules) - set(info["rule_files"])
