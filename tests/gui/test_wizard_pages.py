@@ -299,3 +299,34 @@ def test_many_signal_emits_do_not_abort_the_interpreter() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def test_start_page_lists_recent_projects_and_opens_them(qtbot: Any, window: MainWindow, demo_project: Path) -> None:
+    from gui.main_window import STEP_START
+
+    assert not window.start_page.how_box.isHidden() and window.start_page.project_box.isHidden()
+    window.add_recent(demo_project)
+    window._refresh()
+    recent = window.start_page.recent
+    assert recent.count() == 1 and recent.item(0).text().startswith(demo_project.name)
+    recent.itemActivated.emit(recent.item(0))
+    qtbot.waitUntil(lambda: window.session is not None and not window.busy, timeout=WAIT_MS)
+    window.go(STEP_START)
+    assert not window.start_page.project_box.isHidden() and window.start_page.how_box.isHidden()
+    assert window.project_panel.name_edit.text() == "Digits demo"
+
+
+def test_questions_get_the_right_input(qtbot: Any) -> None:
+    from gui.advising import apply_answer, fact_kind
+    from workspace.project import Project
+
+    assert fact_kind("device_available") == "bool"
+    assert fact_kind("data.calibration_samples") == "int"
+    assert fact_kind("budget.latency_ms") == "float"
+    assert fact_kind("budget.latency_statistic") == "choice"
+    assert fact_kind("target.id") == "target"
+    p = Project(name="x")
+    apply_answer(p, "budget.size_mb", 2.0)
+    apply_answer(p, "target.id", "phone-npu")
+    apply_answer(p, "data.has_training_data", True)
+    assert p.budget == {"size_mb": 2.0} and p.target == {"id": "phone-npu"} and p.answers == {"data.has_training_data": True}
