@@ -36,7 +36,7 @@ clean:
 # --- Packaging (packaging/README.md) -----------------------------------------------------------------------------
 # `make package`: a one-folder desktop bundle in dist/shrinkwise/, built by PyInstaller from a separate build venv
 # (build/pkg-venv: the pinned CPU torch first, then the project NON-editable, then PyInstaller), never from .venv.
-# `make package-smoke` runs the bundle's three smoke checks; `make install-desktop` adds the menu entry, icon and
+# `make package-smoke` runs the bundle's smoke checks (no Python on PATH); `make install-desktop` adds the menu entry, icon and
 # *.shrinkwise.json file type to ~/.local/share (pointing at dist/shrinkwise/shrinkwise if built, else `shrinkwise`).
 PKG_VENV := build/pkg-venv
 PKG_STAMP := $(PKG_VENV)/.pkg-stamp
