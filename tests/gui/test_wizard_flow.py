@@ -158,11 +158,17 @@ def test_whole_flow_on_the_demo(qtbot: Any, window: MainWindow, demo_project: Pa
     wait_idle(qtbot, window)
     assert not dialog_log.errors(), dialog_log.errors()
     assert report.exists() and "int8_static" in report.read_text()
+    pdf = tmp_path / "report.pdf"
+    monkeypatch.setattr(dialogs, "choose_save_path", lambda *a, **k: str(pdf))
+    ep.pdf_button.click()
+    wait_idle(qtbot, window)
+    assert not dialog_log.errors(), dialog_log.errors()
+    assert pdf.read_bytes().startswith(b"%PDF")
     if ep.bundle_available:
         ep.bundle_button.click()
         wait_idle(qtbot, window)
         assert not dialog_log.errors(), dialog_log.errors()
-    assert len(ep.written) >= 3
+    assert len(ep.written) >= 4
 
     # Save, then reopen in a fresh window: everything is found again.
     qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
