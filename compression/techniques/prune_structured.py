@@ -31,7 +31,12 @@ class Config(TechniqueConfig):
         default=20, ge=1, le=200, description="Prune in up to this many small steps, stopping as soon as the target is met"
     )
     round_to: int = Field(
-        default=1, ge=1, le=256, description="Keep channel counts a multiple of this (8 or 16 suits int8 kernels and GPUs)"
+        default=8,
+        ge=1,
+        le=256,
+        description="Keep channel counts a multiple of this. CPU and GPU kernels work in blocks of 8-16 channels: on the "
+        "demo CNN, odd counts (round_to=1) ran 1.4x SLOWER than the original despite 44% of the MACs; multiples of 8 "
+        "ran 0.77x (measured here)",
     )
     epochs: int = Field(default=5, ge=0, le=1000, description="Fine-tuning epochs after pruning (stops early on the time budget)")
     lr: float = Field(default=1e-3, gt=0.0, le=1.0, description="Adam learning rate for fine-tuning")

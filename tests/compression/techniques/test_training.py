@@ -41,6 +41,16 @@ def test_prune_structured_really_shrinks(task_name: str, request: pytest.Fixture
     assert art.torch_model_path and (tmp_path / art.torch_model_path).is_file()
 
 
+def test_prune_structured_keeps_channel_counts_kernel_friendly(cnn_task: Task, tmp_path: Path) -> None:
+    """Odd channel counts made the pruned demo CNN slower than the original; the default rounds to multiples of 8."""
+    _, art = run(prune_structured.apply, cnn_task.ctx(tmp_path), prune_structured.Config(keep_ratio=0.5, epochs=0))
+    model = onnx.load(str(tmp_path / art.path))
+    inits = {i.name: list(i.dims) for i in model.graph.initializer}
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    out_channels = [inits[n.input[1]][0] for n in convs]
+    assert out_channels and all(c % 8 == 0 for c in out_channels), out_channels
+
+
 def test_prune_structured_params_target(mlp_task: Task, tmp_path: Path) -> None:
     _, art = run(prune_structured.apply, mlp_task.ctx(tmp_path), prune_structured.Config(target="params", keep_ratio=0.5, epochs=1))
     assert art.details["params"]["pruned"] <= 0.55 * art.details["params"]["original"]
