@@ -9,6 +9,9 @@ import contextlib
 import io
 import logging
 import math
+import os
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -341,14 +344,25 @@ def try_preprocess(src: Path, dst: Path) -> str | None:
 
 @contextlib.contextmanager
 def quiet() -> Iterator[None]:
-    """Silence ORT quantization's prints and INFO logging (they would pollute the worker's JSON-lines stdout)."""
+    """Run an ONNX Runtime quantization call quietly and tidily.
+
+    Silences its prints and INFO logging (they would pollute the worker's JSON-lines stdout), and runs it in a
+    scratch working directory: for large models ORT writes temporary files (`sym_shape_infer_temp.onnx`,
+    `<uuid>.data`) into the current directory and leaves them there. The chdir is process-wide, which is fine in
+    the single-threaded worker; never call this from a thread beside other work.
+    """
     root = logging.getLogger()
     level = root.level
     root.setLevel(max(level, logging.WARNING))
+    cwd = os.getcwd()
+    scratch = tempfile.mkdtemp(prefix="shrinkwise-ort-")
     try:
+        os.chdir(scratch)
         with contextlib.redirect_stdout(io.StringIO()):
             yield
     finally:
+        os.chdir(cwd)
+        shutil.rmtree(scratch, ignore_errors=True)
         root.setLevel(level)
 
 

@@ -62,6 +62,13 @@ class TechniqueContext:
     # to a full path), e.g. a structurally pruned model that distillation then trains as the student. None if none.
     previous_torch_model_path: Path | None = None
 
+    def __post_init__(self) -> None:
+        # Absolute paths: quantizers run in a scratch working directory (see _onnx_utils.quiet).
+        self.onnx_path = Path(self.onnx_path).resolve()
+        self.out_dir = Path(self.out_dir).resolve()
+        if self.previous_torch_model_path is not None:
+            self.previous_torch_model_path = Path(self.previous_torch_model_path).resolve()
+
     def over_time_budget(self) -> bool:
         return self.time_budget_s is not None and time.monotonic() - self.started > self.time_budget_s
 

@@ -143,3 +143,15 @@ def test_int8_static_auto_preset_spares_layernorm_and_softmax(tmp_path: Path) ->
     q = sqnr_db(outputs(path, x), outputs(ctx.out_dir / art.path, x))
     print(f"int8 static transformer-like block SQNR {q:.1f} dB")
     assert q >= 20.0
+
+
+def test_quantizer_temp_files_never_land_in_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ORT writes sym_shape_infer_temp.onnx / <uuid>.data into the cwd for large models; quiet() gives it a scratch dir."""
+    from compression.techniques import _onnx_utils as ou
+
+    monkeypatch.chdir(tmp_path)
+    with ou.quiet():
+        Path("sym_shape_infer_temp.onnx").write_text("what ORT leaves behind")
+        scratch = Path.cwd()
+    assert Path.cwd() == tmp_path and list(tmp_path.iterdir()) == []
+    assert not scratch.exists()
