@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -220,6 +221,9 @@ def main() -> None:
     print(f"onnxruntime {ort.__version__}, torch {torch.__version__}, numpy {np.__version__}; CPUExecutionProvider, batch 1")
     rows: list[dict[str, Any]] = []
     work = Path(tempfile.mkdtemp(prefix="shrinkwise-bench-"))
+    home = Path.cwd()
+    json_out = args.json.resolve() if args.json else None
+    os.chdir(work)  # the plain-script baselines let ORT drop temp files into the cwd; keep them in the work folder
     try:
         for model in args.models.split(","):
             t0 = time.perf_counter()
@@ -234,9 +238,10 @@ def main() -> None:
                 raise SystemExit(f"unknown model {model}")
             print(f"\n({model}: {time.perf_counter() - t0:.0f} s)")
     finally:
+        os.chdir(home)
         shutil.rmtree(work, ignore_errors=True)
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+    if json_out:
+        json_out.write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":
