@@ -54,6 +54,9 @@ class Job(_Spec):
     sensitivity: dict[str, float] | None = None
     latency_seconds: float = Field(default=4.0, gt=0.0, description="Latency measurement budget per candidate")
     measure_memory: bool = True
+    # Sensitivity jobs: after measuring the first step (everything quantized, QDQ), compare it with the original
+    # layer by layer with ONNX Runtime's QDQ debugging tools; the result is the payload's `layer_error`.
+    layer_error: bool = False
 
     def write(self, path: Path) -> Path:
         path = Path(path)

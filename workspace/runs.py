@@ -336,7 +336,9 @@ def sensitivity(
 
     # Job 1: everything quantized, each layer alone, and all but each layer.
     variants = [step([])] + [step([n for n in names if n != name]) for name in names] + [step([name]) for name in names]
-    outcome = _run_variants(session, variants, run_dir / "pass1", on_event, on_start, latency_seconds)
+    # The worker also compares the fully quantized variant with the original layer by layer (ORT's QDQ debugging):
+    # heavy, so it runs there, never in this (possibly GUI) process.
+    outcome = _run_variants(session, variants, run_dir / "pass1", on_event, on_start, latency_seconds, layer_error=True)
     if outcome.status != "finished" or outcome.result is None:
         _record_error(session, exp_id, outcome.status, outcome.error or outcome.status, outcome.error_details)
         if outcome.interrupted:
@@ -369,6 +371,12 @@ def sensitivity(
             # Paired ratios (each timed interleaved with the original) drift less than raw medians between variants.
             latency_cost_ms=_latency_cost(but, full, base_latency),
         ))
+    layer_error = outcome.result.get("layer_error") or {"layers": [], "reason": "the worker reported no per-layer error"}
+    per_node = {e["node"]: e for e in layer_error.get("layers", [])}
+    for row in ranking:
+        e = per_node.get(row["node"], {})
+        row["activation_sqnr_db"] = e.get("activation_sqnr_db")
+        row["weight_sqnr_db"] = e.get("weight_sqnr_db")
     ranking.sort(key=lambda r: (-max(r["drop_alone"], r["recovery"]), r["sqnr_alone_db"] if r["sqnr_alone_db"] is not None else 1e9))
     order = [r["node"] for r in ranking]
 
@@ -411,7 +419,7 @@ def sensitivity(
     exp.extra = {
         "technique": technique, "metric": metric_name, "tolerance": tolerance, "original_quality": base_q,
         "sensitivity": {r["node"]: r["drop_alone"] for r in ranking},
-        "ranking": ranking, "all_quantized": full, "curve": curve,
+        "ranking": ranking, "all_quantized": full, "curve": curve, "layer_error": layer_error,
         "proposal": {"keep_float": chosen["keep_float"], "quality": chosen["quality"], "drop": chosen["drop"],
                      "meets_tolerance": meets, "size_bytes": chosen["size_bytes"], "latency_ms": chosen["latency_ms"],
                      "config": {**base_config, "nodes_to_exclude": chosen["keep_float"]}},
@@ -433,9 +441,10 @@ def _latency_cost(variant: dict[str, Any], reference: dict[str, Any], base_laten
 
 
 def _run_variants(session: Session, variants: list[RecipeStep], run_dir: Path, on_event: EventCallback | None,
-                  on_start: Callable[[Run], None] | None, latency_seconds: float) -> RunOutcome:
+                  on_start: Callable[[Run], None] | None, latency_seconds: float, layer_error: bool = False) -> RunOutcome:
     """Many independent variants of the original in one worker (no chaining), measured lightly."""
-    job = prepare_job(session, variants, run_dir, chain=False, latency_seconds=latency_seconds, measure_memory=False, sensitivity=None)
+    job = prepare_job(session, variants, run_dir, chain=False, latency_seconds=latency_seconds, measure_memory=False,
+                      sensitivity=None, layer_error=layer_error)
     run = Run(job, run_dir / "job.json", on_event=on_event)
     if on_start is not None:
         on_start(run)

@@ -194,10 +194,17 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     x = exp.extra
     print(f"{exp.id}: {x['technique']} one layer at a time; metric {x['metric']} (original {x['original_quality']:.4f}), "
           f"all quantized: drop {x['all_quantized']['drop']:+.4f}")
-    print(f"{'layer':36} {'op':6} {'drop alone':>10} {'recovery':>9} {'SQNR dB':>8} {'float cost':>11} {'latency cost':>12}")
+    print(f"{'layer':36} {'op':6} {'drop alone':>10} {'recovery':>9} {'SQNR dB':>8} {'act SQNR':>8} {'w SQNR':>7} {'float cost':>11} {'latency cost':>12}")
     for r in x["ranking"]:
         print(f"{r['node'][:36]:36} {r['op_type'][:6]:6} {r['drop_alone']:>+10.4f} {r['recovery']:>+9.4f} {_fmt(r['sqnr_alone_db'], '.1f'):>8} "
+              f"{_fmt(r.get('activation_sqnr_db'), '.1f'):>8} {_fmt(r.get('weight_sqnr_db'), '.1f'):>7} "
               f"{_fmt_bytes(r['size_cost_bytes']):>11} {_fmt(r['latency_cost_ms'], '+.4f'):>9} ms")
+    le = x.get("layer_error") or {}
+    if le.get("reason"):
+        print(f"per-layer SQNR (ONNX Runtime QDQ debugging): {le['reason']}")
+    elif le.get("layers"):
+        print(f"act SQNR: float vs all-quantized activation at the layer's output; w SQNR: its weight (dB, higher is "
+              f"closer; {le.get('samples', 0)} evaluation samples)")
     p = x["proposal"]
     keep = ", ".join(p["keep_float"]) or "none"
     verdict = "meets" if p["meets_tolerance"] else "does NOT meet"
