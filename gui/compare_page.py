@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui import theme
+from gui.plot_style import style_plot
 from gui.formatting import fmt_bytes
 
 MAX_IMAGES = 24
@@ -53,20 +54,6 @@ def _item(text: str, sort: Any = None, align_right: bool = True) -> QTableWidget
     if align_right:
         it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     return it
-
-
-def _style_plot(w: pg.PlotWidget, title: str, left: str, bottom: str) -> None:
-    fg = theme.plot_foreground()
-    w.setAcceptDrops(False)
-    w.plotItem.setTitle(title, color=fg, size="10pt")
-    w.plotItem.setLabel("left", left, color=fg)
-    w.plotItem.setLabel("bottom", bottom, color=fg)
-    w.plotItem.showGrid(x=True, y=True, alpha=0.2)
-    w.plotItem.setMenuEnabled(False)
-    for name in ("left", "bottom"):
-        axis = w.plotItem.getAxis(name)
-        axis.setPen(pg.mkPen(fg))
-        axis.setTextPen(pg.mkPen(fg))
 
 
 def digit_image(sample: np.ndarray, scale: int = 5) -> QImage:
@@ -136,7 +123,7 @@ class ComparePage(QWidget):
         layout.addLayout(top)
 
         self.scatter_plot = pg.PlotWidget(background=theme.plot_background())
-        _style_plot(self.scatter_plot, "Candidates (up and left is better)", "quality", "size")
+        style_plot(self.scatter_plot, "Candidates (up and left is better)", "quality", "size")
         self.scatter_plot.setMinimumHeight(220)
         self.front_curve = self.scatter_plot.plot([], [], pen=pg.mkPen((230, 126, 34), width=2, style=Qt.PenStyle.DashLine))
         self.scatter = pg.ScatterPlotItem(size=12, hoverable=True, tip=None)
@@ -166,11 +153,11 @@ class ComparePage(QWidget):
         self.table.itemSelectionChanged.connect(self._on_table_selection)
 
         self.class_plot = pg.PlotWidget(background=theme.plot_background())
-        _style_plot(self.class_plot, "Accuracy change per class", "points", "class")
+        style_plot(self.class_plot, "Accuracy change per class", "points", "class")
         self.class_bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=pg.mkBrush(70, 130, 180))
         self.class_plot.addItem(self.class_bars)
         self.group_plot = pg.PlotWidget(background=theme.plot_background())
-        _style_plot(self.group_plot, "… per subgroup", "points", "")
+        style_plot(self.group_plot, "… per subgroup", "points", "")
         self.group_bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=pg.mkBrush(148, 103, 189))
         self.group_plot.addItem(self.group_bars)
         for p in (self.class_plot, self.group_plot):

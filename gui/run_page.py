@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui import theme
+from gui.plot_style import style_plot
 from gui.run_controller import RunController, RunItem
 
 REDRAW_MS = 50  # 20 Hz
@@ -45,19 +46,9 @@ def fmt_seconds(s: float | None) -> str:
 
 def _plot(title: str, left: str, bottom: str) -> pg.PlotWidget:
     w = pg.PlotWidget(background=theme.plot_background())
-    w.setAcceptDrops(False)
     w.setMinimumHeight(170)
-    fg = theme.plot_foreground()
-    w.plotItem.setTitle(title, color=fg, size="10pt")
-    w.plotItem.setLabel("left", left, color=fg)
-    w.plotItem.setLabel("bottom", bottom, color=fg)
-    w.plotItem.showGrid(x=True, y=True, alpha=0.2)
-    w.plotItem.setMenuEnabled(False)
-    for name in ("left", "bottom"):
-        axis = w.plotItem.getAxis(name)
-        axis.setPen(pg.mkPen(fg))
-        axis.setTextPen(pg.mkPen(fg))
-    w.plotItem.addLegend(offset=(-10, 10), labelTextColor=fg)
+    style_plot(w, title, left, bottom)
+    w.plotItem.addLegend(offset=(-10, 10), labelTextColor=theme.plot_foreground())
     return w
 
 
