@@ -54,9 +54,10 @@ class Job(_Spec):
     sensitivity: dict[str, float] | None = None
     latency_seconds: float = Field(default=4.0, gt=0.0, description="Latency measurement budget per candidate")
     measure_memory: bool = True
-    # Sensitivity jobs: after measuring the first step (everything quantized, QDQ), compare it with the original
-    # layer by layer with ONNX Runtime's QDQ debugging tools; the result is the payload's `layer_error`.
-    layer_error: bool = False
+    # Compare one step's output with that step's float input, layer by layer, with ONNX Runtime's QDQ debugging
+    # tools (0 = the first step, as sensitivity does; -1 = the last step, the range check of a QDQ run; None = no).
+    # The report goes into that step's payload and the payload's `layer_error`.
+    layer_error_step: int | None = None
 
     def write(self, path: Path) -> Path:
         path = Path(path)

@@ -106,7 +106,8 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
     started = time.monotonic()
     n = len(job.steps)
     steps: list[dict[str, Any]] = []
-    layer_error: dict[str, Any] = {"layers": [], "inputs": [], "samples": 0, "reason": "the first step did not finish"}
+    layer_error: dict[str, Any] = {"layers": [], "inputs": [], "samples": 0, "reason": "the analysed step did not finish"}
+    analysed = None if job.layer_error_step is None else job.layer_error_step % n
     current = original
     for i, step in enumerate(job.steps):
         base = i / n
@@ -169,26 +170,26 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
             "measurements": [m.model_dump(mode="json") for m in measured.measurements],
             "quality": measured.quality,
         })
-        current = file
-        if job.layer_error and i == 0:
+        if i == analysed:
             emit(Progress(fraction=base + (1 - MEASURE_SHARE / 2) / n, message=f"{label}: per-layer error (ORT QDQ debugging)"))
-            layer_error = _layer_error(job, original, file, evaluation.inputs)
+            layer_error = _layer_error(ctx.onnx_path, file, evaluation.inputs, job.threads, bool(step.config.get("preprocess", True)))
+            steps[-1]["layer_error"] = layer_error
+        current = file
         # Each finished step is reported at once, so a later step's failure does not lose it.
         emit(StepEvent(index=i, payload=steps[-1]))
         emit(Progress(fraction=(i + 1) / n, message=f"{label}: done"))
     payload: dict[str, Any] = {"steps": steps}
-    if job.layer_error:
+    if analysed is not None:
         payload["layer_error"] = layer_error
     return payload
 
 
-def _layer_error(job: Job, original: Path, quantized: Path, inputs: dict[str, Any]) -> dict[str, Any]:
-    """Per-layer SQNR of the fully quantized first step against the original; a reason instead when it cannot."""
+def _layer_error(float_model: Path, quantized: Path, inputs: dict[str, Any], threads: int, preprocess: bool) -> dict[str, Any]:
+    """Per-layer SQNR of a quantized step's output against its float input; a reason instead when it cannot."""
     from compression.measure.layer_error import LayerErrorReport, layer_error
 
     try:
-        preprocess = bool(job.steps[0].config.get("preprocess", True))
-        report = layer_error(original, quantized, inputs, threads=job.threads, preprocess=preprocess)
+        report = layer_error(float_model, quantized, inputs, threads=threads, preprocess=preprocess)
     except Exception as exc:  # noqa: BLE001 - layer_error already never raises; belt and braces for the analysis
         report = LayerErrorReport(reason=f"{type(exc).__name__}: {exc}"[:300])
     return report.model_dump(mode="json")

@@ -125,6 +125,12 @@ def prepare_job(session: Session, steps: Sequence[RecipeStep], run_dir: Path, ch
     )
 
 
+# Runs whose last step leaves Q/DQ pairs get a layer-by-layer range check against that step's float input.
+RANGE_CHECKED = ("int8_static", "mixed_precision")
+# Below this activation SQNR (dB) a layer has lost real information (a clean int8 tensor is ~35-45 dB).
+RANGE_ANOMALY_SQNR_DB = 20.0
+
+
 def run_recipe(
     session: Session,
     steps: Sequence[StepLike],
@@ -143,6 +149,8 @@ def run_recipe(
     recipe = as_steps(steps)
     check_techniques(recipe)
     ensure_baseline(session)
+    if recipe[-1].technique in RANGE_CHECKED:
+        job_options.setdefault("layer_error_step", -1)
     exp_id = new_id("run")
     run_dir = session.artifacts / "runs" / exp_id
     exp = Experiment(
@@ -195,11 +203,23 @@ def record_outcome(session: Session, exp_id: str, outcome: RunOutcome, run_dir: 
     exp.quality = QualityDetails.model_validate(last["quality"])
     exp.recipe = [RecipeStep(technique=s["technique"], config=s["config"]) for s in steps] if len(steps) == len(exp.recipe) else exp.recipe
     exp.extra = dict(exp.extra, wall_s=outcome.wall_s)
+    if "layer_error" in last:
+        exp.extra["layer_error"] = last["layer_error"]
+        exp.extra["range_anomalies"] = range_anomalies(last["layer_error"])
     exp.status = "finished"
     exp.error = None
     exp.finished = utc_now()
     _save(session)
     return exp
+
+
+def range_anomalies(layer_error: dict[str, Any]) -> list[str]:
+    """Layers whose quantized activations drift from the float ones: SQNR under RANGE_ANOMALY_SQNR_DB.
+
+    The advisor reads them as `range_anomalies` (check ranges layer by layer after quantizing; keep those layers
+    in float first)."""
+    return [e["node"] for e in layer_error.get("layers", [])
+            if e.get("activation_sqnr_db") is not None and e["activation_sqnr_db"] < RANGE_ANOMALY_SQNR_DB]
 
 
 def _record_steps(session: Session, exp: Experiment, steps: list[dict[str, Any]], run_dir: Path) -> None:
@@ -444,7 +464,7 @@ def _run_variants(session: Session, variants: list[RecipeStep], run_dir: Path, o
                   on_start: Callable[[Run], None] | None, latency_seconds: float, layer_error: bool = False) -> RunOutcome:
     """Many independent variants of the original in one worker (no chaining), measured lightly."""
     job = prepare_job(session, variants, run_dir, chain=False, latency_seconds=latency_seconds, measure_memory=False,
-                      sensitivity=None, layer_error=layer_error)
+                      sensitivity=None, layer_error_step=0 if layer_error else None)
     run = Run(job, run_dir / "job.json", on_event=on_event)
     if on_start is not None:
         on_start(run)
