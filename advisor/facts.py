@@ -163,6 +163,7 @@ class CandidateFacts(_Facts):
     latency_source: LatencySource = "none"
     metrics: list[str] = Field(default_factory=list, description="Names of the metrics measured")
     range_anomalies: list[str] = Field(default_factory=list, description="Layers whose value ranges left the original's")
+    range_checked: bool = Field(default=False, description="The layer-by-layer range check ran on this candidate")
 
 
 class ResultsFacts(_Facts):

@@ -229,8 +229,9 @@ def _candidate(exp: Experiment, base: Experiment | None, statistic: str | None) 
         worst = max(sorted(drops), key=lambda g: drops[g])
         out["max_subgroup_drop_pts"], out["worst_subgroup"] = round(drops[worst], 4), worst
     anomalies = exp.extra.get("range_anomalies")
-    if isinstance(anomalies, list):
+    if isinstance(anomalies, list):  # present only when the range check ran (every int8_static/mixed_precision run)
         out["range_anomalies"] = [str(a) for a in anomalies]
+        out["range_checked"] = True
     return out
 
 
