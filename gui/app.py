@@ -51,9 +51,24 @@ def start(project: Path | str | None = None, demo: bool = False, argv: list[str]
     return window
 
 
+def check_display() -> None:
+    """Qt aborts the whole process (a core dump, no message) when Linux has no display; say it in one line instead."""
+    import os
+    import sys
+
+    from compression.errors import ShrinkwiseError
+
+    if sys.platform.startswith("linux") and not any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        raise ShrinkwiseError(
+            "there is no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set)",
+            fix="run it from a desktop session, use the shrinkwise commands headless, or set QT_QPA_PLATFORM=offscreen",
+        )
+
+
 def run_app(project: Path | str | None = None, demo: bool = False, argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
+    check_display()
     window = start(project, demo, argv)
     code = QApplication.instance().exec()  # type: ignore[union-attr]
     dispose(window)

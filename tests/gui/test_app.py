@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import shutil
 import sys
+
+import pytest
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +55,17 @@ def test_module_entry_parses_arguments(monkeypatch: Any) -> None:
     assert entry.main(["some.shrinkwise.json"]) == 0
     assert seen == {"project": Path("some.shrinkwise.json"), "demo": False}
     assert entry.main(["--demo"]) == 0 and seen["demo"] is True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the display check is Linux-only")
+def test_no_display_gives_one_line_instead_of_a_qt_abort(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["HOME"] = str(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "workspace.cli", "gui", "--demo"], capture_output=True, text=True, env=env,
+                          cwd=Path(__file__).parents[2], timeout=120)
+    assert proc.returncode == 2
+    err = proc.stderr.strip()
+    assert err.startswith("shrinkwise: error:") and "no display" in err and "\n" not in err
