@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import shutil
 import sys
-
-import pytest
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtWidgets import QApplication
 
 from tests.gui.conftest import WAIT_MS
