@@ -25,7 +25,7 @@ import numpy as np
 from compression.catalog import technique_module
 from compression.measure.latency import measure_latency
 from compression.measure.runtime import make_session, run_batches
-from compression.techniques.base import LabelledData, TechniqueContext
+from compression.techniques.base import LabelledData, TechniqueContext, drive
 
 
 @dataclass
@@ -44,12 +44,7 @@ def run_technique(technique: str, ctx: TechniqueContext, **settings: Any) -> tup
     module = technique_module(technique)
     config = module.Config(**settings)
     t0 = time.perf_counter()
-    gen = module.apply(ctx, config)
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        artifact = stop.value
+    artifact = drive(module.apply(ctx, config))
     return ctx.out_dir / artifact.path, time.perf_counter() - t0, artifact.summary, artifact.encoded_size_bytes
 
 

@@ -86,7 +86,7 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
 
     from compression.catalog import technique_module
     from compression.measure.evaluate import measure_candidate, reference_outputs
-    from compression.techniques.base import Artifact, TechniqueContext
+    from compression.techniques.base import TechniqueContext, drive
 
     out_dir = Path(job.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -133,20 +133,15 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
             seed=job.seed,
         )
         emit(LogLine(text=f"{label}: starting"))
-        gen = module.apply(ctx, config)
-        while True:
-            try:
-                event = next(gen)
-            except StopIteration as stop:
-                artifact = stop.value
-                break
+
+        def forward(event: Any, base: float = base, label: str = label) -> None:
             if isinstance(event, Progress):
                 frac = base + event.fraction * (1 - MEASURE_SHARE) / n
                 emit(Progress(fraction=min(1.0, frac), message=f"{label}: {event.message}"))
             elif isinstance(event, (MetricPoint, LogLine)):
                 emit(event)
-        if not isinstance(artifact, Artifact):
-            artifact = Artifact.model_validate(artifact)
+
+        artifact = drive(module.apply(ctx, config), forward)
         file = step_dir / artifact.path
         if not file.exists():
             raise TechniqueError(f"{step.technique} reported an artifact that was not written ({artifact.path})")

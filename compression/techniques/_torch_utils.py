@@ -99,6 +99,34 @@ def _arrays(data: LabelledData, input_names: list[str], what: str) -> list[np.nd
     return out
 
 
+@dataclass
+class TrainingSetup:
+    source: Any  # the step's input model (onnx.ModelProto), for counting MACs/parameters against it
+    input_names: list[str]
+    output_names: list[str]
+    train: "Split"
+    val: "Split"
+    held_out: bool  # the validation split came out of the training data
+
+
+def training_setup(ctx: TechniqueContext, what: str, message: str) -> Generator[TechniqueEvent, None, TrainingSetup]:
+    """The common start of a training technique: check what it needs, seed, read the I/O names, split the data.
+
+    Use as `setup = yield from training_setup(ctx, "distillation", "loading the teacher")`.
+    """
+    from compression.techniques import _onnx_utils as ou
+
+    require_torch_and_training(ctx, what)
+    seed_everything(ctx.seed)
+    yield Progress(fraction=0.0, message=message)
+    src = ou.load(ctx.onnx_path)
+    input_names, output_names = ou.graph_input_names(src), ou.graph_output_names(src)
+    train, val, held_out = train_val_split(ctx, input_names)
+    if held_out:
+        yield LogLine(text=f"no validation data: holding out {len(val)} training sample(s) for validation")
+    return TrainingSetup(src, input_names, output_names, train, val, held_out)
+
+
 def train_val_split(ctx: TechniqueContext, input_names: list[str], holdout: float = 0.1) -> tuple[Split, Split, bool]:
     """Training and validation splits; without ctx.validation a seeded 10 % hold-out of training is used.
 

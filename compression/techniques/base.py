@@ -98,3 +98,18 @@ class Artifact(BaseModel):
 
 
 TechniqueRun = Generator[TechniqueEvent, None, Artifact]
+
+
+def drive(run: TechniqueRun, on_event: "Callable[[TechniqueEvent], None] | None" = None) -> Artifact:
+    """Run a technique's generator to its end, handing each event to `on_event`; returns the Artifact.
+
+    The one way to consume `apply(ctx, config)`: the worker forwards the events, tests and the bench collect them.
+    """
+    while True:
+        try:
+            event = next(run)
+        except StopIteration as stop:
+            artifact = stop.value
+            return artifact if isinstance(artifact, Artifact) else Artifact.model_validate(artifact)
+        if on_event is not None:
+            on_event(event)

@@ -83,18 +83,13 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     from compression.techniques import _onnx_utils as ou
     from compression.techniques import _torch_utils as tu
 
-    tu.require_torch_and_training(ctx, "distillation")
-    assert ctx.torch_model is not None
     if config.student_kwargs and not config.student.startswith("module:"):
         raise TechniqueError("student_kwargs only apply to a 'module:<file.py>:<Class>' student", fix="clear student_kwargs")
-    tu.seed_everything(ctx.seed)
+    setup = yield from tu.training_setup(ctx, "distillation", "loading the teacher")
+    assert ctx.torch_model is not None
     device = ctx.torch_device()
-    yield Progress(fraction=0.0, message="loading the teacher")
-    src = ou.load(ctx.onnx_path)
-    input_names, output_names = ou.graph_input_names(src), ou.graph_output_names(src)
-    train, val, held_out = tu.train_val_split(ctx, input_names)
-    if held_out:
-        yield LogLine(text=f"no validation data: holding out {len(val)} training sample(s) for validation")
+    src, input_names, output_names = setup.source, setup.input_names, setup.output_names
+    train, val, held_out = setup.train, setup.val, setup.held_out
     teacher = ctx.torch_model().to(device).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)

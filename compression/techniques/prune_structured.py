@@ -49,16 +49,11 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     from compression.techniques import _onnx_utils as ou
     from compression.techniques import _torch_utils as tu
 
-    tu.require_torch_and_training(ctx, "structured pruning")
+    setup = yield from tu.training_setup(ctx, "structured pruning", "loading the PyTorch model")
     assert ctx.torch_model is not None
-    tu.seed_everything(ctx.seed)
     device = ctx.torch_device()
-    yield Progress(fraction=0.0, message="loading the PyTorch model")
-    src = ou.load(ctx.onnx_path)
-    input_names, output_names = ou.graph_input_names(src), ou.graph_output_names(src)
-    train, val, held_out = tu.train_val_split(ctx, input_names)
-    if held_out:
-        yield LogLine(text=f"no validation data: holding out {len(val)} training sample(s) for validation")
+    src, input_names, output_names = setup.source, setup.input_names, setup.output_names
+    train, val, held_out = setup.train, setup.val, setup.held_out
     model = ctx.torch_model().to("cpu").eval()
     example = tu.example_inputs(train.inputs)
     base_macs, base_params = tu.count_macs_params(model, example)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from compression.measure.layer_error import LayerErrorReport, layer_error
-from compression.techniques.base import LabelledData, TechniqueContext
+from compression.techniques.base import LabelledData, TechniqueContext, drive
 
 N_IN, HIDDEN, N_OUT = 16, 128, 10
 
@@ -48,12 +48,7 @@ def quantize(src: Path, out_dir: Path, technique: str = "int8_static", **config)
     module = technique_module(technique)
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx = TechniqueContext(onnx_path=src, out_dir=out_dir, calibration=LabelledData(inputs=inputs()))
-    gen = module.apply(ctx, module.Config.model_validate(config))
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return out_dir / stop.value.path
+    return out_dir / drive(module.apply(ctx, module.Config.model_validate(config))).path
 
 
 def test_outlier_weight_gives_that_layer_the_lowest_weight_sqnr(tmp_path: Path) -> None:

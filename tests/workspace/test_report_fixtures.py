@@ -20,7 +20,7 @@ def _in_process_candidate(session, technique: str):  # type: ignore[no-untyped-d
     import importlib
 
     from compression.measure.evaluate import measure_candidate
-    from compression.techniques.base import TechniqueContext
+    from compression.techniques.base import TechniqueContext, drive
     from workspace.hashing import sha256_file
     from workspace.project import ArtifactRecord, Experiment, QualityDetails, RecipeStep, utc_now
 
@@ -29,12 +29,7 @@ def _in_process_candidate(session, technique: str):  # type: ignore[no-untyped-d
     out_dir = session.artifacts / "runs" / f"sweep-{technique}"
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx = TechniqueContext(onnx_path=session.onnx_path, out_dir=out_dir)
-    gen = module.apply(ctx, config)
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        artifact = stop.value
+    artifact = drive(module.apply(ctx, config))
     path = out_dir / artifact.path
     evaluation = session.datasets()["evaluation"]
     result = measure_candidate(path, session.onnx_path, evaluation, out_dir / "measure", latency_seconds=0.5)

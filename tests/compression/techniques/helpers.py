@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from compression.techniques.base import Artifact, LabelledData, TechniqueContext
+from compression.techniques.base import Artifact, LabelledData, TechniqueContext, drive
 
 
 @dataclass
@@ -156,14 +156,7 @@ def make_task(model: Any, make_data: Callable[[int, int], tuple[np.ndarray, np.n
 def run(apply: Callable[..., Any], ctx: TechniqueContext, config: Any) -> tuple[list[Any], Artifact]:
     """Drive a technique generator to the end: its events and the artifact it returns."""
     events: list[Any] = []
-    gen = apply(ctx, config)
-    while True:
-        try:
-            events.append(next(gen))
-        except StopIteration as stop:
-            artifact = stop.value
-            break
-    assert isinstance(artifact, Artifact)
+    artifact = drive(apply(ctx, config), events.append)
     assert (ctx.out_dir / artifact.path).is_file()
     assert artifact.size_bytes == (ctx.out_dir / artifact.path).stat().st_size
     assert artifact.summary
