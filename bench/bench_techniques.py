@@ -22,10 +22,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from compression.catalog import technique_module
-from compression.measure.latency import measure_latency
-from compression.measure.runtime import make_session, run_batches
-from compression.techniques.base import LabelledData, TechniqueContext, drive
+from shrinkwise.compression.catalog import technique_module
+from shrinkwise.compression.measure.latency import measure_latency
+from shrinkwise.compression.measure.runtime import make_session, run_batches
+from shrinkwise.compression.techniques.base import LabelledData, TechniqueContext, drive
 
 
 @dataclass
@@ -90,8 +90,8 @@ def timed(fn: Callable[[], Path]) -> tuple[Path, float]:
 
 
 def demo_candidates(work: Path, quick: bool) -> tuple[list[Candidate], Callable[[Path], dict[str, float]], dict[str, np.ndarray]]:
-    from workspace.demo import build_demo
-    from compression.intake import torch_model_factory
+    from shrinkwise.workspace.demo import build_demo
+    from shrinkwise.compression.intake import torch_model_factory
 
     session = build_demo(work / "demo", measure=False)
     sets = session.datasets()

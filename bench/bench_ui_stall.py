@@ -51,10 +51,10 @@ def main() -> int:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from gui import dialogs
-    from gui.app import dispose
-    from gui.main_window import STEP_RUN, MainWindow
-    from workspace.demo import DEMO_NAME, build_demo
+    from shrinkwise.gui import dialogs
+    from shrinkwise.gui.app import dispose
+    from shrinkwise.gui.main_window import STEP_RUN, MainWindow
+    from shrinkwise.workspace.demo import DEMO_NAME, build_demo
 
     app = QApplication.instance() or QApplication([])
     dialogs.exec_dialog = lambda dialog: 0  # nothing modal offscreen

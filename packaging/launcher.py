@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if smoke_ms and argv[:1] == ["gui"]:
         _install_smoke_quit(int(smoke_ms))
 
-    from workspace.cli import main as cli_main
+    from shrinkwise.workspace.cli import main as cli_main
 
     return cli_main(argv)
 

@@ -32,8 +32,8 @@ def main() -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from gui.main_window import STEPS, MainWindow
-    from workspace.demo import DEMO_NAME, build_demo
+    from shrinkwise.gui.main_window import STEPS, MainWindow
+    from shrinkwise.workspace.demo import DEMO_NAME, build_demo
 
     app = QApplication.instance() or QApplication([])
     folder = args.demo_dir or Path(tempfile.mkdtemp(prefix="shrinkwise-shot-"))
@@ -62,7 +62,7 @@ def main() -> int:
     print(f"saved {args.out}" if ok else f"could not save {args.out}")
     window.set_dirty(False)
     window.close()
-    from gui.app import dispose
+    from shrinkwise.gui.app import dispose
 
     dispose(window)
     return 0 if ok else 1

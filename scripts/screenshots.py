@@ -42,9 +42,9 @@ def main() -> int:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from gui import dialogs
-    from gui.main_window import STEPS, MainWindow
-    from workspace.demo import DEMO_NAME, build_demo
+    from shrinkwise.gui import dialogs
+    from shrinkwise.gui.main_window import STEPS, MainWindow
+    from shrinkwise.workspace.demo import DEMO_NAME, build_demo
 
     app = QApplication.instance() or QApplication([])
     app.setOrganizationName("Shrinkwise")
@@ -132,7 +132,7 @@ def main() -> int:
     shot("Export")
     window.set_dirty(False)
     window.close()
-    from gui.app import dispose
+    from shrinkwise.gui.app import dispose
 
     dispose(window)
     return 1 if failed else 0

@@ -16,8 +16,8 @@ def test_import_contracts_hold() -> None:
 
 def test_advisor_workspace_gui_do_not_import_torch() -> None:
     code = (
-        "import sys, advisor, workspace, workspace.session, workspace.project, workspace.cli, gui\n"
-        "import workspace.cli as c; c.build_parser()\n"
+        "import sys, shrinkwise.advisor, shrinkwise.workspace.session, shrinkwise.workspace.project, shrinkwise.gui\n"
+        "import shrinkwise.workspace.cli as c; c.build_parser()\n"
         "heavy = [m for m in ('torch', 'onnxruntime') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )

@@ -5,12 +5,12 @@ from typing import Any
 
 import pytest
 
-from advisor.rules import LoadedRule, load_rules
+from shrinkwise.advisor.rules import LoadedRule, load_rules
 
 
 @pytest.fixture(scope="session")
 def manifest() -> dict[str, dict[str, Any]]:
-    from compression.catalog import load_catalog
+    from shrinkwise.compression.catalog import load_catalog
 
     return load_catalog()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from advisor.coverage import load_lessons
+from shrinkwise.advisor.coverage import load_lessons
 
 ROOT = Path(__file__).parents[2]
 DIGEST = Path("/work/shared/knowledge/lessons.md")
@@ -17,15 +17,15 @@ DIGEST = Path("/work/shared/knowledge/lessons.md")
 
 def test_advisor_imports_nothing_forbidden() -> None:
     code = (
-        "import importlib, pkgutil, sys, advisor\n"
-        "for m in pkgutil.iter_modules(advisor.__path__): importlib.import_module('advisor.' + m.name)\n"
-        "from advisor.engine import advise\n"
-        "from advisor.facts import Facts\n"
+        "import importlib, pkgutil, sys, shrinkwise.advisor as advisor\n"
+        "for m in pkgutil.iter_modules(advisor.__path__): importlib.import_module('shrinkwise.advisor.' + m.name)\n"
+        "from shrinkwise.advisor.engine import advise\n"
+        "from shrinkwise.advisor.facts import Facts\n"
         "import tomllib\n"
-        "manifest = tomllib.loads(open('compression/catalog.toml', encoding='utf-8').read())['techniques']\n"
+        "manifest = tomllib.loads(open('shrinkwise/compression/catalog.toml', encoding='utf-8').read())['techniques']\n"
         "advise(Facts(target_id='phone-npu'), manifest)\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('torch', 'onnx', 'onnxruntime', 'PySide6', 'pyqtgraph', 'compression', 'workspace', 'gui'))\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'onnx', 'onnxruntime', 'PySide6', 'pyqtgraph') "
+        "or m.startswith(('shrinkwise.compression', 'shrinkwise.workspace', 'shrinkwise.gui')))\n"
         "assert not bad, bad\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)

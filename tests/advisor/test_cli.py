@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from advisor.coverage import load_lessons
-from advisor.examples import example_base, merge
-from workspace.cli import main
+from shrinkwise.advisor.coverage import load_lessons
+from shrinkwise.advisor.examples import example_base, merge
+from shrinkwise.workspace.cli import main
 
 
 def _facts_file(tmp_path: Path, patch: dict) -> Path:  # type: ignore[type-arg]

@@ -4,9 +4,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from advisor.engine import advise
-from advisor.examples import example_facts
-from advisor.rules import LoadedRule
+from shrinkwise.advisor.engine import advise
+from shrinkwise.advisor.examples import example_facts
+from shrinkwise.advisor.rules import LoadedRule
 
 
 def test_same_facts_same_advice_same_order(manifest: dict[str, Any], rules: list[LoadedRule]) -> None:

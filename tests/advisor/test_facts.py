@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from advisor.errors import AdvisorError
-from advisor.examples import example_base, example_facts
-from advisor.facts import Facts, facts_json_schema, load_facts_file, parse_facts
+from shrinkwise.advisor.errors import AdvisorError
+from shrinkwise.advisor.examples import example_base, example_facts
+from shrinkwise.advisor.facts import Facts, facts_json_schema, load_facts_file, parse_facts
 
 
 def test_base_example_is_a_valid_facts_file_and_round_trips() -> None:

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from advisor.examples import example_facts
-from advisor.situation import build_situation
+from shrinkwise.advisor.examples import example_facts
+from shrinkwise.advisor.situation import build_situation
 
 
 def _fz(manifest: dict[str, Any], patch: dict[str, Any]):  # type: ignore[no-untyped-def]

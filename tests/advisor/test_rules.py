@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 import yaml
 
-from advisor.coverage import load_lessons
-from advisor.errors import AdvisorError
-from advisor.examples import check_examples
-from advisor.rules import LoadedRule, compile_rule, load_rules, parse_rule
+from shrinkwise.advisor.coverage import load_lessons
+from shrinkwise.advisor.errors import AdvisorError
+from shrinkwise.advisor.examples import check_examples
+from shrinkwise.advisor.rules import LoadedRule, compile_rule, load_rules, parse_rule
 
 
 def _rule_files() -> list[tuple[str, str]]:
-    root = resources.files("rules")
+    root = resources.files("shrinkwise.rules")
     return sorted(
         (folder.name, entry.name[:-5])
         for folder in root.iterdir()
@@ -61,7 +61,7 @@ def test_rule_examples_behave_as_declared(rules: list[LoadedRule], manifest: dic
 
 
 RECOMMENDING = [stem for cat, stem in RULE_FILES
-                if (yaml.safe_load(resources.files("rules").joinpath(cat, f"{stem}.yaml").read_text(encoding="utf-8"))
+                if (yaml.safe_load(resources.files("shrinkwise.rules").joinpath(cat, f"{stem}.yaml").read_text(encoding="utf-8"))
                     .get("action", {}).get("technique"))]
 
 
@@ -86,7 +86,7 @@ def test_every_technique_in_the_manifest_is_recommended_somewhere(rules: list[Lo
 
 
 def _rule(**changes: Any) -> dict[str, Any]:
-    raw = yaml.safe_load(resources.files("rules").joinpath("quantization", "fp16-first.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load(resources.files("shrinkwise.rules").joinpath("quantization", "fp16-first.yaml").read_text(encoding="utf-8"))
     raw.update(changes)
     return raw
 

@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 import yaml
 
-from advisor.advice import Advice
-from advisor.coverage import load_lessons
-from advisor.engine import advise
-from advisor.examples import example_base, merge
-from advisor.facts import load_facts_file
-from advisor.rules import LoadedRule
+from shrinkwise.advisor.advice import Advice
+from shrinkwise.advisor.coverage import load_lessons
+from shrinkwise.advisor.engine import advise
+from shrinkwise.advisor.examples import example_base, merge
+from shrinkwise.advisor.facts import load_facts_file
+from shrinkwise.advisor.rules import LoadedRule
 
 SCENARIOS = sorted(Path(__file__).with_name("scenarios").glob("*.yaml"))
 ALLOWED = {"include", "exclude", "blockers", "questions", "question_first", "plan_first", "plan_order", "plan_includes",

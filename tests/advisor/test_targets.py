@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.errors import AdvisorError
-from advisor.hostcpu import detect_this_computer, read_cpu_flags
-from advisor.targets import all_targets, get_target, load_target_profiles
+from shrinkwise.advisor.errors import AdvisorError
+from shrinkwise.advisor.hostcpu import detect_this_computer, read_cpu_flags
+from shrinkwise.advisor.targets import all_targets, get_target, load_target_profiles
 
 REQUIRED = {
     "desktop-avx512-vnni", "desktop-avx2", "phone-arm-dotprod", "raspberry-pi-4", "phone-npu", "apple-ane-like",

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from advisor.engine import advise
-from advisor.errors import AdvisorError
-from compression.data import DataHealth
-from compression.measure.records import Measurement
-from compression.profile_types import LayerProfile, ModelProfile
-from compression.signature import InputSignature, TensorSpec
-from workspace.cli import main
-from workspace.facts import advise_project, build_facts
-from workspace.project import (
+from shrinkwise.advisor.engine import advise
+from shrinkwise.advisor.errors import AdvisorError
+from shrinkwise.compression.data import DataHealth
+from shrinkwise.compression.measure.records import Measurement
+from shrinkwise.compression.profile_types import LayerProfile, ModelProfile
+from shrinkwise.compression.signature import InputSignature, TensorSpec
+from shrinkwise.workspace.cli import main
+from shrinkwise.workspace.facts import advise_project, build_facts
+from shrinkwise.workspace.project import (
     DataRef,
     Experiment,
     ModelRef,

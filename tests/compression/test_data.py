@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compression.data import generated_inputs, health, load_data, load_npz, split
-from compression.errors import DataError
-from compression.signature import InputSignature, TensorSpec
+from shrinkwise.compression.data import generated_inputs, health, load_data, load_npz, split
+from shrinkwise.compression.errors import DataError
+from shrinkwise.compression.signature import InputSignature, TensorSpec
 
 SIG = InputSignature(inputs=[TensorSpec(name="x", shape=["batch", 1, 8, 8], dtype="float32")])
 

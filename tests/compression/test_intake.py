@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compression.errors import ModelLoadError
-from compression.intake import detect_format, load_model, parse_input_shape, read_onnx
+from shrinkwise.compression.errors import ModelLoadError
+from shrinkwise.compression.intake import detect_format, load_model, parse_input_shape, read_onnx
 from tests.helpers import export_onnx, tiny_cnn
 
 X = [parse_input_shape("x:batch,1,8,8")]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from compression.measure.layer_error import LayerErrorReport, layer_error
-from compression.techniques.base import LabelledData, TechniqueContext, drive
+from shrinkwise.compression.measure.layer_error import LayerErrorReport, layer_error
+from shrinkwise.compression.techniques.base import LabelledData, TechniqueContext, drive
 
 N_IN, HIDDEN, N_OUT = 16, 128, 10
 
@@ -43,7 +43,7 @@ def inputs(n: int = 64) -> dict[str, np.ndarray]:
 
 
 def quantize(src: Path, out_dir: Path, technique: str = "int8_static", **config) -> Path:  # type: ignore[no-untyped-def]
-    from compression.catalog import technique_module
+    from shrinkwise.compression.catalog import technique_module
 
     module = technique_module(technique)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compression.data import Dataset
-from compression.measure.evaluate import measure_candidate
-from compression.measure.latency import measure_latency
-from compression.measure.quality import classification_metrics, fidelity, sqnr_db
-from compression.profile import profile_model
+from shrinkwise.compression.data import Dataset
+from shrinkwise.compression.measure.evaluate import measure_candidate
+from shrinkwise.compression.measure.latency import measure_latency
+from shrinkwise.compression.measure.quality import classification_metrics, fidelity, sqnr_db
+from shrinkwise.compression.profile import profile_model
 from tests.helpers import export_onnx, tiny_cnn
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from compression.jobs import JobStep
-from compression.runner import Run, run_many
-from compression.worker import TEST_SLEEP_ENV
+from shrinkwise.compression.jobs import JobStep
+from shrinkwise.compression.runner import Run, run_many
+from shrinkwise.compression.worker import TEST_SLEEP_ENV
 from tests.compression.test_worker import demo_copy, make_job
 
 

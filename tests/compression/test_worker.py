@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from compression.events import ErrorEvent, ResultEvent, parse_event
-from compression.jobs import Job, JobStep, save_dataset
-from compression.worker import config_error_message
+from shrinkwise.compression.events import ErrorEvent, ResultEvent, parse_event
+from shrinkwise.compression.jobs import Job, JobStep, save_dataset
+from shrinkwise.compression.worker import config_error_message
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def demo_copy(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path:
     """Build the demo once per test session (shared by the runner test files), copy it per test."""
-    from workspace.demo import build_demo
+    from shrinkwise.workspace.demo import build_demo
 
     template = tmp_path_factory.getbasetemp() / "demo-template"
     if not (template / "digits-demo.shrinkwise.json").exists():
@@ -29,7 +29,7 @@ def demo_copy(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path:
 
 
 def make_job(project: Path, out: Path, steps: list[JobStep], **kw) -> Job:  # type: ignore[no-untyped-def]
-    from workspace.session import Session
+    from shrinkwise.workspace.session import Session
 
     session = Session.open(project)
     sets = session.datasets()
@@ -42,7 +42,7 @@ def make_job(project: Path, out: Path, steps: list[JobStep], **kw) -> Job:  # ty
 
 def run_worker(job: Job, path: Path) -> tuple[int, list[str]]:
     job.write(path)
-    proc = subprocess.run([sys.executable, "-m", "compression.worker", str(path)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "shrinkwise.compression.worker", str(path)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     return proc.returncode, proc.stdout.splitlines()
 
 
@@ -76,7 +76,7 @@ def test_worker_bad_setting_is_one_line_error(tmp_path_factory: pytest.TempPathF
 
 
 def test_config_error_message_names_key() -> None:
-    from compression.techniques.fp16 import Config
+    from shrinkwise.compression.techniques.fp16 import Config
 
     with pytest.raises(Exception) as info:
         Config.model_validate({"max_finite_value": 0.5})

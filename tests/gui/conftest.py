@@ -15,7 +15,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QDialog, QMessageBox  # noqa: E402
 
-from gui import dialogs  # noqa: E402
+from shrinkwise.gui import dialogs  # noqa: E402
 
 WAIT_MS = 30_000
 
@@ -53,7 +53,7 @@ def dialog_log(monkeypatch: pytest.MonkeyPatch) -> DialogLog:
 @pytest.fixture(scope="session")
 def demo_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo project, built once (≈ 3 s); tests copy it before changing anything."""
-    from workspace.demo import DEMO_NAME, build_demo
+    from shrinkwise.workspace.demo import DEMO_NAME, build_demo
 
     folder = tmp_path_factory.mktemp("demo")
     build_demo(folder)
@@ -74,7 +74,7 @@ def settings(tmp_path: Path) -> QSettings:
 
 @pytest.fixture
 def window(qtbot: Any, settings: QSettings, dialog_log: DialogLog) -> Any:
-    from gui.main_window import MainWindow
+    from shrinkwise.gui.main_window import MainWindow
 
     win = MainWindow(settings=settings)
     qtbot.addWidget(win)

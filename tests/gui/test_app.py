@@ -13,8 +13,8 @@ from tests.gui.conftest import WAIT_MS
 
 
 def test_start_with_demo_opens_the_demo(qtbot: Any, demo_source: Path, tmp_path: Path, monkeypatch: Any, settings: Any, dialog_log: Any) -> None:
-    from gui import app as app_module
-    from gui import main_window
+    from shrinkwise.gui import app as app_module
+    from shrinkwise.gui import main_window
 
     folder = tmp_path / "demo"
     shutil.copytree(demo_source.parent, folder)
@@ -30,8 +30,8 @@ def test_start_with_demo_opens_the_demo(qtbot: Any, demo_source: Path, tmp_path:
 
 
 def test_start_builds_the_demo_on_first_use(qtbot: Any, tmp_path: Path, monkeypatch: Any, settings: Any, dialog_log: Any) -> None:
-    from gui import app as app_module
-    from gui import main_window, workers
+    from shrinkwise.gui import app as app_module
+    from shrinkwise.gui import main_window, workers
 
     folder = tmp_path / "fresh-demo"
     monkeypatch.setattr(main_window, "demo_dir", lambda: folder)
@@ -47,7 +47,7 @@ def test_start_builds_the_demo_on_first_use(qtbot: Any, tmp_path: Path, monkeypa
 
 
 def test_module_entry_parses_arguments(monkeypatch: Any) -> None:
-    import gui.__main__ as entry
+    import shrinkwise.gui.__main__ as entry
 
     seen: dict[str, Any] = {}
     monkeypatch.setattr(entry, "run_app", lambda **kw: seen.update(kw) or 0)
@@ -63,7 +63,7 @@ def test_no_display_gives_one_line_instead_of_a_qt_abort(tmp_path: Path) -> None
 
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     env["HOME"] = str(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "workspace.cli", "gui", "--demo"], capture_output=True, text=True, env=env,
+    proc = subprocess.run([sys.executable, "-m", "shrinkwise.workspace.cli", "gui", "--demo"], capture_output=True, text=True, env=env,
                           cwd=Path(__file__).parents[2], timeout=120)
     assert proc.returncode == 2
     err = proc.stderr.strip()

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from gui import dialogs
+from shrinkwise.gui import dialogs
 from tests.gui.conftest import open_and_wait, wait_idle
-from workspace.bundle import make_bundle
-from workspace.project import load_project
-from workspace.runs import run_recipe
-from workspace.session import Session
+from shrinkwise.workspace.bundle import make_bundle
+from shrinkwise.workspace.project import load_project
+from shrinkwise.workspace.runs import run_recipe
+from shrinkwise.workspace.session import Session
 
 
 def test_import_device_results_from_the_export_page(qtbot: Any, window: Any, demo_project: Path, tmp_path: Path,

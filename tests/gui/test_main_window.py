@@ -9,11 +9,11 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
-from gui import workers
-from gui.main_window import MainWindow
-from gui.profile_view import COL_OP, COL_PARAMS
+from shrinkwise.gui import workers
+from shrinkwise.gui.main_window import MainWindow
+from shrinkwise.gui.profile_view import COL_OP, COL_PARAMS
 from tests.gui.conftest import WAIT_MS, open_and_wait, wait_idle
-from workspace.session import Session
+from shrinkwise.workspace.session import Session
 
 
 def _cell(view: Any, row: int, col: int) -> str:
@@ -71,7 +71,7 @@ def test_clicking_a_bar_filters_to_its_op_type(qtbot: Any, window: MainWindow, d
 
 
 def test_new_save_reopen_round_trip(qtbot: Any, window: MainWindow, dialog_log: Any, tmp_path: Path, monkeypatch: Any) -> None:
-    from gui import dialogs
+    from shrinkwise.gui import dialogs
 
     target = tmp_path / "mine.shrinkwise.json"
     monkeypatch.setattr(dialogs, "choose_save_path", lambda *a, **k: str(target))
@@ -156,7 +156,7 @@ def test_unexpected_exception_shows_traceback(qtbot: Any, window: MainWindow, di
 
 
 def test_attach_and_profile_run_off_the_ui_thread(qtbot: Any, window: MainWindow, demo_project: Path, tmp_path: Path, monkeypatch: Any, dialog_log: Any) -> None:
-    from gui import dialogs
+    from shrinkwise.gui import dialogs
 
     onnx = demo_project.parent / "digits-demo.artifacts" / "model" / "digits_cnn.onnx"
     target = tmp_path / "fresh.shrinkwise.json"
@@ -215,7 +215,7 @@ def test_about_lists_versions(window: MainWindow, dialog_log: Any) -> None:
 
 
 def test_torch_state_dict_drop_asks_for_architecture_and_shape(qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any) -> None:
-    from compression.demo import ARCHITECTURE_CLASS, ARCHITECTURE_FILE
+    from shrinkwise.compression.demo import ARCHITECTURE_CLASS, ARCHITECTURE_FILE
 
     open_and_wait(qtbot, window, demo_project)
     folder = demo_project.parent

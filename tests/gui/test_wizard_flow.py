@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from gui import workers
-from gui.main_window import STEP_ADVICE, STEP_COMPARE, STEP_DATA, STEP_EXPORT, STEP_RUN, STEP_TARGET, MainWindow
+from shrinkwise.gui import workers
+from shrinkwise.gui.main_window import STEP_ADVICE, STEP_COMPARE, STEP_DATA, STEP_EXPORT, STEP_RUN, STEP_TARGET, MainWindow
 from tests.gui.conftest import WAIT_MS, open_and_wait, wait_idle
-from workspace.session import Session
+from shrinkwise.workspace.session import Session
 
 RUN_WAIT_MS = 120_000
 
@@ -21,9 +21,9 @@ RUN_WAIT_MS = 120_000
 @pytest.fixture
 def heavy_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, threading.Thread]]:
     """Record the thread of every heavy engine call (runs, measuring, profiling, data loading, export, report)."""
-    import compression.runner
-    import workspace.export
-    import workspace.report
+    import shrinkwise.compression.runner as runner_module
+    import shrinkwise.workspace.export as export_module
+    import shrinkwise.workspace.report as report_module
 
     calls: list[tuple[str, threading.Thread]] = []
 
@@ -36,14 +36,14 @@ def heavy_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, threading.Th
 
         monkeypatch.setattr(owner, name, recorder)
 
-    wrap(compression.runner.Run, "wait")
+    wrap(runner_module.Run, "wait")
     wrap(Session, "measure_baseline")
     wrap(Session, "profile")
     wrap(Session, "datasets")
     wrap(Session, "attach_model")
     wrap(Session, "add_data")
-    wrap(workspace.export, "export_candidate")
-    wrap(workspace.report, "write_report")
+    wrap(export_module, "export_candidate")
+    wrap(report_module, "write_report")
     return calls
 
 
@@ -59,7 +59,7 @@ def _card_button(page: Any, fact: str, text: str) -> Any:
 
 def test_whole_flow_on_the_demo(qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any, tmp_path: Path,
                                 monkeypatch: Any, heavy_calls: list[Any]) -> None:
-    from gui import dialogs
+    from shrinkwise.gui import dialogs
 
     workers.CALLS.clear()
     open_and_wait(qtbot, window, demo_project)
@@ -192,7 +192,7 @@ def test_whole_flow_on_the_demo(qtbot: Any, window: MainWindow, demo_project: Pa
 
     # No compression, profiling, measuring or evaluation ran on the UI thread.
     names = {n for n, _ in heavy_calls}
-    assert {"Run.wait", "Session.datasets", "workspace.export.export_candidate", "workspace.report.write_report"} <= names, names
+    assert {"Run.wait", "Session.datasets", "shrinkwise.workspace.export.export_candidate", "shrinkwise.workspace.report.write_report"} <= names, names
     assert all(t is not threading.main_thread() for _, t in heavy_calls), [n for n, t in heavy_calls if t is threading.main_thread()]
     assert all(c.thread is not threading.main_thread() for c in workers.CALLS)
     assert "run_recipe_job" in [c.name for c in workers.CALLS]

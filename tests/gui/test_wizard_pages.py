@@ -12,9 +12,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from gui.main_window import STEP_ADVICE, STEP_MODEL, STEP_RUN, MainWindow
+from shrinkwise.gui.main_window import STEP_ADVICE, STEP_MODEL, STEP_RUN, MainWindow
 from tests.gui.conftest import WAIT_MS, open_and_wait, wait_idle
-from workspace.session import Session
+from shrinkwise.workspace.session import Session
 
 RUN_WAIT_MS = 120_000
 
@@ -71,9 +71,9 @@ def test_a_failed_run_shows_its_reason_with_details(qtbot: Any, window: MainWind
 
 
 def test_settings_forms_for_every_technique(qtbot: Any) -> None:
-    from compression.catalog import load_catalog, technique_module
-    from compression.errors import TechniqueError
-    from gui.config_form import ConfigForm, FloatEdit
+    from shrinkwise.compression.catalog import load_catalog, technique_module
+    from shrinkwise.compression.errors import TechniqueError
+    from shrinkwise.gui.config_form import ConfigForm, FloatEdit
 
     for tid in load_catalog():
         form = ConfigForm(tid)
@@ -138,7 +138,7 @@ def test_target_question_sets_the_target(qtbot: Any, window: MainWindow, demo_pr
 
 
 def test_netron_button_only_when_installed(qtbot: Any, settings: Any, demo_project: Path, monkeypatch: Any, dialog_log: Any) -> None:
-    from gui import profile_view
+    from shrinkwise.gui import profile_view
 
     monkeypatch.setattr(profile_view, "netron_available", lambda: False)
     plain = MainWindow(settings=settings)
@@ -185,7 +185,7 @@ def test_help_shortcut_and_geometry_kept(qtbot: Any, window: MainWindow, dialog_
 
 
 def test_disagreement_images_render_from_the_evaluation_data(qtbot: Any, demo_project: Path) -> None:
-    from gui.compare_page import ComparePage, digit_image, load_disagreement_inputs
+    from shrinkwise.gui.compare_page import ComparePage, digit_image, load_disagreement_inputs
 
     session = Session.open(demo_project)
     payload = load_disagreement_inputs(session, [3, 5, 700000])
@@ -211,11 +211,11 @@ def test_gui_start_up_does_not_load_torch() -> None:
         "os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
         "from PySide6.QtWidgets import QApplication\n"
         "app = QApplication([])\n"
-        "import gui.app, gui.main_window, gui.advising, gui.config_form\n"
-        "w = gui.main_window.MainWindow()\n"
+        "import shrinkwise.gui.app, shrinkwise.gui.main_window, shrinkwise.gui.advising, shrinkwise.gui.config_form\n"
+        "w = shrinkwise.gui.main_window.MainWindow()\n"
         "w.go(2); w.go(4); w.go(5); w.go(6); w.go(7)\n"
         "heavy = [m for m in ('torch', 'onnxruntime', 'onnx') if m in sys.modules]\n"
-        "gui.app.dispose(w)\n"
+        "shrinkwise.gui.app.dispose(w)\n"
         "assert not heavy, heavy\n"
     )
     root = Path(__file__).parents[2]
@@ -224,7 +224,7 @@ def test_gui_start_up_does_not_load_torch() -> None:
 
 
 def test_data_buttons_add_data_with_their_role(qtbot: Any, window: MainWindow, demo_project: Path, monkeypatch: Any, dialog_log: Any) -> None:
-    from gui import dialogs
+    from shrinkwise.gui import dialogs
 
     open_and_wait(qtbot, window, demo_project)
     monkeypatch.setattr(dialogs, "choose_open_path", lambda *a, **k: str(demo_project.parent / "data" / "digits_eval.npz"))
@@ -267,8 +267,8 @@ def test_sweep_plots_quality_against_the_level(qtbot: Any, window: MainWindow, d
 
 
 def test_sweep_values_parse_and_suggest() -> None:
-    from compression.errors import TechniqueError
-    from gui.config_form import parse_values, suggested_values, sweepable_fields
+    from shrinkwise.compression.errors import TechniqueError
+    from shrinkwise.gui.config_form import parse_values, suggested_values, sweepable_fields
 
     fields = sweepable_fields("int8_static")
     assert "calibrate_method" in fields and "op_types_to_quantize" not in fields
@@ -287,7 +287,7 @@ def test_many_signal_emits_do_not_abort_the_interpreter() -> None:
     code = (
         "import os, sys\n"
         "os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
-        "import gui\n"
+        "import shrinkwise.gui\n"
         "from PySide6.QtCore import QObject, Signal\n"
         "from PySide6.QtWidgets import QApplication\n"
         "app = QApplication([])\n"
@@ -302,7 +302,7 @@ def test_many_signal_emits_do_not_abort_the_interpreter() -> None:
 
 
 def test_start_page_lists_recent_projects_and_opens_them(qtbot: Any, window: MainWindow, demo_project: Path) -> None:
-    from gui.main_window import STEP_START
+    from shrinkwise.gui.main_window import STEP_START
 
     assert not window.start_page.how_box.isHidden() and window.start_page.project_box.isHidden()
     window.add_recent(demo_project)
@@ -317,8 +317,8 @@ def test_start_page_lists_recent_projects_and_opens_them(qtbot: Any, window: Mai
 
 
 def test_questions_get_the_right_input(qtbot: Any) -> None:
-    from gui.advising import apply_answer, fact_kind
-    from workspace.project import Project
+    from shrinkwise.gui.advising import apply_answer, fact_kind
+    from shrinkwise.workspace.project import Project
 
     assert fact_kind("device_available") == "bool"
     assert fact_kind("data.calibration_samples") == "int"

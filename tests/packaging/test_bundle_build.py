@@ -29,6 +29,6 @@ def test_bundle_builds_and_passes_the_smoke_script() -> None:
     out = smoke.stdout + smoke.stderr
     assert smoke.returncode == 0, out[-4000:]
     assert "smoke: all checks passed" in out
-    from workspace.versions import shrinkwise_version
+    from shrinkwise.workspace.versions import shrinkwise_version
 
     assert f"shrinkwise {shrinkwise_version()}" in out  # the bundle's --version matches the installed project

@@ -74,7 +74,7 @@ def test_launcher_answers_python_c_and_m_forms_like_python() -> None:
     """In the bundle, sys.executable is the launcher: the engine's `-c CODE` and `-m MODULE` children need it."""
     p = _launcher("-c", "import sys; print(sys.argv); sys.exit(3)", "a", "b")
     assert p.returncode == 3 and p.stdout.strip() == "['-c', 'a', 'b']"
-    p = _launcher("-m", "compression.worker")  # no job file: the worker's usage error and exit code 2
+    p = _launcher("-m", "shrinkwise.compression.worker")  # no job file: the worker's usage error and exit code 2
     assert p.returncode == 2 and "usage" in p.stdout
 
 

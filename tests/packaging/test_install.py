@@ -74,19 +74,19 @@ def test_non_editable_install_runs_demo_from_site_packages(tmp_path: Path) -> No
     assert "baseline: accuracy" in out
     assert (demo_dir / "model" / "digits_cnn.py").is_file() and (demo_dir / "model" / "digits_cnn.pt").is_file()
 
-    techniques = _run([shrinkwise, "techniques"], cwd=outside, env=env).stdout  # reads compression/catalog.toml
+    techniques = _run([shrinkwise, "techniques"], cwd=outside, env=env).stdout  # reads shrinkwise/compression/catalog.toml
     assert "int8_static" in techniques
 
     # Every data file the program reads comes from the venv, through package resources.
     probe = r"""
 import json, sys
 from importlib import resources
-import compression, compression.demo, rules, workspace.cli
-from compression.demo import demo_file
-rule_files = sorted(str(p.relative_to(resources.files("rules"))) for p in __import__("pathlib").Path(str(resources.files("rules"))).rglob("*.yaml"))
+import shrinkwise.compression as compression, shrinkwise.compression.demo as demo, shrinkwise.rules as rules, shrinkwise.workspace.cli as cli
+from shrinkwise.compression.demo import demo_file
+rule_files = sorted(str(p.relative_to(resources.files("shrinkwise.rules"))) for p in __import__("pathlib").Path(str(resources.files("shrinkwise.rules"))).rglob("*.yaml"))
 print(json.dumps({
-    "compression": compression.__file__, "demo": compression.demo.__file__, "rules": rules.__file__,
-    "cli": workspace.cli.__file__, "catalog": str(resources.files("compression") / "catalog.toml"),
+    "compression": compression.__file__, "demo": demo.__file__, "rules": rules.__file__,
+    "cli": cli.__file__, "catalog": str(resources.files("shrinkwise.compression") / "catalog.toml"),
     "demo_files": [str(demo_file(n)) for n in ("digits.npz", "digits_cnn.pt", "digits_cnn.py")],
     "rule_files": rule_files, "prefix": sys.prefix,
 }))
@@ -104,4 +104,4 @@ print(json.dumps({
     assert not missing, f"rule files not shipped in the wheel: {sorted(missing)}"
 
     # The GUI's modules import from the install (PySide6-Essentials and pyqtgraph came as dependencies).
-    _run([py, "-c", "import gui.main_window, gui.app"], cwd=outside, env=env)
+    _run([py, "-c", "import shrinkwise.gui.main_window, shrinkwise.gui.app"], cwd=outside, env=env)

@@ -9,7 +9,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from workspace.demo import build_demo
+    from shrinkwise.workspace.demo import build_demo
 
     out = tmp_path_factory.mktemp("demo-template")
     build_demo(out)

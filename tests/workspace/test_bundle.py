@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.workspace.test_report_fixtures import swept_project  # noqa: F401  (fixture)
-from workspace.bundle import import_results, make_bundle
-from workspace.cli import main
-from workspace.session import Session
+from shrinkwise.workspace.bundle import import_results, make_bundle
+from shrinkwise.workspace.cli import main
+from shrinkwise.workspace.session import Session
 
 
 def _candidate(project: Path):  # type: ignore[no-untyped-def]
@@ -51,7 +51,7 @@ def test_bundle_zip(swept_project: Path, tmp_path: Path) -> None:  # noqa: F811
 
 
 def test_script_runs_and_results_import_back(swept_project: Path, tmp_path: Path) -> None:  # noqa: F811
-    from workspace.report import build_report, render
+    from shrinkwise.workspace.report import build_report, render
 
     exp = _candidate(swept_project)
     folder = make_bundle(Session.open(swept_project), exp.id, tmp_path / "b", samples=8)

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from workspace.cli import main
+from shrinkwise.workspace.cli import main
 
 ROOT = Path(__file__).parents[2]
 
 
 def shrinkwise(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "workspace.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    return subprocess.run([sys.executable, "-m", "shrinkwise.workspace.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
 
 
 def test_demo_then_profile_json(tmp_path: Path) -> None:
@@ -31,7 +31,7 @@ def test_demo_then_profile_json(tmp_path: Path) -> None:
 
 
 def test_demo_baseline_is_real(demo_project: Path) -> None:
-    from workspace.project import load_project
+    from shrinkwise.workspace.project import load_project
 
     base = load_project(demo_project).baseline
     assert base is not None

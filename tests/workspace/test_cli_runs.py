@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.compression.test_worker import demo_copy
-from workspace.cli import main
-from workspace.cli.commands_runs import parse_set, parse_value
+from shrinkwise.workspace.cli import main
+from shrinkwise.workspace.cli.commands_runs import parse_set, parse_value
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from workspace.cli import main
-from workspace.project import load_project
+from shrinkwise.workspace.cli import main
+from shrinkwise.workspace.project import load_project
 
 
 def test_demo_on_phone_npu_with_one_point_tolerance(demo_project: Path, capsys: pytest.CaptureFixture[str]) -> None:

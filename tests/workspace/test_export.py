@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.workspace.test_report_fixtures import swept_project  # noqa: F401  (fixture)
-from workspace.cli import main
-from workspace.session import Session
+from shrinkwise.workspace.cli import main
+from shrinkwise.workspace.session import Session
 
 
 def _candidate_id(project: Path) -> str:
@@ -27,7 +27,7 @@ def test_choose_sets_the_project_and_keeps_a_backup(swept_project: Path) -> None
 
 
 def test_choose_refuses_unknown_and_unfinished(swept_project: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
-    from workspace.project import Experiment
+    from shrinkwise.workspace.project import Experiment
 
     s = Session.open(swept_project)
     s.project.experiments.append(Experiment(id="run-x", label="x", status="failed", error="boom"))
@@ -41,7 +41,7 @@ def test_choose_refuses_unknown_and_unfinished(swept_project: Path, capsys: pyte
 def test_export_writes_onnx_and_model_card(swept_project: Path, tmp_path: Path) -> None:  # noqa: F811
     import onnxruntime as ort
 
-    from workspace.hashing import sha256_file
+    from shrinkwise.workspace.hashing import sha256_file
 
     cid = _candidate_id(swept_project)
     assert main(["export", str(swept_project), "--out", str(tmp_path / "x")]) == 2  # nothing chosen yet

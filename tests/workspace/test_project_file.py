@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from compression.errors import ProjectFileError
-from workspace import project as project_mod
-from workspace.project import Experiment, Project, load_project, save_project
+from shrinkwise.compression.errors import ProjectFileError
+from shrinkwise.workspace import project as project_mod
+from shrinkwise.workspace.project import Experiment, Project, load_project, save_project
 
 
 def test_round_trip_and_backup(tmp_path: Path) -> None:
@@ -68,7 +68,7 @@ def test_kill_during_save_loses_nothing_saved(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import os, signal
-        from workspace.project import Project, Experiment, save_project
+        from shrinkwise.workspace.project import Project, Experiment, save_project
         p = Project(name="k", experiments=[Experiment(id="done", status="finished")])
         save_project(p, {str(path)!r})
         p.experiments.append(Experiment(id="half", status="running"))

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from tests.compression.test_layer_error import inputs, mlp
-from workspace.facts import advise_session
-from workspace.runs import run_recipe
-from workspace.session import Session
+from shrinkwise.workspace.facts import advise_session
+from shrinkwise.workspace.runs import run_recipe
+from shrinkwise.workspace.session import Session
 
 
 def _project(tmp_path: Path, calibration_outliers: bool = False) -> Session:

@@ -8,19 +8,19 @@ from pathlib import Path
 import pytest
 
 from tests.workspace.test_report_fixtures import swept_project  # noqa: F401  (fixture)
-from workspace.report import FORMATS, build_report, render, report_schema, write_report
-from workspace.report.model import ReportData
-from workspace.report.renderers import SECTIONS
-from workspace.session import Session
+from shrinkwise.workspace.report import FORMATS, build_report, render, report_schema, write_report
+from shrinkwise.workspace.report.model import ReportData
+from shrinkwise.workspace.report.renderers import SECTIONS
+from shrinkwise.workspace.session import Session
 
 HOSTILE_LAYER = '<script>alert("layer")</script>'
 HOSTILE_NAME = "<img src=x onerror=alert(1)> & | `rm -rf` *bold*"
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workspace" / "report" / "report_schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "shrinkwise" / "workspace" / "report" / "report_schema.json"
 
 
 def make_hostile(project_path: Path) -> Session:
     """A project name, a layer name, an error and a label that would run or inject if not escaped."""
-    from workspace.project import Experiment, RecipeStep
+    from shrinkwise.workspace.project import Experiment, RecipeStep
 
     session = Session.open(project_path)
     p = session.project
@@ -119,7 +119,7 @@ def test_hostile_strings_are_text_in_the_pdf(swept_project: Path) -> None:  # no
 
 def test_schema_file_is_up_to_date() -> None:
     published = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    assert published == report_schema(), "run: python -m workspace.report.schema > workspace/report/report_schema.json"
+    assert published == report_schema(), "run: python -m shrinkwise.workspace.report.schema > shrinkwise/workspace/report/report_schema.json"
 
 
 def test_json_report_validates_against_the_published_schema(swept_project: Path) -> None:  # noqa: F811
@@ -138,7 +138,7 @@ def test_report_without_candidates_or_budget(demo_project: Path, tmp_path: Path)
 
 
 def test_cli_report(swept_project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
-    from workspace.cli import main
+    from shrinkwise.workspace.cli import main
 
     assert main(["report", str(swept_project), "--out", str(tmp_path / "r.html")]) == 0
     assert (tmp_path / "r.html").exists()
@@ -178,7 +178,7 @@ def test_pdf_has_the_same_sections_and_opens(swept_project: Path, tmp_path: Path
 def test_recreate_commands_parse_back_to_the_recipe(swept_project: Path) -> None:  # noqa: F811
     import shlex
 
-    from workspace.cli import build_parser
+    from shrinkwise.workspace.cli import build_parser
 
     session = Session.open(swept_project)
     report = build_report(session)
@@ -198,7 +198,7 @@ def test_recreate_commands_parse_back_to_the_recipe(swept_project: Path) -> None
 
 def test_pdf_without_a_unicode_font_falls_back_to_latin1(swept_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     from tests.workspace.test_report_fixtures import pdf_text
-    from workspace.report import pdf as pdf_module
+    from shrinkwise.workspace.report import pdf as pdf_module
 
     monkeypatch.setattr(pdf_module, "find_fonts", lambda: None)
     text = pdf_text(render(build_report(make_hostile(swept_project)), "pdf"))

@@ -19,12 +19,12 @@ def _in_process_candidate(session, technique: str):  # type: ignore[no-untyped-d
     """Apply one technique and measure it without the runner (the same calls the worker makes)."""
     import importlib
 
-    from compression.measure.evaluate import measure_candidate
-    from compression.techniques.base import TechniqueContext, drive
-    from workspace.hashing import sha256_file
-    from workspace.project import ArtifactRecord, Experiment, QualityDetails, RecipeStep, utc_now
+    from shrinkwise.compression.measure.evaluate import measure_candidate
+    from shrinkwise.compression.techniques.base import TechniqueContext, drive
+    from shrinkwise.workspace.hashing import sha256_file
+    from shrinkwise.workspace.project import ArtifactRecord, Experiment, QualityDetails, RecipeStep, utc_now
 
-    module = importlib.import_module(f"compression.techniques.{technique}")
+    module = importlib.import_module(f"shrinkwise.compression.techniques.{technique}")
     config = module.Config()
     out_dir = session.artifacts / "runs" / f"sweep-{technique}"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -47,11 +47,11 @@ def _in_process_candidate(session, technique: str):  # type: ignore[no-untyped-d
 
 
 def build_swept_demo(out: Path) -> Path:
-    from workspace.demo import build_demo
+    from shrinkwise.workspace.demo import build_demo
 
     session = build_demo(out)
     try:
-        from workspace.runs import sweep
+        from shrinkwise.workspace.runs import sweep
     except ImportError:
         sweep = None
     if sweep is not None:

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from compression.runner import Run
-from compression.worker import TEST_SLEEP_ENV
+from shrinkwise.compression.runner import Run
+from shrinkwise.compression.worker import TEST_SLEEP_ENV
 from tests.compression.test_worker import demo_copy
-from workspace.hashing import sha256_file
-from workspace.project import load_project
-from workspace.runs import latest_sensitivity, pareto_front, prepare_job, results, run_recipe, sensitivity, sweep
-from workspace.session import Session
+from shrinkwise.workspace.hashing import sha256_file
+from shrinkwise.workspace.project import load_project
+from shrinkwise.workspace.runs import latest_sensitivity, pareto_front, prepare_job, results, run_recipe, sensitivity, sweep
+from shrinkwise.workspace.session import Session
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ def test_sensitivity_ranks_layers_and_feeds_mixed_precision(session: Session) ->
     assert exp.extra["proposal"]["meets_tolerance"]
     assert load_project(session.path).experiment(exp.id).kind == "sensitivity"
     assert latest_sensitivity(session) == exp.extra["sensitivity"]
-    from workspace.project import RecipeStep
+    from shrinkwise.workspace.project import RecipeStep
 
     job = prepare_job(session, [RecipeStep(technique="fp16")], session.artifacts / "tmp-job")
     assert job.sensitivity == exp.extra["sensitivity"]

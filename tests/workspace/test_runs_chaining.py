@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from tests.compression.test_worker import demo_copy
-from workspace.project import load_project
-from workspace.runs import run_recipe
-from workspace.session import Session
+from shrinkwise.workspace.project import load_project
+from shrinkwise.workspace.runs import run_recipe
+from shrinkwise.workspace.session import Session
 
 
 @pytest.fixture

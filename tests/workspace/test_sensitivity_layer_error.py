@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from workspace.project import Experiment
-from workspace.session import Session
+from shrinkwise.workspace.project import Experiment
+from shrinkwise.workspace.session import Session
 
 
 @pytest.fixture(scope="module")
 def analysed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Experiment]:
-    from workspace.demo import build_demo
-    from workspace.runs import sensitivity
+    from shrinkwise.workspace.demo import build_demo
+    from shrinkwise.workspace.runs import sensitivity
 
     template = tmp_path_factory.getbasetemp() / "demo-template"
     if not (template / "digits-demo.shrinkwise.json").exists():
@@ -43,18 +43,18 @@ def test_every_weight_layer_has_finite_per_layer_sqnr(analysed: tuple[Path, Expe
         assert row["weight_sqnr_db"] == e["weight_sqnr_db"] and row["activation_sqnr_db"] == e["activation_sqnr_db"]
     # Existing fields stay, and the saved project holds the same.
     assert {"drop_alone", "recovery", "sqnr_alone_db", "size_cost_bytes", "latency_cost_ms"} <= set(ranking[0])
-    from workspace.project import load_project
+    from shrinkwise.workspace.project import load_project
 
     assert load_project(path).experiment(exp.id).extra["layer_error"] == le
 
 
 def test_cli_table_shows_activation_and_weight_sqnr(analysed: tuple[Path, Experiment], monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    import workspace.runs
-    from workspace.cli import main
+    import shrinkwise.workspace.runs as runs_module
+    from shrinkwise.workspace.cli import main
 
     path, exp = analysed
-    monkeypatch.setattr(workspace.runs, "sensitivity", lambda *a, **k: exp)  # print the stored analysis, do not re-run
+    monkeypatch.setattr(runs_module, "sensitivity", lambda *a, **k: exp)  # print the stored analysis, do not re-run
     assert main(["sensitivity", str(path)]) == 0
     out = capsys.readouterr().out
     assert "act SQNR" in out and "w SQNR" in out

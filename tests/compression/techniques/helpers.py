@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from compression.techniques.base import Artifact, LabelledData, TechniqueContext, drive
+from shrinkwise.compression.techniques.base import Artifact, LabelledData, TechniqueContext, drive
 
 
 @dataclass
@@ -164,6 +164,6 @@ def run(apply: Callable[..., Any], ctx: TechniqueContext, config: Any) -> tuple[
 
 
 def outputs(path: Path, x: np.ndarray) -> np.ndarray:
-    from compression.measure.runtime import make_session, run_batches
+    from shrinkwise.compression.measure.runtime import make_session, run_batches
 
     return run_batches(make_session(path), {"x": x})[0]

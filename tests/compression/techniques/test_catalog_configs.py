@@ -12,8 +12,8 @@ from typing import Annotated, Any, Union
 import pytest
 from pydantic import Field, TypeAdapter, ValidationError
 
-from compression.catalog import technique_ids, technique_module
-from compression.techniques.base import TechniqueConfig
+from shrinkwise.compression.catalog import technique_ids, technique_module
+from shrinkwise.compression.techniques.base import TechniqueConfig
 
 IDS = technique_ids()
 
@@ -87,7 +87,7 @@ def test_bounds_are_enforced() -> None:
 def test_importing_techniques_stays_cheap() -> None:
     code = (
         "import sys\n"
-        "from compression.catalog import technique_ids, technique_module\n"
+        "from shrinkwise.compression.catalog import technique_ids, technique_module\n"
         "for t in technique_ids(): technique_module(t).Config()\n"
         "heavy = [m for m in ('torch', 'onnx', 'onnxruntime', 'torch_pruning', 'onnxconverter_common') if m in sys.modules]\n"
         "assert not heavy, heavy\n"

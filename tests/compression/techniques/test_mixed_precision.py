@@ -6,9 +6,9 @@ from pathlib import Path
 import onnx
 import pytest
 
-from compression.errors import TechniqueError
-from compression.measure.quality import sqnr_db
-from compression.techniques import mixed_precision
+from shrinkwise.compression.errors import TechniqueError
+from shrinkwise.compression.measure.quality import sqnr_db
+from shrinkwise.compression.techniques import mixed_precision
 from tests.compression.techniques.helpers import Task, outputs, run
 
 SENSITIVITY = {"/0/Conv": 0.20, "/11/Gemm": 0.10, "/4/Conv": 0.002, "/9/Gemm": 0.001}

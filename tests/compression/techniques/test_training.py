@@ -9,11 +9,11 @@ import numpy as np
 import onnx
 import pytest
 
-from compression.errors import TechniqueError
-from compression.events import MetricPoint
-from compression.techniques import _onnx_utils as ou
-from compression.techniques import distill, prune_structured, prune_unstructured
-from compression.techniques.base import LabelledData
+from shrinkwise.compression.errors import TechniqueError
+from shrinkwise.compression.events import MetricPoint
+from shrinkwise.compression.techniques import _onnx_utils as ou
+from shrinkwise.compression.techniques import distill, prune_structured, prune_unstructured
+from shrinkwise.compression.techniques.base import LabelledData
 from tests.compression.techniques.helpers import Task, accuracy, outputs, run
 
 

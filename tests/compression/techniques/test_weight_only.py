@@ -8,11 +8,11 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from compression.errors import TechniqueError
-from compression.events import MetricPoint
-from compression.measure.quality import sqnr_db
-from compression.techniques import palettize, prune_unstructured
-from compression.techniques.base import TechniqueContext
+from shrinkwise.compression.errors import TechniqueError
+from shrinkwise.compression.events import MetricPoint
+from shrinkwise.compression.measure.quality import sqnr_db
+from shrinkwise.compression.techniques import palettize, prune_unstructured
+from shrinkwise.compression.techniques.base import TechniqueContext
 from tests.compression.techniques.helpers import Task, accuracy, outputs, run
 
 
@@ -134,7 +134,7 @@ def test_pruning_fine_tunes_a_torchscript_model(mlp_task: Task, tmp_path: Path) 
     """In a chained plan the PyTorch model after structured pruning is TorchScript; masks must still find the weights."""
     import torch
 
-    from compression.techniques import _torch_utils as tu
+    from shrinkwise.compression.techniques import _torch_utils as tu
 
     ts = tmp_path / "m.pt"
     assert tu.save_torchscript(mlp_task.factory(), [torch.from_numpy(mlp_task.train.inputs["x"][:1])], ts) is None
@@ -144,7 +144,7 @@ def test_pruning_fine_tunes_a_torchscript_model(mlp_task: Task, tmp_path: Path) 
 
 
 def test_already_quantized_models_are_explained(mlp_task: Task, tmp_path: Path) -> None:
-    from compression.techniques import int4_weight_only
+    from shrinkwise.compression.techniques import int4_weight_only
 
     _, q = run(int4_weight_only.apply, mlp_task.ctx(tmp_path / "q"), int4_weight_only.Config(block_size=16))
     ctx = TechniqueContext(onnx_path=tmp_path / "q" / q.path, out_dir=tmp_path / "p")

@@ -1,0 +1,158 @@
+"""Plain-text views of advice, targets, rules and coverage, for the terminal and for Markdown reports.
+
+Kept in the advisor (not the CLI) so every front end words things the same way.
+"""
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterable
+
+from shrinkwise.advisor.advice import Advice, PlanStep, Question, Statement
+from shrinkwise.advisor.coverage import CoverageRow
+from shrinkwise.advisor.provenance import CONFIDENCE_WORDS, Provenance
+from shrinkwise.advisor.rules import LoadedRule
+from shrinkwise.advisor.targets import TargetProfile
+
+WIDTH = 100
+
+
+def _wrap(text: str, indent: str) -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ") or [indent]
+
+
+def _sources(sources: Iterable[Provenance], indent: str) -> list[str]:
+    out = []
+    for p in sources:
+        lesson = f" [{p.lesson}]" if p.lesson else ""
+        out += _wrap(f"source: {p.label()}{lesson}", indent)
+    return out
+
+
+def _statement(s: Statement, head: str, indent: str = "    ") -> list[str]:
+    about = f" ({s.subject})" if s.subject else ""
+    lines = _wrap(f"{head} {s.rule_id}{about}: {s.what}", "  ")
+    lines += _wrap(f"why: {s.why}", indent)
+    lines += _wrap(f"do: {s.do}", indent)
+    return lines + _sources(s.sources, indent)
+
+
+def _step(s: PlanStep) -> list[str]:
+    kind = f"technique {s.technique}" if s.technique else f"activity {s.activity}"
+    lines = _wrap(f"{s.position}. {s.name}  [{kind}; rule {s.rule_id}]", "  ")
+    lines += _wrap(s.what, "     ")
+    if s.config:
+        lines += _wrap("config: " + ", ".join(f"{k}={v}" for k, v in s.config.items()), "     ")
+    if s.expected:
+        lines += _wrap(f"expected: {s.expected}", "     ")
+    if s.needs:
+        lines += _wrap("needs: " + "; ".join(s.needs), "     ")
+    if s.missing:
+        lines += _wrap("MISSING: " + "; ".join(s.missing), "     ")
+    if s.needs_training:
+        lines += ["     (needs training)"]
+    if s.done_by:
+        lines += _wrap("already run: " + ", ".join(s.done_by), "     ")
+    if s.optional:
+        lines += ["     (optional: a candidate already meets every budget)"]
+    if s.blocked_by:
+        lines += _wrap("blocked by: " + ", ".join(s.blocked_by), "     ")
+    lines += _wrap(f"why: {s.why}", "     ")
+    lines += _wrap(f"do: {s.do}", "     ")
+    if s.also_from:
+        lines += _wrap("also recommended by: " + ", ".join(s.also_from), "     ")
+    return lines + _sources(s.sources, "     ")
+
+
+def _question(q: Question) -> list[str]:
+    choices = f" (one of: {', '.join(q.choices)})" if q.choices else ""
+    lines = _wrap(f"? {q.fact}{choices}: {q.what}", "  ")
+    lines += _wrap(f"why: {q.why}", "    ")
+    lines += _wrap(f"answer: {q.do}", "    ")
+    return lines + _sources(q.sources, "    ")
+
+
+def _num(value: float | None, unit: str = "") -> str:
+    """Numbers for people: 1,500 rather than 1.5e+03; three significant digits below 100."""
+    if value is None:
+        return "not set"
+    return (f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}") + unit
+
+
+def advice_text(advice: Advice, model_name: str = "") -> str:
+    fz = advice.feasibility
+    title = f"Advice for {model_name or 'the model'} on {advice.target_name}"
+    lines = [title, "=" * len(title), ""]
+    if advice.blockers:
+        lines += ["Blockers (what stops the goal until resolved)"]
+        for s in advice.blockers:
+            lines += _statement(s, f"X [{s.severity}]")
+        lines.append("")
+    lines += ["Plan, in order"]
+    lines += [line for s in advice.plan for line in _step(s)] or ["  (no steps yet: answer the questions below)"]
+    lines.append("")
+    if advice.warnings:
+        lines += ["Warnings and notes (most serious first)"]
+        for s in advice.warnings:
+            lines += _statement(s, f"! [{s.severity}]")
+        lines.append("")
+    if advice.questions:
+        lines += ["What the advisor still needs to know"]
+        for q in advice.questions:
+            lines += _question(q)
+        lines.append("")
+    lines += ["Feasibility (before any run)"]
+    lines += _wrap(
+        f"size: must shrink {_num(fz.size_gap, 'x')}; best case here: {fz.size_best_post_training:.1f}x post-training "
+        f"(>= 6 bits), {fz.size_best_low_bit:.1f}x at 4 bits, {fz.size_best_training:.1f}x with training", "  ")
+    lines += _wrap(
+        f"latency: now {_num(fz.latency_now_ms, ' ms')} ({fz.latency_now_source}), gap {_num(fz.latency_gap, 'x')}, "
+        f"best post-training {_num(fz.latency_best_post_training_ms, ' ms')}", "  ")
+    lines += _wrap(f"memory: now {_num(fz.memory_now_mb, ' MB')}, gap {_num(fz.memory_gap, 'x')}", "  ")
+    for note in advice.estimates:
+        lines += _wrap(f"* {note}", "  ")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def targets_text(profiles: dict[str, TargetProfile]) -> str:
+    lines = []
+    for tid, p in profiles.items():
+        flags = []
+        flags.append("fast int8" if p.int8_accelerated else "no fast int8")
+        flags.append("fast fp16" if p.fp16_accelerated else "no fast fp16")
+        flags.append(f"sparsity {'/'.join(p.sparsity_patterns)}" if p.sparse_accelerated else "no sparse compute")
+        lines.append(f"{tid}: {p.name}")
+        lines += _wrap(f"precisions {', '.join(p.precisions)}; {'; '.join(flags)}", "    ")
+        lines += _wrap(
+            f"memory {_num(p.memory_mb, ' MB')}, storage {_num(p.storage_mb, ' MB')}, "
+            f"fp32 {_num(p.peak_gflops_fp32, ' GFLOP/s')}, int8 {_num(p.peak_gops_int8, ' GOP/s')}, "
+            f"bandwidth {_num(p.bandwidth_gbps, ' GB/s')}", "    ")
+        if p.cpu_flags:
+            lines += _wrap("CPU flags found: " + ", ".join(p.cpu_flags), "    ")
+        for note in p.notes:
+            lines += _wrap(note, "    ")
+        lines += _sources(p.sources, "    ")
+    return "\n".join(lines) + "\n"
+
+
+def rules_text(rules: list[LoadedRule]) -> str:
+    lines = []
+    for r in rules:
+        a = r.rule.action
+        what = a.technique or a.activity or a.asks or ",".join(a.blocks) or ""
+        lessons = ", ".join(r.rule.lessons) or "-"
+        confidence = sorted({CONFIDENCE_WORDS[p.confidence] for p in r.rule.provenance})
+        lines.append(f"{r.category}/{r.id}  [{a.kind}{' ' + what if what else ''}; {r.rule.severity}]  {r.rule.title}")
+        lines += _wrap(f"lessons: {lessons}; evidence: {'; '.join(confidence)}", "    ")
+    return "\n".join(lines) + f"\n{len(rules)} rules\n"
+
+
+def coverage_text(rows: list[CoverageRow]) -> str:
+    lines = []
+    for row in rows:
+        if row.rules:
+            lines += _wrap(f"{row.lesson} [{row.tag}] {row.title}: {', '.join(row.rules)}", "")
+        else:
+            lines += _wrap(f"{row.lesson} [{row.tag}] {row.title}: NOT ENCODED — {row.not_encoded or 'no reason given'}", "")
+    encoded = sum(1 for r in rows if r.rules)
+    lines.append(f"{encoded} of {len(rows)} lessons encoded by at least one rule; {len(rows) - encoded} not encoded.")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,285 @@
+"""Data intake: NumPy `.npz` files, folders of images in class sub-folders, and generated inputs.
+
+`.npz` layout: `x` (or one array per model input, named after it), optional `y` (integer labels) and optional
+`groups` (one subgroup label per sample); samples along the first axis. Files are read with
+`allow_pickle=False`, so an object array (which could run code) is refused.
+
+A health check turns the classic causes of bad compressed models (a tiny or skewed calibration set, duplicates,
+values outside the expected range) into warnings the user sees; data that cannot work (NaN/Inf, wrong shape) is
+refused with one line.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from shrinkwise.compression.errors import DataError
+from shrinkwise.compression.signature import InputSignature, TensorSpec
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+MIN_CALIBRATION = 64  # below this, activation ranges found by calibration are often unrepresentative
+
+
+@dataclass
+class Dataset:
+    """Model inputs by input name, optional labels and subgroups; `generated` marks synthetic inputs."""
+
+    inputs: dict[str, np.ndarray]
+    labels: np.ndarray | None = None
+    groups: np.ndarray | None = None
+    source: str = ""
+    generated: bool = False
+
+    def __len__(self) -> int:
+        return len(next(iter(self.inputs.values())))
+
+    def subset(self, index: np.ndarray) -> "Dataset":
+        return replace(
+            self,
+            inputs={k: v[index] for k, v in self.inputs.items()},
+            labels=None if self.labels is None else self.labels[index],
+            groups=None if self.groups is None else self.groups[index],
+        )
+
+
+class HealthWarning(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    severity: Literal["info", "warning", "error"] = "warning"
+    message: str
+
+
+class InputStats(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    shape: list[int]
+    dtype: str
+    min: float
+    max: float
+    mean: float
+    std: float
+
+
+class DataHealth(BaseModel):
+    """A summary the user sees before running anything."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    samples: int
+    generated: bool = False
+    has_labels: bool = False
+    has_groups: bool = False
+    class_counts: dict[str, int] = Field(default_factory=dict)
+    group_counts: dict[str, int] = Field(default_factory=dict)
+    duplicates: int = 0
+    inputs: list[InputStats] = Field(default_factory=list)
+    warnings: list[HealthWarning] = Field(default_factory=list)
+
+
+# --- readers -----------------------------------------------------------------------------------------------------
+
+
+def load_npz(path: Path, signature: InputSignature) -> Dataset:
+    path = Path(path)
+    if not path.exists():
+        raise DataError("no such data file", path, "check the path")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise DataError("holds Python objects (pickled arrays), which Shrinkwise will not load", path, "save plain numeric arrays with np.savez") from None
+        raise DataError("is not a readable .npz file", path, "save it with numpy.savez") from None
+    except Exception:
+        raise DataError("is not a readable .npz file (truncated or another kind of file)", path, "save it with numpy.savez") from None
+    if not hasattr(archive, "files"):
+        raise DataError("is a single .npy array, not an .npz archive", path, "save with np.savez(path, x=..., y=...)")
+    try:
+        arrays = {k: archive[k] for k in archive.files}
+    except ValueError:
+        raise DataError("holds Python objects (pickled arrays), which Shrinkwise will not load", path, "save plain numeric arrays with np.savez") from None
+    names = signature.input_names
+    inputs: dict[str, np.ndarray] = {}
+    for name in names:
+        if name in arrays:
+            inputs[name] = arrays[name]
+        elif len(names) == 1 and "x" in arrays:
+            inputs[name] = arrays["x"]
+    missing = [n for n in names if n not in inputs]
+    if missing:
+        hint = "an array 'x'" if len(names) == 1 else "one array per model input"
+        raise DataError(f"has no array for model input(s) {missing} (found: {sorted(arrays)})", path, f"add {hint}")
+    labels = arrays.get("y")
+    groups = arrays.get("groups")
+    dataset = Dataset(inputs=inputs, labels=labels, groups=groups, source=str(path))
+    check_fits_model(dataset, signature, path)
+    return dataset
+
+
+def load_image_folder(path: Path, signature: InputSignature) -> Dataset:
+    """Images in class sub-folders (`cats/…`, `dogs/…`), resized to the model input, scaled to 0..1."""
+    from PIL import Image
+
+    path = Path(path)
+    if not path.is_dir():
+        raise DataError("is not a folder", path, "give a folder with one sub-folder of images per class")
+    if len(signature.inputs) != 1:
+        raise DataError("an image folder feeds one input, but the model has several", path, "use an .npz with one array per input")
+    spec = signature.inputs[0]
+    layout, channels, height, width = _image_layout(spec, path)
+    classes = sorted(p.name for p in path.iterdir() if p.is_dir())
+    if not classes:
+        raise DataError("has no class sub-folders", path, "put the images of each class in their own sub-folder")
+    images: list[np.ndarray] = []
+    labels: list[int] = []
+    for label, cls in enumerate(classes):
+        for f in sorted((path / cls).iterdir()):
+            if f.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            try:
+                with Image.open(f) as im:
+                    im = im.convert("L" if channels == 1 else "RGB").resize((width, height))
+                    arr = np.asarray(im, dtype=np.float32) / 255.0
+            except Exception:
+                raise DataError("is not a readable image", f, "remove or replace it") from None
+            arr = arr[:, :, None] if arr.ndim == 2 else arr
+            images.append(arr.transpose(2, 0, 1) if layout == "NCHW" else arr)
+            labels.append(label)
+    if not images:
+        raise DataError("has no images in its class sub-folders", path, f"add files ending in {sorted(IMAGE_SUFFIXES)}")
+    x = np.stack(images).astype(spec.dtype if spec.dtype.startswith("float") else "float32")
+    return Dataset(inputs={spec.name: x}, labels=np.asarray(labels, dtype=np.int64), source=str(path))
+
+
+def _image_layout(spec: TensorSpec, path: Path) -> tuple[str, int, int, int]:
+    shape = spec.shape
+    if len(shape) != 4 or not all(isinstance(d, int) and d > 0 for d in shape[1:]):
+        raise DataError(f"the model input {spec.name}{shape} is not a fixed-size image (N,C,H,W or N,H,W,C)", path, "use an .npz instead")
+    _, a, b, c = shape
+    if a in (1, 3):
+        return "NCHW", int(a), int(b), int(c)
+    if c in (1, 3):
+        return "NHWC", int(c), int(a), int(b)
+    raise DataError(f"cannot tell the channel axis of input {spec.name}{shape}", path, "use an .npz instead")
+
+
+def load_data(path: Path, signature: InputSignature) -> Dataset:
+    path = Path(path)
+    if path.is_dir():
+        return load_image_folder(path, signature)
+    if path.suffix.lower() == ".npz":
+        return load_npz(path, signature)
+    raise DataError("is not a data file Shrinkwise reads", path, "use an .npz file or a folder of images in class sub-folders")
+
+
+def generated_inputs(signature: InputSignature, samples: int = 32, seed: int = 0) -> Dataset:
+    """Synthetic inputs for profiling and latency when the user has no data; never used for quality."""
+    rng = np.random.default_rng(seed)
+    inputs: dict[str, np.ndarray] = {}
+    for spec in signature.inputs:
+        shape = spec.concrete_shape(batch=samples)
+        dtype = np.dtype(spec.dtype)
+        if np.issubdtype(dtype, np.integer):  # token ids, attention masks, segment ids
+            if "mask" in spec.name:
+                inputs[spec.name] = np.ones(shape, dtype=dtype)
+            elif "type" in spec.name:
+                inputs[spec.name] = np.zeros(shape, dtype=dtype)
+            else:
+                inputs[spec.name] = rng.integers(0, 100, shape).astype(dtype)
+        elif dtype == np.bool_:
+            inputs[spec.name] = np.ones(shape, dtype=bool)
+        else:
+            inputs[spec.name] = rng.standard_normal(shape).astype(dtype)
+    return Dataset(inputs=inputs, source="generated", generated=True)
+
+
+# --- checks ------------------------------------------------------------------------------------------------------
+
+
+def check_fits_model(dataset: Dataset, signature: InputSignature, path: Path | str) -> None:
+    """Refuse data that cannot work: wrong shape, mismatched sample counts, NaN/Inf."""
+    counts = {k: len(v) for k, v in dataset.inputs.items()}
+    if dataset.labels is not None:
+        counts["y"] = len(dataset.labels)
+    if dataset.groups is not None:
+        counts["groups"] = len(dataset.groups)
+    if len(set(counts.values())) > 1:
+        raise DataError(f"arrays have different sample counts {counts}", path, "give every array the same first axis")
+    for spec in signature.inputs:
+        arr = dataset.inputs[spec.name]
+        expected = spec.shape
+        if arr.ndim != len(expected) or any(isinstance(e, int) and e > 0 and i > 0 and a != e for i, (a, e) in enumerate(zip(arr.shape, expected))):
+            raise DataError(
+                f"array '{spec.name}' has shape {list(arr.shape)} but the model expects {expected}",
+                path,
+                "reshape the data (samples on the first axis) or override the model's input signature",
+            )
+        if np.issubdtype(arr.dtype, np.floating):
+            bad = ~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1)
+            if bad.any():
+                where = np.nonzero(bad)[0][:5].tolist()
+                raise DataError(f"array '{spec.name}' has NaN or Inf values in {int(bad.sum())} samples (e.g. {where})", path, "clean or drop those samples")
+        elif not np.issubdtype(arr.dtype, np.integer) and arr.dtype != np.bool_:
+            raise DataError(f"array '{spec.name}' has dtype {arr.dtype}, not numeric", path, "save numeric arrays")
+    if dataset.labels is not None and not np.issubdtype(dataset.labels.dtype, np.integer):
+        raise DataError(f"labels 'y' have dtype {dataset.labels.dtype}, expected integers", path, "save class indices as integers")
+
+
+def split(dataset: Dataset, calibration_count: int, evaluation_fraction: float, seed: int = 0) -> tuple[Dataset, Dataset]:
+    """Seeded split into (calibration, evaluation); calibration never overlaps evaluation."""
+    order = np.random.default_rng(seed).permutation(len(dataset))
+    n_eval = max(1, int(round(evaluation_fraction * len(dataset))))
+    evaluation = np.sort(order[:n_eval])
+    calibration = np.sort(order[n_eval : n_eval + calibration_count])
+    return dataset.subset(calibration), dataset.subset(evaluation)
+
+
+def calibration_subset(dataset: Dataset, count: int, seed: int = 0) -> Dataset:
+    order = np.random.default_rng(seed).permutation(len(dataset))
+    return dataset.subset(np.sort(order[:count]))
+
+
+def health(dataset: Dataset, role: str = "all", calibration_count: int | None = None) -> DataHealth:
+    n = len(dataset)
+    warnings: list[HealthWarning] = []
+    stats = []
+    for name, arr in dataset.inputs.items():
+        a = arr.astype(np.float64, copy=False)
+        stats.append(InputStats(name=name, shape=list(arr.shape), dtype=str(arr.dtype), min=float(a.min()), max=float(a.max()), mean=float(a.mean()), std=float(a.std())))
+        if np.issubdtype(arr.dtype, np.floating) and float(np.abs(a).max()) > 1e3:
+            warnings.append(HealthWarning(code="large_values", message=f"'{name}' has values up to {float(np.abs(a).max()):.3g}; is it normalised the way the model was trained?"))
+    flat = np.concatenate([v.reshape(n, -1).astype(np.float32, copy=False).view(np.uint8).reshape(n, -1) for v in dataset.inputs.values()], axis=1)
+    duplicates = n - len({row.tobytes() for row in flat})
+    if duplicates:
+        warnings.append(HealthWarning(code="duplicates", message=f"{duplicates} samples are exact duplicates; they count twice in accuracy and calibration"))
+    class_counts: dict[str, int] = {}
+    if dataset.labels is not None:
+        values, counts = np.unique(dataset.labels, return_counts=True)
+        class_counts = {str(v): int(c) for v, c in zip(values, counts)}
+        if len(counts) > 1 and counts.max() > 5 * counts.min():
+            warnings.append(HealthWarning(code="class_imbalance", message=f"classes are skewed (largest {counts.max()}, smallest {counts.min()} samples); accuracy hides the rare classes — check per-class results"))
+        if counts.min() < 5:
+            warnings.append(HealthWarning(code="rare_class", message=f"some classes have fewer than 5 samples; their per-class accuracy is noise"))
+    elif not dataset.generated:
+        warnings.append(HealthWarning(code="no_labels", severity="info", message="no labels ('y'): quality is measured as agreement with the original model only"))
+    group_counts: dict[str, int] = {}
+    if dataset.groups is not None:
+        values, counts = np.unique(dataset.groups, return_counts=True)
+        group_counts = {str(v): int(c) for v, c in zip(values, counts)}
+        if counts.min() < 20:
+            warnings.append(HealthWarning(code="small_subgroup", message=f"a subgroup has only {counts.min()} samples; its accuracy is uncertain"))
+    if dataset.generated:
+        warnings.append(HealthWarning(code="generated", severity="info", message="generated inputs: fine for size and latency, meaningless for quality"))
+    if calibration_count is not None and calibration_count < MIN_CALIBRATION and role in ("all", "calibration", "training"):
+        warnings.append(HealthWarning(code="tiny_calibration", message=f"only {calibration_count} calibration samples; int8 ranges from fewer than {MIN_CALIBRATION} are often unrepresentative — add more real inputs"))
+    if n < 30 and role in ("all", "evaluation"):
+        warnings.append(HealthWarning(code="tiny_evaluation", message=f"only {n} samples to evaluate on; one flipped answer moves accuracy by {100 / max(n, 1):.1f} points"))
+    return DataHealth(
+        samples=n, generated=dataset.generated, has_labels=dataset.labels is not None, has_groups=dataset.groups is not None,
+        class_counts=class_counts, group_counts=group_counts, duplicates=int(duplicates), inputs=stats, warnings=warnings,
+    )

@@ -1,0 +1,156 @@
+"""Profiling an ONNX model: totals, a per-layer table, and measured time per node.
+
+Shapes come from ONNX shape inference (batch fixed to 1), MACs are counted for Conv, Gemm and MatMul (the layers
+that dominate compute), and per-node times come from ONNX Runtime's own profiler. The profiler runs with graph
+optimizations off so that every node of the file maps to one timed kernel; the note on the profile says so, since
+an optimized session fuses nodes and runs faster in total.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from shrinkwise.compression.profile_types import LayerProfile, ModelProfile
+
+_DTYPE_NAMES = {1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7: "int64", 10: "float16", 11: "float64", 16: "bfloat16", 21: "uint4", 22: "int4"}
+_DTYPE_BYTES = {"float32": 4, "uint8": 1, "int8": 1, "int16": 2, "int32": 4, "int64": 8, "float16": 2, "float64": 8, "bfloat16": 2, "uint4": 0.5, "int4": 0.5}
+
+
+def _tensor_bytes(tensor) -> tuple[str, int, int]:  # type: ignore[no-untyped-def]
+    dtype = _DTYPE_NAMES.get(tensor.data_type, f"type{tensor.data_type}")
+    count = int(np.prod(tensor.dims)) if len(tensor.dims) else 1
+    return dtype, count, int(count * _DTYPE_BYTES.get(dtype, 4))
+
+
+def _shapes_at_batch_one(model):  # type: ignore[no-untyped-def]
+    """Value name -> (shape, elem_type) after shape inference with dynamic axes pinned to 1."""
+    import onnx
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    for vi in m.graph.input:
+        for d in vi.type.tensor_type.shape.dim:
+            if not d.HasField("dim_value"):
+                d.dim_value = 1
+    try:
+        m = onnx.shape_inference.infer_shapes(m, data_prop=True)
+    except Exception:
+        return {}
+    out = {}
+    for vi in list(m.graph.value_info) + list(m.graph.output) + list(m.graph.input):
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in vi.type.tensor_type.shape.dim]
+        out[vi.name] = (dims, vi.type.tensor_type.elem_type)
+    return out
+
+
+def _macs(node, shapes, inits) -> int | None:  # type: ignore[no-untyped-def]
+    out_shape = shapes.get(node.output[0], (None, None))[0] if node.output else None
+    if not out_shape or any(d is None for d in out_shape):
+        return None
+    out_elems = int(np.prod(out_shape))
+    if node.op_type in ("Conv", "ConvInteger", "QLinearConv"):
+        w_name = node.input[3] if node.op_type == "QLinearConv" else node.input[1]
+        w = inits.get(w_name) or shapes.get(w_name, (None,))[0]
+        dims = list(w.dims) if hasattr(w, "dims") else w
+        if not dims:
+            return None
+        return out_elems * int(np.prod(dims[1:]))  # C_in/groups * kH * kW per output element
+    if node.op_type in ("Gemm", "MatMul", "MatMulInteger", "QGemm", "QLinearMatMul", "FusedMatMul", "MatMulNBits"):
+        a = shapes.get(node.input[0], (None,))[0]
+        if not a or a[-1] is None:
+            return None
+        k = a[-2] if node.op_type == "Gemm" and any(x.name == "transA" and x.i for x in node.attribute) else a[-1]
+        return out_elems * int(k)
+    return None
+
+
+def _node_times(model_path: Path, feed: dict[str, np.ndarray], runs: int) -> tuple[dict[str, float], float]:
+    """Median time (µs) per node from ORT's profiler, optimizations off; plus the sum of those medians."""
+    from shrinkwise.compression.measure.runtime import make_session
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sess = make_session(model_path, threads=1, optimize=False, profile_prefix=os.path.join(tmp, "ortprof"))
+        for _ in range(3 + runs):
+            sess.run(None, feed)
+        trace_path = sess.end_profiling()
+        events = json.loads(Path(trace_path).read_text())
+    per_node: dict[str, list[float]] = defaultdict(list)
+    for ev in events:
+        if ev.get("cat") == "Node" and ev.get("name", "").endswith("_kernel_time"):
+            per_node[ev["name"][: -len("_kernel_time")]].append(float(ev["dur"]))
+    # The first 3 runs are warm-up: keep the last `runs` samples of each node.
+    medians = {name: float(np.median(vals[-runs:])) for name, vals in per_node.items()}
+    return medians, float(sum(medians.values()))
+
+
+def profile_model(model_path: Path, feed: dict[str, np.ndarray] | None = None, runs: int = 20) -> ModelProfile:
+    """Profile an ONNX file. `feed` is one batch-1 input; without it, per-node times are left out."""
+    import onnx
+
+    model_path = Path(model_path)
+    model = onnx.load(str(model_path))
+    inits = {t.name: t for t in model.graph.initializer}
+    bytes_by_dtype: Counter[str] = Counter()
+    param_count = 0
+    for t in model.graph.initializer:
+        dtype, count, nbytes = _tensor_bytes(t)
+        bytes_by_dtype[dtype] += nbytes
+        param_count += count
+    shapes = _shapes_at_batch_one(model)
+    times: dict[str, float] = {}
+    total_time = None
+    if feed is not None:
+        times, total_time = _node_times(model_path, feed, runs)
+    layers = []
+    for i, node in enumerate(model.graph.node):
+        name = node.name or f"{node.op_type}_{i}"
+        params = weight_bytes = 0
+        for inp in node.input:
+            if inp in inits:
+                _, count, nbytes = _tensor_bytes(inits[inp])
+                params += count
+                weight_bytes += nbytes
+        out_bytes = None
+        if node.output and node.output[0] in shapes:
+            dims, elem = shapes[node.output[0]]
+            if dims and all(d is not None for d in dims):
+                out_bytes = int(np.prod(dims) * _DTYPE_BYTES.get(_DTYPE_NAMES.get(elem, "float32"), 4))
+        layers.append(
+            LayerProfile(name=name, op_type=node.op_type, parameters=params, weight_bytes=weight_bytes,
+                         macs=_macs(node, shapes, inits), output_bytes=out_bytes, time_us=times.get(name))
+        )
+    macs = [l.macs for l in layers if l.macs is not None]
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    return ModelProfile(
+        file_bytes=model_path.stat().st_size + sum(p.stat().st_size for p in _external_files(model, model_path)),
+        parameters=param_count,
+        weight_bytes_by_dtype=dict(sorted(bytes_by_dtype.items())),
+        op_count=len(model.graph.node),
+        opset=int(opset),
+        ir_version=int(model.ir_version),
+        layers=layers,
+        op_histogram=dict(Counter(n.op_type for n in model.graph.node).most_common()),
+        total_macs=sum(macs) if macs else None,
+        node_time_total_us=total_time,
+        timing_note=(
+            "per-node times: ONNX Runtime profiler, CPU, 1 thread, batch 1, graph optimizations off so each node is "
+            f"one kernel; median of {runs} runs" if feed is not None else "no per-node times (no input to run)"
+        ),
+    )
+
+
+def _external_files(model, model_path: Path) -> list[Path]:  # type: ignore[no-untyped-def]
+    from onnx.external_data_helper import uses_external_data
+
+    files = set()
+    for t in model.graph.initializer:
+        if uses_external_data(t):
+            loc = next((e.value for e in t.external_data if e.key == "location"), None)
+            if loc:
+                files.add(model_path.parent / loc)
+    return [f for f in files if f.exists()]

@@ -1,0 +1,115 @@
+"""What every technique receives and returns.
+
+A technique never touches the project file: it reads its inputs from a `TechniqueContext`, writes its artifact into
+`ctx.out_dir`, yields events, and returns an `Artifact`. Measuring the artifact is the runner's job, so every
+candidate is measured the same way.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shrinkwise.compression.events import LogLine, MetricPoint, Progress
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import torch
+
+TechniqueEvent = Progress | MetricPoint | LogLine
+
+
+class TechniqueConfig(BaseModel):
+    """Base for every technique's settings: frozen, unknown keys refused, versioned."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: int = Field(default=1, ge=1, description="Settings schema version of this technique")
+
+
+@dataclass
+class LabelledData:
+    """Model inputs by input name (samples along axis 0) with optional integer labels."""
+
+    inputs: dict[str, "np.ndarray"]
+    labels: "np.ndarray | None" = None
+
+    def __len__(self) -> int:
+        return len(next(iter(self.inputs.values())))
+
+
+@dataclass
+class TechniqueContext:
+    """Everything a technique may use. Missing pieces are None; a technique that needs one says so clearly."""
+
+    onnx_path: Path
+    out_dir: Path
+    calibration: LabelledData | None = None
+    train: LabelledData | None = None
+    validation: LabelledData | None = None
+    # Returns a fresh torch module with the current weights; None when the model exists only as ONNX.
+    torch_model: "Callable[[], torch.nn.Module] | None" = None
+    # Per-layer sensitivity found earlier (node name -> quality drop); used by mixed precision.
+    sensitivity: dict[str, float] | None = None
+    time_budget_s: float | None = None
+    seed: int = 0
+    started: float = field(default_factory=time.monotonic)
+    # The TorchScript file an earlier training step of the same plan wrote (its Artifact.torch_model_path, resolved
+    # to a full path), e.g. a structurally pruned model that distillation then trains as the student. None if none.
+    previous_torch_model_path: Path | None = None
+
+    def __post_init__(self) -> None:
+        # Absolute paths: quantizers run in a scratch working directory (see _onnx_utils.quiet).
+        self.onnx_path = Path(self.onnx_path).resolve()
+        self.out_dir = Path(self.out_dir).resolve()
+        if self.previous_torch_model_path is not None:
+            self.previous_torch_model_path = Path(self.previous_torch_model_path).resolve()
+
+    def over_time_budget(self) -> bool:
+        return self.time_budget_s is not None and time.monotonic() - self.started > self.time_budget_s
+
+    def torch_device(self) -> str:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class Artifact(BaseModel):
+    """The output of one technique step."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(description="File written, relative to the run's output folder")
+    format: Literal["onnx"] = "onnx"
+    size_bytes: int
+    summary: str = Field(description="What was done, in one sentence")
+    # Storage of an encoding the runtime cannot load directly (palette indices, sparse format); None if the file is it.
+    encoded_size_bytes: int | None = None
+    # Honest caveats shown beside the result ("latency unchanged on ONNX Runtime: weights are de-clustered").
+    notes: list[str] = Field(default_factory=list)
+    # The torch model after this step (a TorchScript file, loadable without unpickling), so that a later
+    # training step (distill after prune) can continue from it. None when the step works on ONNX only.
+    torch_model_path: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+TechniqueRun = Generator[TechniqueEvent, None, Artifact]
+
+
+def drive(run: TechniqueRun, on_event: "Callable[[TechniqueEvent], None] | None" = None) -> Artifact:
+    """Run a technique's generator to its end, handing each event to `on_event`; returns the Artifact.
+
+    The one way to consume `apply(ctx, config)`: the worker forwards the events, tests and the bench collect them.
+    """
+    while True:
+        try:
+            event = next(run)
+        except StopIteration as stop:
+            artifact = stop.value
+            return artifact if isinstance(artifact, Artifact) else Artifact.model_validate(artifact)
+        if on_event is not None:
+            on_event(event)

@@ -1,0 +1,487 @@
+"""The Compare page: every candidate on a scatter of size or latency against quality, the budget as lines and the
+Pareto front highlighted; a sortable table with the original as the baseline; per-class and per-subgroup deltas;
+the inputs on which a candidate disagrees with the original (as images for image models); the advisor's reading;
+and the button that picks the candidate to ship."""
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from shrinkwise.gui import theme
+from shrinkwise.gui.plot_style import style_plot
+from shrinkwise.gui.formatting import fmt_bytes
+
+MAX_IMAGES = 24
+IMAGE_COLUMNS = 4
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+AXES = {"size": ("Model file size (KiB)", "size_bytes", 1 / 1024), "latency": ("Latency on this computer (µs, paired)", "latency_ms_paired", 1e3)}
+COLUMNS = ["Candidate", "Size", "Size vs. original", "Latency", "Latency vs. original", "Quality", "Quality change",
+           "Agreement", "SQNR (dB)", "Pareto", "Budget"]
+
+
+class NumItem(QTableWidgetItem):
+    """Sorts by the raw number, not by the text."""
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:  # type: ignore[override]
+        a, b = self.data(SORT_ROLE), other.data(SORT_ROLE)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            return a < b
+        return str(self.text()) < str(other.text())
+
+
+def _item(text: str, sort: Any = None, align_right: bool = True) -> QTableWidgetItem:
+    it = NumItem(text)
+    it.setData(SORT_ROLE, sort if sort is not None else (-1e18 if align_right else text))
+    if align_right:
+        it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return it
+
+
+def digit_image(sample: np.ndarray, scale: int = 5) -> QImage:
+    """A grey image from one input (H×W, or C×H×W with C ≤ 3), contrast-stretched, scaled up without smoothing."""
+    a = np.asarray(sample, dtype=np.float32)
+    while a.ndim > 3:
+        a = a[0]
+    if a.ndim == 3:
+        a = a.mean(axis=0) if a.shape[0] <= 4 else a.mean(axis=-1)
+    lo, hi = float(a.min()), float(a.max())
+    g = ((a - lo) / (hi - lo) * 255.0) if hi > lo else np.zeros_like(a)
+    g = np.ascontiguousarray(255 - g.astype(np.uint8))  # dark ink on white, like the digits were written
+    h, w = g.shape
+    img = QImage(g.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+    return img.scaled(w * scale, h * scale, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
+
+
+def load_disagreement_inputs(session: Any, indices: list[int]) -> dict[str, Any]:
+    """On a pool thread: the evaluation inputs at `indices`, their labels, and whether they look like images."""
+    sets = session.datasets()
+    ev = sets["evaluation"]
+    if ev is None:
+        return {"images": False, "inputs": [], "labels": []}
+    name = next(iter(ev.inputs))
+    x = ev.inputs[name]
+    idx = [i for i in indices if 0 <= i < len(x)][:MAX_IMAGES]
+    is_image = x.ndim in (3, 4) and x.shape[-1] >= 4 and x.shape[-2] >= 4
+    labels = [int(ev.labels[i]) if getattr(ev, "labels", None) is not None else None for i in idx]
+    return {"images": is_image, "inputs": [x[i] for i in idx], "labels": labels, "indices": idx}
+
+
+class ComparePage(QWidget):
+    choose_requested = Signal(str)
+    load_images_requested = Signal(str, list)  # experiment id, evaluation indices
+    export_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[dict[str, Any]] = []
+        self.project: Any = None
+        self.selected_id: str | None = None
+        self.advice: Any = None
+        self.result_rules: set[str] = set()  # ids of the rules that read results (rules/results, rules/evaluation)
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        title = QLabel("Compare")
+        title.setStyleSheet(theme.title_css())
+        top.addWidget(title)
+        self.headline = QLabel("Run at least one step to compare candidates with the original.")
+        self.headline.setWordWrap(True)
+        top.addWidget(self.headline, 1)
+        top.addWidget(QLabel("Against quality:"))
+        self.axis_combo = QComboBox()
+        self.axis_combo.addItem("Size", "size")
+        self.axis_combo.addItem("Latency", "latency")
+        self.axis_combo.currentIndexChanged.connect(lambda _i: self._draw_scatter())
+        top.addWidget(self.axis_combo)
+        self.choose_button = QPushButton("Ship This Candidate")
+        self.choose_button.setToolTip("Pick the selected candidate as the one to export")
+        self.choose_button.setStyleSheet("font-weight: bold; padding: 4px 12px;")
+        self.choose_button.clicked.connect(self._choose)
+        self.choose_button.setEnabled(False)
+        top.addWidget(self.choose_button)
+        self.export_button = QPushButton("Export →")
+        self.export_button.clicked.connect(self.export_requested)
+        top.addWidget(self.export_button)
+        layout.addLayout(top)
+
+        self.scatter_plot = pg.PlotWidget(background=theme.plot_background())
+        style_plot(self.scatter_plot, "Candidates (up and left is better)", "quality", "size")
+        self.scatter_plot.setMinimumHeight(220)
+        self.front_curve = self.scatter_plot.plot([], [], pen=pg.mkPen((230, 126, 34), width=2, style=Qt.PenStyle.DashLine))
+        self.scatter = pg.ScatterPlotItem(size=12, hoverable=True, tip=None)
+        self.scatter_plot.addItem(self.scatter)
+        self.scatter.sigClicked.connect(self._on_point)
+        red = theme.severity("high")
+        self.x_budget = pg.InfiniteLine(angle=90, pen=pg.mkPen(red, width=1.5, style=Qt.PenStyle.DotLine), label="budget",
+                                        labelOpts={"position": 0.92, "color": red})
+        self.y_budget = pg.InfiniteLine(angle=0, pen=pg.mkPen(red, width=1.5, style=Qt.PenStyle.DotLine), label="lowest quality allowed",
+                                        labelOpts={"position": 0.2, "color": red})
+        for line in (self.x_budget, self.y_budget):
+            line.setVisible(False)
+            self.scatter_plot.addItem(line, ignoreBounds=True)
+        self.labels: list[pg.TextItem] = []
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.table.setSortingEnabled(True)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._on_table_selection)
+
+        self.class_plot = pg.PlotWidget(background=theme.plot_background())
+        style_plot(self.class_plot, "Accuracy change per class", "points", "class")
+        self.class_bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=pg.mkBrush(70, 130, 180))
+        self.class_plot.addItem(self.class_bars)
+        self.group_plot = pg.PlotWidget(background=theme.plot_background())
+        style_plot(self.group_plot, "… per subgroup", "points", "")
+        self.group_bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=pg.mkBrush(148, 103, 189))
+        self.group_plot.addItem(self.group_bars)
+        for p in (self.class_plot, self.group_plot):
+            p.setMinimumHeight(150)
+            p.plotItem.addLine(y=0, pen=pg.mkPen(theme.plot_foreground(), width=1))
+
+        self.disagree_title = QLabel()
+        self.disagree_title.setWordWrap(True)
+        self.images = QWidget()
+        self.images_grid = QGridLayout(self.images)
+        self.images_grid.setContentsMargins(0, 0, 0, 0)
+        images_scroll = QScrollArea()
+        images_scroll.setWidgetResizable(True)
+        images_scroll.setWidget(self.images)
+        images_scroll.setMinimumHeight(90)
+        self.reading = QLabel()
+        self.reading.setWordWrap(True)
+        self.reading.setTextFormat(Qt.TextFormat.RichText)
+        self.reading.setAlignment(Qt.AlignmentFlag.AlignTop)
+        reading_scroll = QScrollArea()
+        reading_scroll.setWidgetResizable(True)
+        reading_scroll.setWidget(self.reading)
+
+        upper = QSplitter(Qt.Orientation.Horizontal)
+        upper.addWidget(self.scatter_plot)
+        upper.addWidget(self.table)
+        upper.setSizes([450, 650])
+        lower = QSplitter(Qt.Orientation.Horizontal)
+        lower.addWidget(self.class_plot)
+        lower.addWidget(self.group_plot)
+        dis = QWidget()
+        dl = QVBoxLayout(dis)
+        dl.setContentsMargins(0, 0, 0, 0)
+        dl.addWidget(self.disagree_title)
+        dl.addWidget(images_scroll, 1)
+        lower.addWidget(dis)
+        lower.addWidget(reading_scroll)
+        lower.setSizes([260, 230, 290, 320])
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(upper)
+        split.addWidget(lower)
+        split.setSizes([430, 260])
+        split.setChildrenCollapsible(False)
+        layout.addWidget(split, 1)
+
+    # --- data in -------------------------------------------------------------------------------------------------
+
+    def show_results(self, project: Any, rows: list[dict[str, Any]], advice: Any = None) -> None:
+        self.project, self.rows, self.advice = project, rows, advice
+        candidates = [r for r in rows if not r["original"]]
+        chosen = project.chosen if project is not None else None
+        if not candidates:
+            self.headline.setText("Run at least one step to compare candidates with the original.")
+        else:
+            label = next((r["label"] for r in rows if r["id"] == chosen), None)
+            self.headline.setText(f"{len(candidates)} candidate(s) against the original. "
+                                  + (f"Chosen to ship: <b>{html.escape(label)}</b>." if label else "Select one and press “Ship This Candidate”."))
+        self._fill_table()
+        self._draw_scatter()
+        keep = self.selected_id if any(r["id"] == self.selected_id for r in rows) else (chosen or (candidates[-1]["id"] if candidates else None))
+        self.select(keep)
+
+    def _budget(self) -> dict[str, Any]:
+        return dict(self.project.budget or {}) if self.project is not None else {}
+
+    def _base(self) -> dict[str, Any] | None:
+        return next((r for r in self.rows if r["original"]), None)
+
+    def _meets(self, r: dict[str, Any]) -> bool | None:
+        b, base = self._budget(), self._base()
+        checks: list[bool] = []
+        if b.get("size_mb") and r["size_bytes"] is not None:
+            checks.append(r["size_bytes"] / 1e6 <= b["size_mb"])
+        if b.get("accuracy_drop_pts") is not None and r["accuracy"] is not None and base and base["accuracy"] is not None:
+            checks.append((base["accuracy"] - r["accuracy"]) * 100 <= b["accuracy_drop_pts"] + 1e-9)
+        if b.get("max_disagreement_pct") is not None and r["agreement"] is not None:
+            checks.append((1 - r["agreement"]) * 100 <= b["max_disagreement_pct"] + 1e-9)
+        if b.get("latency_ms") and r["latency_ms_paired"] is not None and _target_is_host(self.project):
+            checks.append(r["latency_ms_paired"] <= b["latency_ms"])
+        if not checks:
+            return None
+        return all(checks)
+
+    def _fill_table(self) -> None:
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(len(self.rows))
+        base = self._base()
+        for i, r in enumerate(self.rows):
+            label = ("Original (baseline)" if r["original"] else r["label"]) + ("  ★ chosen" if self.project is not None and self.project.chosen == r["id"] else "")
+            first = _item(label, r["label"].lower(), align_right=False)
+            first.setData(Qt.ItemDataRole.UserRole, r["id"])
+            first.setToolTip(r["id"])
+            self.table.setItem(i, 0, first)
+            size = r["size_bytes"]
+            self.table.setItem(i, 1, _item(fmt_bytes(size) if size is not None else "–", size))
+            ratio = size / base["size_bytes"] if base and size and base["size_bytes"] else None
+            self.table.setItem(i, 2, _item(f"{ratio:.2f}×" if ratio else "–", ratio))
+            lat = r["latency_ms_paired"]
+            self.table.setItem(i, 3, _item(f"{lat * 1000:.1f} µs" if lat is not None and lat < 1 else (f"{lat:.2f} ms" if lat is not None else "–"), lat))
+            lr = r["latency_ratio"] if not r["original"] else 1.0
+            self.table.setItem(i, 4, _item(f"{lr:.2f}×" if lr is not None else "–", lr))
+            q = r["quality"]
+            metric = (r["quality_metric"] or "quality").replace("_", " ")
+            self.table.setItem(i, 5, _item(f"{q * 100:.2f} %" if q is not None else "–", q))
+            self.table.horizontalHeaderItem(5).setText(metric.capitalize())
+            dq = (q - base["quality"]) * 100 if q is not None and base and base["quality"] is not None else None
+            self.table.setItem(i, 6, _item(f"{dq:+.2f} pts" if dq is not None else "–", dq))
+            ag = r["agreement"] if not r["original"] else 1.0
+            self.table.setItem(i, 7, _item(f"{ag * 100:.1f} %" if ag is not None else "–", ag))
+            sq = r["sqnr_db"]
+            self.table.setItem(i, 8, _item(f"{sq:.1f}" if sq is not None else "–", sq))
+            front = r["pareto_size"] if self.axis_combo.currentData() == "size" else r["pareto_latency"]
+            self.table.setItem(i, 9, _item("yes" if front else "", 1 if front else 0, align_right=False))
+            meets = self._meets(r)
+            mi = _item({True: "meets", False: "misses", None: "–"}[meets], {True: 2, False: 0, None: 1}[meets], align_right=False)
+            if meets is not None:
+                mi.setForeground(theme.qcolor("good" if meets else "high"))
+            self.table.setItem(i, 10, mi)
+        self.table.setSortingEnabled(True)
+
+    def _draw_scatter(self) -> None:
+        axis = self.axis_combo.currentData() or "size"
+        title, key, scale = AXES[axis]
+        self.scatter_plot.plotItem.setLabel("bottom", title, color=theme.plot_foreground())
+        metric = next((r["quality_metric"] for r in self.rows if r["quality_metric"]), None) or "quality"
+        self.scatter_plot.plotItem.setLabel("left", f"{metric.replace('_', ' ')} (%)", color=theme.plot_foreground())
+        for t in self.labels:
+            self.scatter_plot.removeItem(t)
+        self.labels = []
+        spots = []
+        front_pts = []
+        for r in self.rows:
+            x, q = r[key], r["quality"]
+            if x is None or q is None:
+                continue
+            fx, fy = x * scale, q * 100.0
+            front = r["pareto_size"] if axis == "size" else r["pareto_latency"]
+            chosen = self.project is not None and self.project.chosen == r["id"]
+            if r["original"]:
+                brush, symbol = pg.mkBrush(120, 120, 120), "s"
+            elif front:
+                brush, symbol = pg.mkBrush(230, 126, 34), "o"
+            else:
+                brush, symbol = pg.mkBrush(70, 130, 180), "o"
+            pen = pg.mkPen(theme.plot_foreground(), width=2.5) if (chosen or r["id"] == self.selected_id) else pg.mkPen(None)
+            spots.append({"pos": (fx, fy), "data": r["id"], "brush": brush, "symbol": symbol, "pen": pen, "size": 14 if front else 11})
+            if front:
+                front_pts.append((fx, fy))
+            text = pg.TextItem("original" if r["original"] else r["label"], color=theme.plot_foreground(), anchor=(0, 1))
+            text.setPos(fx, fy)
+            self.scatter_plot.addItem(text)
+            self.labels.append(text)
+        self.scatter.setData(spots)
+        front_pts.sort()
+        self.front_curve.setData([p[0] for p in front_pts], [p[1] for p in front_pts])
+        b, base = self._budget(), self._base()
+        if axis == "size" and b.get("size_mb"):
+            self.x_budget.setPos(b["size_mb"] * 1e6 * scale)
+            self.x_budget.setVisible(True)
+        elif axis == "latency" and b.get("latency_ms"):
+            self.x_budget.setPos(b["latency_ms"] * scale)
+            self.x_budget.setVisible(True)
+        else:
+            self.x_budget.setVisible(False)
+        if b.get("accuracy_drop_pts") is not None and base and base["quality"] is not None and metric == "accuracy":
+            self.y_budget.setPos(base["quality"] * 100.0 - float(b["accuracy_drop_pts"]))
+            self.y_budget.setVisible(True)
+        else:
+            self.y_budget.setVisible(False)
+        self.scatter_plot.plotItem.enableAutoRange()
+        if spots:
+            ys = [s["pos"][1] for s in spots] + ([self.y_budget.value()] if self.y_budget.isVisible() else [])
+            xs = [s["pos"][0] for s in spots] + ([self.x_budget.value()] if self.x_budget.isVisible() else [])
+            pad_y = max(0.5, (max(ys) - min(ys)) * 0.15)
+            self.scatter_plot.setYRange(min(ys) - pad_y, max(ys) + pad_y)
+            span = max(xs) - min(xs) or max(xs) or 1.0
+            lo, hi = max(0.0, min(xs) - 0.1 * span), max(xs) + 0.1 * span
+            self.scatter_plot.setXRange(lo, hi)
+            for t in self.labels:  # labels on the right half point left, so they stay inside the plot
+                t.setAnchor((1, 1) if t.pos().x() > (lo + hi) / 2 else (0, 1))
+
+    # --- selection -----------------------------------------------------------------------------------------------
+
+    def _on_point(self, _item: Any, points: Any, *_: Any) -> None:
+        if len(points):
+            self.select(points[0].data())
+
+    def _on_table_selection(self) -> None:
+        items = self.table.selectedItems()
+        if items:
+            row = items[0].row()
+            rid = self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)
+            if rid != self.selected_id:
+                self.select(rid)
+
+    def select(self, exp_id: str | None) -> None:
+        self.selected_id = exp_id
+        for i in range(self.table.rowCount()):
+            if self.table.item(i, 0).data(Qt.ItemDataRole.UserRole) == exp_id:
+                self.table.blockSignals(True)
+                self.table.selectRow(i)
+                self.table.blockSignals(False)
+                break
+        row = next((r for r in self.rows if r["id"] == exp_id), None)
+        self.choose_button.setEnabled(row is not None)
+        self.choose_button.setText("Ship the Original" if row is not None and row["original"] else "Ship This Candidate")
+        self._draw_scatter()
+        self._show_deltas(row)
+        self._show_disagreements(row)
+        self._show_reading(row)
+
+    def _show_deltas(self, row: dict[str, Any] | None) -> None:
+        per_class = row["per_class_delta"] if row else {}
+        keys = sorted(per_class, key=lambda k: (len(k), k))
+        vals = [per_class[k] * 100 for k in keys]
+        self.class_bars.setOpts(x=list(range(len(keys))), height=vals, width=0.7,
+                                brushes=[pg.mkBrush(176, 0, 32) if v < 0 else pg.mkBrush(70, 130, 180) for v in vals])
+        self.class_plot.plotItem.getAxis("bottom").setTicks([[(i, k) for i, k in enumerate(keys)]])
+        lo = min(vals + [-0.5])
+        hi = max(vals + [0.5])
+        self.class_plot.setYRange(lo * 1.2, hi * 1.2)
+        self.class_plot.setXRange(-0.6, max(len(keys), 1) - 0.4, padding=0)
+        groups: dict[str, float] = {}
+        if row is not None and self.project is not None and not row["original"]:
+            exp = _experiment(self.project, row["id"])
+            base = self.project.baseline
+            if exp is not None and exp.quality and base is not None and base.quality:
+                groups = {g: (v - base.quality.per_subgroup_accuracy[g]) * 100 for g, v in exp.quality.per_subgroup_accuracy.items()
+                          if g in base.quality.per_subgroup_accuracy}
+        gk = sorted(groups)
+        gv = [groups[k] for k in gk]
+        self.group_bars.setOpts(x=list(range(len(gk))), height=gv, width=0.6,
+                                brushes=[pg.mkBrush(176, 0, 32) if v < 0 else pg.mkBrush(148, 103, 189) for v in gv])
+        self.group_plot.plotItem.getAxis("bottom").setTicks([[(i, k) for i, k in enumerate(short_groups(gk))]])
+        self.group_plot.setYRange(min(gv + [-0.5]) * 1.2, max(gv + [0.5]) * 1.2)
+        self.group_plot.setXRange(-0.6, max(len(gk), 1) - 0.4, padding=0)
+
+    def _show_disagreements(self, row: dict[str, Any] | None) -> None:
+        self._clear_images()
+        if row is None or row["original"]:
+            self.disagree_title.setText("<b>Changed answers</b><br>Select a compressed candidate to see the inputs where it answers differently.")
+            return
+        exp = _experiment(self.project, row["id"])
+        indices = list(exp.quality.disagreements) if exp is not None and exp.quality else []
+        total = exp.quality.samples if exp is not None and exp.quality else 0
+        if not indices:
+            self.disagree_title.setText(f"<b>Changed answers</b><br>None: on all {total} evaluation inputs this candidate "
+                                        "gives the same answer as the original.")
+            return
+        self.disagree_title.setText(f"<b>Changed answers</b><br>{len(indices)} of {total} evaluation inputs get a different answer"
+                                    + (f" (first {MAX_IMAGES} shown)" if len(indices) > MAX_IMAGES else "") + ". Loading…")
+        self.load_images_requested.emit(row["id"], indices[:MAX_IMAGES])
+
+    def _clear_images(self) -> None:
+        while self.images_grid.count():
+            w = self.images_grid.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+
+    def show_images(self, exp_id: str, payload: dict[str, Any]) -> None:
+        """Called with `load_disagreement_inputs`' result (on the UI thread)."""
+        if exp_id != self.selected_id:
+            return
+        self._clear_images()
+        text = self.disagree_title.text().replace(" Loading…", "")
+        self.disagree_title.setText(text)
+        for n, (x, label, index) in enumerate(zip(payload["inputs"], payload["labels"], payload.get("indices", []))):
+            cell = QLabel()
+            cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            caption = f"#{index}" + (f", a {label}" if label is not None else "")
+            if payload["images"]:
+                cell.setPixmap(QPixmap.fromImage(digit_image(x)))
+                cell.setToolTip(caption)
+                holder = QWidget()
+                v = QVBoxLayout(holder)
+                v.setContentsMargins(2, 2, 2, 2)
+                v.setSpacing(0)
+                v.addWidget(cell)
+                cap = QLabel(caption)
+                cap.setAlignment(Qt.AlignmentFlag.AlignCenter)
+                cap.setStyleSheet(f"font-size: 8pt; color: {theme.muted()};")
+                v.addWidget(cap)
+                self.images_grid.addWidget(holder, n // IMAGE_COLUMNS, n % IMAGE_COLUMNS)
+            else:
+                cell.setText(caption)
+                self.images_grid.addWidget(cell, n // IMAGE_COLUMNS, n % IMAGE_COLUMNS)
+
+    def _show_reading(self, row: dict[str, Any] | None) -> None:
+        parts = ["<b>The advisor's reading</b>"]
+        if self.advice is None:
+            parts.append(f"<span style='color:{theme.muted()}'>The advice is not available yet.</span>")
+        else:
+            subject = row["id"] if row else None
+            about = [s for s in (*self.advice.blockers, *self.advice.warnings) if s.subject == subject and subject]
+            general = [s for s in self.advice.warnings if s.subject is None and s.rule_id in self.result_rules]
+            for s in about + general:
+                parts.append(f"<p><b>{html.escape(s.title)}</b><br>{html.escape(s.what)}"
+                             f"<br><span style='color:{theme.muted()}'>{html.escape(s.do)}</span></p>")
+            if len(parts) == 1:
+                parts.append(f"<span style='color:{theme.muted()}'>Nothing in particular about this candidate.</span>")
+        self.reading.setText("".join(parts))
+
+    def _choose(self) -> None:
+        if self.selected_id:
+            self.choose_requested.emit(self.selected_id)
+
+
+def short_groups(names: list[str]) -> list[str]:
+    """'heavy_ink', 'light_ink' → 'heavy', 'light' (a suffix all names share is dropped, for the axis)."""
+    parts = [n.split("_") for n in names]
+    if len(parts) > 1 and all(len(p) > 1 for p in parts) and len({p[-1] for p in parts}) == 1:
+        return ["_".join(p[:-1]).replace("_", " ") for p in parts]
+    return [n.replace("_", " ") for n in names]
+
+
+def _experiment(project: Any, exp_id: str) -> Any:
+    if project is None:
+        return None
+    try:
+        return project.experiment(exp_id)
+    except KeyError:
+        return None
+
+
+def _target_is_host(project: Any) -> bool:
+    t = (project.target or {}) if project is not None else {}
+    return (t.get("id") or t.get("target_id")) in (None, "", "this-computer")

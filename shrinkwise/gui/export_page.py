@@ -1,0 +1,129 @@
+"""The Export page: the chosen model (ONNX + model card), the report (HTML / PDF) and the on-device benchmark bundle.
+
+Each action runs off the UI thread through the window's `run_job`; the page only says what will be written.
+"""
+from __future__ import annotations
+
+import html
+import importlib.util
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from shrinkwise.gui import theme
+from shrinkwise.gui.formatting import fmt_bytes
+
+
+def module_available(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+class ExportPage(QWidget):
+    export_model_requested = Signal()
+    report_requested = Signal(str)  # "html" | "pdf"
+    bundle_requested = Signal()
+    import_requested = Signal()
+    compare_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        title = QLabel("Export")
+        title.setStyleSheet(theme.title_css())
+        layout.addWidget(title)
+        self.chosen_label = QLabel()
+        self.chosen_label.setWordWrap(True)
+        self.chosen_label.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.chosen_label)
+        self.pick_button = QPushButton("← Pick a Candidate on the Compare Page")
+        self.pick_button.clicked.connect(self.compare_requested)
+        layout.addWidget(self.pick_button, 0, Qt.AlignmentFlag.AlignLeft)
+
+        def group(name: str, text: str, button: QPushButton, *more: QPushButton) -> QGroupBox:
+            box = QGroupBox(name)
+            v = QVBoxLayout(box)
+            lab = QLabel(text)
+            lab.setWordWrap(True)
+            v.addWidget(lab)
+            row = QHBoxLayout()
+            row.addWidget(button)
+            for b in more:
+                row.addWidget(b)
+            row.addStretch(1)
+            v.addLayout(row)
+            return box
+
+        self.model_button = QPushButton("Export the Model…")
+        self.model_button.clicked.connect(self.export_model_requested)
+        layout.addWidget(group("The model", "The chosen model as an ONNX file, with model_card.json: what was done, what was "
+                               "measured and where, and the hashes that tie it to the original model and data.", self.model_button))
+        self.html_button = QPushButton("Write HTML Report…")
+        self.html_button.clicked.connect(lambda: self.report_requested.emit("html"))
+        self.pdf_button = QPushButton("Write PDF Report…")
+        self.pdf_button.clicked.connect(lambda: self.report_requested.emit("pdf"))
+        layout.addWidget(group("The report", "Why this candidate was chosen, every candidate's numbers with where they were "
+                               "measured, the budget checks, the changed answers and the advisor's plan with its sources.",
+                               self.html_button, self.pdf_button))
+        self.bundle_button = QPushButton("Make the Benchmark Bundle…")
+        self.bundle_button.clicked.connect(self.bundle_requested)
+        self.import_button = QPushButton("Import Device Results…")
+        self.import_button.setToolTip("Read the bundle's results.json: the latencies become 'measured on the device'")
+        self.import_button.clicked.connect(self.import_requested)
+        layout.addWidget(group("On-device benchmark", "A folder to copy to the device: it runs the chosen model (and the original) "
+                               "there and writes results.json, which you import back so the numbers say “measured on the device”.",
+                               self.bundle_button, self.import_button))
+        layout.addWidget(QLabel("<b>Written so far</b>"))
+        self.outputs = QLabel(f"<span style='color:{theme.muted()}'>Nothing yet.</span>")
+        self.outputs.setWordWrap(True)
+        self.outputs.setTextFormat(Qt.TextFormat.RichText)
+        self.outputs.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.outputs)
+        layout.addStretch(1)
+        self.written: list[tuple[str, str]] = []
+        self.report_available = module_available("shrinkwise.workspace.report")
+        self.bundle_available = module_available("shrinkwise.workspace.bundle")
+        if not self.report_available:
+            for b in (self.html_button, self.pdf_button):
+                b.setToolTip("Reports are not available in this installation")
+        if not self.bundle_available:
+            self.bundle_button.setToolTip("The benchmark bundle is not available in this installation yet")
+        self.show_project(None)
+
+    def show_project(self, project: Any) -> None:
+        exp = None
+        if project is not None and project.chosen:
+            try:
+                exp = project.experiment(project.chosen)
+            except KeyError:
+                exp = None
+        has = exp is not None
+        self.model_button.setEnabled(has)
+        self.html_button.setEnabled(project is not None and self.report_available)
+        self.pdf_button.setEnabled(project is not None and self.report_available)
+        self.bundle_button.setEnabled(has and self.bundle_available)
+        self.import_button.setEnabled(project is not None and self.bundle_available)
+        self.pick_button.setVisible(not has)
+        if project is None:
+            self.chosen_label.setText("Open a project first.")
+        elif exp is None:
+            self.chosen_label.setText("No candidate is chosen yet. Compare the candidates and press “Ship This Candidate”. "
+                                      "The report can be written at any time.")
+        else:
+            size = exp.measurement("size_bytes")
+            acc = exp.measurement("accuracy")
+            lat = exp.measurement("latency_ms_median")
+            facts = [f"size {fmt_bytes(size.value)}" if size else None,
+                     f"accuracy {acc.value * 100:.2f} %" if acc else None,
+                     f"latency {lat.value * 1000:.1f} µs on this computer" if lat and lat.value < 1 else (f"latency {lat.value:.2f} ms on this computer" if lat else None)]
+            recipe = " → ".join(s.technique for s in exp.recipe) or "the original, unchanged"
+            how = f" ({html.escape(recipe)})" if recipe != (exp.label or exp.id) else ""
+            self.chosen_label.setText(f"Chosen: <b>{html.escape(exp.label or exp.id)}</b>{how}: "
+                                      + ", ".join(f for f in facts if f) + ".")
+
+    def add_output(self, what: str, path: str) -> None:
+        self.written.append((what, path))
+        self.outputs.setText("<br>".join(f"{html.escape(w)}: <code>{html.escape(p)}</code>" for w, p in self.written))

@@ -1,0 +1,5 @@
+import sys
+
+from shrinkwise.workspace.cli import main
+
+sys.exit(main())

@@ -1,0 +1,189 @@
+"""Project commands: new, demo, model, data, profile, measure, show, gui."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from shrinkwise.compression.errors import ShrinkwiseError
+
+
+def _kwargs(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        raise ShrinkwiseError(f"--arch-kwargs '{text}' is not JSON", fix='e.g. --arch-kwargs \'{"classes": 10}\'') from None
+    if not isinstance(value, dict):
+        raise ShrinkwiseError("--arch-kwargs must be a JSON object", fix='e.g. --arch-kwargs \'{"classes": 10}\'')
+    return value
+
+
+def _input_specs(shapes: list[str] | None):  # type: ignore[no-untyped-def]
+    from shrinkwise.compression.intake import parse_input_shape
+
+    return [parse_input_shape(s) for s in shapes] if shapes else None
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--architecture", help="for a state dict: path/to/file.py:ClassName")
+    p.add_argument("--arch-kwargs", help="JSON object of constructor arguments for the architecture")
+    p.add_argument("--input-shape", action="append", metavar="NAME:D1,D2,...[:DTYPE]", help="override or give an input's shape (repeat per input)")
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from shrinkwise.workspace.session import Session
+
+    session = Session.create(args.project, name=args.name)
+    if args.model:
+        session.attach_model(args.model, args.architecture, _kwargs(args.arch_kwargs), _input_specs(args.input_shape))
+    for data in args.data or []:
+        session.add_data(data, role="all")
+    print(f"created {session.path}")
+    return 0
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    from shrinkwise.workspace.session import Session
+
+    session = Session.open(args.project)
+    ref = session.attach_model(args.model, args.architecture, _kwargs(args.arch_kwargs), _input_specs(args.input_shape))
+    print(f"model {ref.path} ({ref.format}) -> {ref.onnx_path}; inputs: " + ", ".join(f"{s.name}{s.shape}:{s.dtype}" for s in ref.signature.inputs))
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from shrinkwise.workspace.session import Session
+
+    session = Session.open(args.project)
+    ref = session.add_data(args.data, role=args.role)
+    print(f"data {ref.path} ({ref.kind}, {ref.samples} samples, role {ref.role})")
+    for w in ref.health.warnings if ref.health else []:
+        print(f"  {w.severity}: {w.message}")
+    return 0
+
+
+def _print_profile(prof) -> None:  # type: ignore[no-untyped-def]
+    print(f"file {prof.file_bytes / 1024:.1f} KiB, {prof.parameters:,} parameters, {prof.op_count} ops, opset {prof.opset}")
+    print("weights by dtype: " + ", ".join(f"{k} {v / 1024:.1f} KiB" for k, v in prof.weight_bytes_by_dtype.items()))
+    if prof.total_macs is not None:
+        print(f"MACs at batch 1: {prof.total_macs:,}")
+    print(f"{'layer':44} {'op':10} {'params':>9} {'MACs':>10} {'time µs':>8}")
+    for layer in prof.layers:
+        macs = f"{layer.macs:,}" if layer.macs is not None else "-"
+        t = f"{layer.time_us:.1f}" if layer.time_us is not None else "-"
+        print(f"{layer.name[:44]:44} {layer.op_type[:10]:10} {layer.parameters:>9,} {macs:>10} {t:>8}")
+    print(f"({prof.timing_note})")
+    if prof.top_by_size(3):
+        print("largest: " + ", ".join(f"{l.name} ({l.weight_bytes / 1024:.1f} KiB)" for l in prof.top_by_size(3)))
+    if prof.top_by_time(3):
+        print("slowest: " + ", ".join(f"{l.name} ({l.time_us:.1f} µs)" for l in prof.top_by_time(3)))
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from shrinkwise.workspace.session import Session
+
+    session = Session.open(args.project)
+    prof = session.profile(force=args.refresh)
+    if args.json:
+        json.dump(prof.model_dump(), sys.stdout, indent=2)
+        print()
+    else:
+        _print_profile(prof)
+    return 0
+
+
+def cmd_measure(args: argparse.Namespace) -> int:
+    from shrinkwise.workspace.session import Session
+
+    session = Session.open(args.project)
+    exp = session.measure_baseline()
+    for m in exp.measurements:
+        print(f"{m.metric:26} {m.value:>14.6g} {m.unit:3} [{m.source}]")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from shrinkwise.workspace.demo import build_demo
+
+    session = build_demo(args.out, measure=not args.no_measure)
+    base = session.project.baseline
+    acc = base.measurement("accuracy") if base else None
+    lat = base.measurement("latency_ms_median") if base else None
+    print(f"demo project: {session.path}")
+    if acc and lat:
+        print(f"baseline: accuracy {acc.value:.4f} on {session.project.baseline.quality.samples} held-out images, latency {lat.value:.3f} ms median [host]")  # type: ignore[union-attr]
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from shrinkwise.workspace.project import load_project
+
+    project = load_project(args.project)
+    if args.json:
+        print(project.model_dump_json(indent=2))
+        return 0
+    print(f"{project.name} (schema {project.schema_version})")
+    if project.model:
+        print(f"  model: {project.model.path} [{project.model.format}] sha256 {project.model.sha256[:12]}")
+    for d in project.data:
+        print(f"  data:  {d.path} [{d.role}] {d.samples} samples")
+    for e in project.experiments:
+        print(f"  {e.id:24} {e.status:9} {e.label}")
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from shrinkwise.gui.app import run_app  # Qt is imported only here, so the rest of the CLI works without a display
+
+    return run_app(project=args.project, demo=args.demo)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("new", help="create a project (optionally with a model and data)")
+    p.add_argument("project", type=Path)
+    p.add_argument("--name")
+    p.add_argument("--model", type=Path)
+    p.add_argument("--data", type=Path, action="append")
+    _add_model_args(p)
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("model", help="set the project's model (ONNX, TorchScript, .pt2, or state dict + architecture)")
+    p.add_argument("project", type=Path)
+    p.add_argument("model", type=Path)
+    _add_model_args(p)
+    p.set_defaults(func=cmd_model)
+
+    p = sub.add_parser("data", help="add data (.npz or a folder of images in class sub-folders)")
+    p.add_argument("project", type=Path)
+    p.add_argument("data", type=Path)
+    p.add_argument("--role", choices=["all", "evaluation", "calibration", "training"], default="all", help="'all' is split (seeded) into calibration and evaluation")
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("profile", help="per-layer profile: parameters, MACs, measured time per node")
+    p.add_argument("project", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--refresh", action="store_true", help="profile again even if a saved profile exists")
+    p.set_defaults(func=cmd_profile)
+
+    p = sub.add_parser("measure", help="measure the original model (size, latency, memory, quality)")
+    p.add_argument("project", type=Path)
+    p.set_defaults(func=cmd_measure)
+
+    p = sub.add_parser("demo", help="build the digits demo project, profile it and measure the baseline (offline)")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--no-measure", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("show", help="summarise a project file")
+    p.add_argument("project", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("gui", help="open the desktop app")
+    p.add_argument("project", type=Path, nargs="?")
+    p.add_argument("--demo", action="store_true", help="open the demo project (built on first use)")
+    p.set_defaults(func=cmd_gui)

@@ -1,0 +1,249 @@
+"""The saved project: a readable JSON file `NAME.shrinkwise.json` with a sibling folder `NAME.artifacts/`.
+
+Why pydantic: the file is validated on load (a hand-edited typo is refused with the field's name), the JSON schema
+comes for free, and the same models serve the CLI, the GUI and the reports. Saves are atomic and keep a `.bak`.
+Older schema versions are migrated on load; a newer one is refused rather than half-understood.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shrinkwise.compression.data import DataHealth
+from shrinkwise.compression.errors import ProjectFileError
+from shrinkwise.compression.measure.records import Measurement
+from shrinkwise.compression.signature import InputSignature
+from shrinkwise.workspace.atomic import atomic_write_text
+
+SCHEMA_VERSION = 1
+PROJECT_SUFFIX = ".shrinkwise.json"
+ModelFormat = Literal["onnx", "torchscript", "torch_export", "state_dict"]
+RunStatus = Literal["queued", "running", "finished", "failed", "cancelled"]
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelRef(_Record):
+    """The user's model and the ONNX file Shrinkwise measures it through."""
+
+    path: str = Field(description="The model file, relative to the project folder where possible")
+    sha256: str
+    format: ModelFormat
+    signature: InputSignature
+    signature_overridden: bool = False
+    architecture: str | None = Field(default=None, description="'path/to/file.py:ClassName' for state dicts")
+    arch_kwargs: dict[str, Any] = Field(default_factory=dict)
+    onnx_path: str = Field(description="The ONNX file used for measurement (the model itself if it is ONNX)")
+    onnx_sha256: str
+    exporter: str | None = Field(default=None, description="How a torch model was turned into ONNX")
+
+
+class DataRef(_Record):
+    path: str
+    sha256: str
+    kind: Literal["npz", "image_folder", "demo"]
+    role: Literal["all", "evaluation", "calibration", "training"] = "all"
+    samples: int = 0
+    health: DataHealth | None = None
+
+
+class DataSplit(_Record):
+    """How a single data file is split; seeded so the same project always gets the same split."""
+
+    seed: int = 0
+    calibration_count: int = Field(default=100, ge=1)
+    evaluation_fraction: float = Field(default=0.3, gt=0.0, lt=1.0)
+
+
+class RecipeStep(_Record):
+    technique: str
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class Lineage(_Record):
+    """What produced an artifact: enough to reproduce it or to know it is stale."""
+
+    model_sha256: str
+    data_sha256: str | None = None
+    recipe: list[RecipeStep] = Field(default_factory=list)
+    versions: dict[str, str] = Field(default_factory=dict)
+    created: str = Field(default_factory=utc_now)
+
+
+class ArtifactRecord(_Record):
+    path: str = Field(description="Relative to the project folder")
+    format: str = "onnx"
+    size_bytes: int
+    sha256: str
+    summary: str = ""
+    encoded_size_bytes: int | None = None
+    notes: list[str] = Field(default_factory=list)
+    step: int = Field(default=0, description="Index of the recipe step that wrote it")
+    lineage: Lineage
+
+
+class QualityDetails(_Record):
+    """What one aggregate number hides: per class, per subgroup, and the inputs that changed answer."""
+
+    data_source: Literal["labelled", "unlabelled", "generated"] = "labelled"
+    samples: int = 0
+    per_class_accuracy: dict[str, float] = Field(default_factory=dict)
+    per_class_f1: dict[str, float] = Field(default_factory=dict)
+    per_subgroup_accuracy: dict[str, float] = Field(default_factory=dict)
+    disagreements: list[int] = Field(default_factory=list, description="Evaluation indices whose top-1 changed")
+
+
+class Experiment(_Record):
+    """One candidate: the original (baseline) or a compressed model with how it was made and measured."""
+
+    id: str
+    label: str = ""
+    kind: Literal["baseline", "run", "sweep", "sensitivity"] = "run"
+    group: str | None = Field(default=None, description="Sweep or recipe id that several experiments share")
+    recipe: list[RecipeStep] = Field(default_factory=list)
+    status: RunStatus = "queued"
+    created: str = Field(default_factory=utc_now)
+    started: str | None = None
+    finished: str | None = None
+    artifacts: list[ArtifactRecord] = Field(default_factory=list)
+    measurements: list[Measurement] = Field(default_factory=list)
+    quality: QualityDetails | None = None
+    error: str | None = None
+    error_details: str = ""
+    extra: dict[str, Any] = Field(default_factory=dict, description="Technique-specific results (e.g. sensitivity)")
+
+    def measurement(self, metric: str) -> Measurement | None:
+        for m in self.measurements:
+            if m.metric == metric:
+                return m
+        return None
+
+    @property
+    def final_artifact(self) -> ArtifactRecord | None:
+        return self.artifacts[-1] if self.artifacts else None
+
+
+class Project(_Record):
+    schema_version: int = SCHEMA_VERSION
+    name: str
+    created: str = Field(default_factory=utc_now)
+    model: ModelRef | None = None
+    data: list[DataRef] = Field(default_factory=list)
+    split: DataSplit = Field(default_factory=DataSplit)
+    target: dict[str, Any] = Field(default_factory=dict, description="Device target (filled by the advisor)")
+    budget: dict[str, Any] = Field(default_factory=dict, description="Latency/size/memory/accuracy budgets")
+    answers: dict[str, Any] = Field(default_factory=dict, description="The user's answers to the advisor's questions")
+    experiments: list[Experiment] = Field(default_factory=list)
+    chosen: str | None = Field(default=None, description="Id of the candidate picked to ship")
+    notes: str = ""
+
+    def experiment(self, experiment_id: str) -> Experiment:
+        for e in self.experiments:
+            if e.id == experiment_id:
+                return e
+        raise KeyError(experiment_id)
+
+    @property
+    def baseline(self) -> Experiment | None:
+        return next((e for e in self.experiments if e.kind == "baseline"), None)
+
+
+# --- files -----------------------------------------------------------------------------------------------------
+
+
+def project_name_from_path(path: Path) -> str:
+    name = Path(path).name
+    return name[: -len(PROJECT_SUFFIX)] if name.endswith(PROJECT_SUFFIX) else Path(path).stem
+
+
+def normalise_project_path(path: Path | str) -> Path:
+    """`foo`, `foo.shrinkwise.json` or a folder holding one project all mean the same project file."""
+    path = Path(path)
+    if path.is_dir():
+        found = sorted(path.glob(f"*{PROJECT_SUFFIX}"))
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise ProjectFileError("no *.shrinkwise.json project in this folder", path, "give the project file's path")
+        raise ProjectFileError("several projects in this folder", path, "give the project file's path")
+    if not path.name.endswith(PROJECT_SUFFIX):
+        path = path.with_name(path.name + PROJECT_SUFFIX)
+    return path
+
+
+def artifacts_dir(project_path: Path) -> Path:
+    """The sibling folder holding exported ONNX files, candidates and profiles."""
+    project_path = Path(project_path)
+    return project_path.with_name(project_name_from_path(project_path) + ".artifacts")
+
+
+# Each migration takes the JSON of version N and returns version N+1.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def migrate(raw: dict[str, Any], path: Path) -> dict[str, Any]:
+    version = raw.get("schema_version")
+    if not isinstance(version, int):
+        raise ProjectFileError("has no valid 'schema_version'", path, "this is not a Shrinkwise project file, or it was edited by hand; restore the .bak copy")
+    if version > SCHEMA_VERSION:
+        raise ProjectFileError(
+            f"was saved by a newer Shrinkwise (schema {version}; this one reads up to {SCHEMA_VERSION})",
+            path,
+            "update Shrinkwise to open it",
+        )
+    while version < SCHEMA_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise ProjectFileError(f"uses schema {version}, which cannot be migrated", path, "re-create the project")
+        raw = step(raw)
+        version = raw["schema_version"] = version + 1
+    return raw
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    return f"field '{where}': {err['msg']}"
+
+
+def load_project(path: Path | str) -> Project:
+    """Read, migrate and validate a project file; any problem becomes a one-line `ProjectFileError`."""
+    path = normalise_project_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProjectFileError("no such project file", path, "check the path or create it with 'shrinkwise new'") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectFileError(f"cannot be read ({exc.__class__.__name__})", path, "check the file's permissions") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProjectFileError(
+            f"is not valid JSON (line {exc.lineno}, column {exc.colno})", path, f"restore {path.name}.bak or fix the file by hand"
+        ) from None
+    if not isinstance(raw, dict):
+        raise ProjectFileError("is not a Shrinkwise project (expected a JSON object)", path, f"restore {path.name}.bak")
+    raw = migrate(raw, path)
+    try:
+        return Project.model_validate(raw)
+    except ValidationError as exc:
+        raise ProjectFileError(f"is not a valid project: {_first_error(exc)}", path, f"fix that field or restore {path.name}.bak") from None
+
+
+def save_project(project: Project, path: Path | str) -> Path:
+    """Write atomically (temp file, fsync, rename) and keep the previous save as `.bak`."""
+    path = normalise_project_path(path)
+    text = project.model_dump_json(indent=2) + "\n"
+    atomic_write_text(path, text, keep_backup=True)
+    return path

@@ -1,0 +1,535 @@
+"""The report as plain data: `ReportData`, built once from a project and rendered to HTML, PDF, Markdown and JSON.
+
+Every renderer reads only this model, so the four formats cannot disagree. The JSON output *is* this model, and its
+JSON schema is published beside this file (`report_schema.json`, kept up to date by a test).
+
+Determinism: nothing here reads the clock or absolute paths; dictionaries are sorted; the same project gives the
+same `ReportData`. Two things are computed on first use and cached in the artifacts folder so that later reports
+read the same numbers: the chosen candidate's per-layer profile and the disagreement examples' predictions.
+"""
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shrinkwise.compression.measure.records import Measurement
+from shrinkwise.workspace.project import Experiment, Project, project_name_from_path
+
+REPORT_SCHEMA_VERSION = 1
+Source = Literal["host", "device", "estimate"]
+SOURCE_WORDS: dict[str, str] = {
+    "host": "measured on this computer",
+    "device": "measured on the device",
+    "estimate": "estimated",
+}
+SOURCE_PREFERENCE = ("device", "host", "estimate")
+MAX_DISAGREEMENT_EXAMPLES = 12
+MAX_SENSITIVITY_ROWS = 20
+SLOWEST_LAYERS = 8
+ERROR_DETAILS_CHARS = 2000
+
+
+class _R(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Figure(_R):
+    """One number as shown: its value, unit, a formatted text, and where it came from."""
+
+    metric: str
+    value: float
+    unit: str = ""
+    text: str = Field(description="The value formatted for people, with its unit")
+    source: Source
+    how: str = Field(default="", description="How it was taken (runtime, threads, repeats, device)")
+
+
+class BudgetCheck(_R):
+    key: str = Field(description="Budget field, e.g. latency_ms, size_mb, accuracy_drop_pts")
+    label: str
+    limit: float
+    limit_text: str
+    value: float | None = None
+    value_text: str = "not measured"
+    source: Source | None = None
+    met: bool | None = Field(default=None, description="None: not measured, or not measured where it counts")
+    margin: float | None = Field(default=None, description="Headroom in the budget's unit; negative = over budget")
+    margin_text: str = ""
+    note: str = ""
+
+
+class QualityCost(_R):
+    metric: str
+    label: str
+    baseline: float | None = None
+    candidate: float | None = None
+    delta: float | None = None
+    text: str
+
+
+class Verdict(_R):
+    candidate_id: str | None = None
+    candidate_label: str = ""
+    chosen: bool = Field(default=False, description="True when the user chose it; False when the report suggests it")
+    status: Literal["meets_all", "misses", "unknown", "no_budget", "no_candidate"]
+    headline: str
+    checks: list[BudgetCheck] = Field(default_factory=list)
+    quality_cost: list[QualityCost] = Field(default_factory=list)
+    summary: list[str] = Field(default_factory=list, description="Size and speed change in words")
+
+
+class TensorInfo(_R):
+    name: str
+    shape: list[int | str]
+    dtype: str
+
+
+class ModelSection(_R):
+    path: str = ""
+    format: str = ""
+    sha256: str = ""
+    onnx_path: str = ""
+    onnx_sha256: str = ""
+    exporter: str | None = None
+    architecture: str | None = None
+    inputs: list[TensorInfo] = Field(default_factory=list)
+    outputs: list[TensorInfo] = Field(default_factory=list)
+    parameters: int | None = None
+    file_bytes: int | None = None
+    op_count: int | None = None
+    opset: int | None = None
+    weight_bytes_by_dtype: dict[str, int] = Field(default_factory=dict)
+
+
+class KeyValue(_R):
+    key: str
+    value: str
+
+
+class DataWarning(_R):
+    code: str
+    severity: str
+    message: str
+
+
+class DataSection(_R):
+    path: str
+    kind: str
+    role: str
+    samples: int
+    sha256: str
+    class_counts: dict[str, int] = Field(default_factory=dict)
+    group_counts: dict[str, int] = Field(default_factory=dict)
+    warnings: list[DataWarning] = Field(default_factory=list)
+
+
+class SourceRef(_R):
+    label: str
+    url: str | None = None
+    confidence: str = ""
+    claim: str = ""
+
+
+class AdviceItem(_R):
+    kind: str = Field(description="plan, warning, blocker or question")
+    rule_id: str = ""
+    title: str = ""
+    what: str = ""
+    why: str = ""
+    do: str = ""
+    severity: str = ""
+    technique: str | None = None
+    resolved: bool = False
+    sources: list[SourceRef] = Field(default_factory=list)
+
+
+class AdviceSection(_R):
+    available: bool
+    note: str = ""
+    plan: list[AdviceItem] = Field(default_factory=list)
+    warnings: list[AdviceItem] = Field(default_factory=list)
+    blockers: list[AdviceItem] = Field(default_factory=list)
+    questions: list[AdviceItem] = Field(default_factory=list)
+
+
+class StepInfo(_R):
+    technique: str
+    config: str = Field(description="The step's settings as compact, sorted JSON")
+
+
+class ArtifactInfo(_R):
+    path: str
+    size_bytes: int
+    sha256: str
+    summary: str = ""
+    notes: list[str] = Field(default_factory=list)
+
+
+class ExperimentInfo(_R):
+    id: str
+    label: str
+    kind: str
+    group: str | None = None
+    status: str
+    recipe: list[StepInfo] = Field(default_factory=list)
+    figures: list[Figure] = Field(default_factory=list, description="Key numbers, device results preferred")
+    device_figures: list[Figure] = Field(default_factory=list, description="Numbers measured on the device")
+    error: str | None = None
+    error_details: str = ""
+    artifacts: list[ArtifactInfo] = Field(default_factory=list)
+    on_pareto_front: bool = False
+    meets_budgets: bool | None = None
+    is_focus: bool = False
+    command: str = Field(default="", description="The shrinkwise command that recreates this candidate")
+
+
+class PlotPoint(_R):
+    id: str
+    label: str
+    x: float
+    y: float
+    source: Source = Field(description="Where the x value came from (quality is always measured on the host)")
+    pareto: bool = False
+    focus: bool = False
+    baseline: bool = False
+
+
+class BudgetLine(_R):
+    axis: Literal["x", "y"]
+    value: float
+    label: str
+
+
+class ScatterPlot(_R):
+    id: str
+    title: str
+    x_label: str
+    y_label: str
+    x_metric: str
+    y_metric: str
+    points: list[PlotPoint] = Field(default_factory=list)
+    budget_lines: list[BudgetLine] = Field(default_factory=list)
+    note: str = ""
+
+
+class DeltaRow(_R):
+    name: str
+    baseline: float | None = None
+    candidate: float | None = None
+    delta_pts: float | None = Field(default=None, description="Candidate minus original, percentage points")
+
+
+class DeltasSection(_R):
+    candidate_id: str | None = None
+    candidate_label: str = ""
+    per_class: list[DeltaRow] = Field(default_factory=list)
+    per_subgroup: list[DeltaRow] = Field(default_factory=list)
+    note: str = ""
+
+
+class SensitivityRow(_R):
+    rank: int
+    layer: str
+    drop: float
+
+
+class SensitivitySection(_R):
+    experiment_id: str | None = None
+    rows: list[SensitivityRow] = Field(default_factory=list)
+    note: str = ""
+
+
+class LayerTime(_R):
+    name: str
+    op_type: str
+    time_us: float
+    share_pct: float
+
+
+class LayersSection(_R):
+    before: list[LayerTime] = Field(default_factory=list)
+    after: list[LayerTime] = Field(default_factory=list)
+    candidate_id: str | None = None
+    source: Source = "host"
+    note: str = ""
+
+
+class DisagreementExample(_R):
+    index: int
+    label: str | None = None
+    original: str | None = None
+    candidate: str | None = None
+    pixels: list[list[float]] | None = Field(default=None, description="Small grey image (0..1) when the input is one")
+
+
+class DisagreementsSection(_R):
+    candidate_id: str | None = None
+    total: int = 0
+    samples: int = 0
+    examples: list[DisagreementExample] = Field(default_factory=list)
+    note: str = ""
+
+
+class UnresolvedWarning(_R):
+    origin: str = Field(description="advisor, data, run or artifact")
+    ref: str = ""
+    message: str
+
+
+class Reproducibility(_R):
+    project_file: str
+    model_sha256: str = ""
+    onnx_sha256: str = ""
+    data: list[KeyValue] = Field(default_factory=list, description="Data file -> sha256")
+    split: str = ""
+    versions: list[KeyValue] = Field(default_factory=list, description="Versions the chosen candidate was made with")
+    report_versions: list[KeyValue] = Field(default_factory=list, description="Versions that made this report")
+    commands: list[KeyValue] = Field(default_factory=list, description="Candidate id -> command")
+
+
+class ReportData(_R):
+    report_schema_version: int = REPORT_SCHEMA_VERSION
+    title: str
+    project_name: str
+    as_of: str = Field(description="The newest time recorded in the project (UTC, ISO 8601): what the report is as of")
+    notes: str = ""
+    verdict: Verdict
+    model: ModelSection
+    target: list[KeyValue] = Field(default_factory=list)
+    budget: list[KeyValue] = Field(default_factory=list)
+    data: list[DataSection] = Field(default_factory=list)
+    advice: AdviceSection
+    experiments: list[ExperimentInfo] = Field(default_factory=list)
+    plots: list[ScatterPlot] = Field(default_factory=list)
+    deltas: DeltasSection
+    sensitivity: SensitivitySection
+    layers: LayersSection
+    disagreements: DisagreementsSection
+    warnings: list[UnresolvedWarning] = Field(default_factory=list)
+    reproducibility: Reproducibility
+
+
+# --- formatting --------------------------------------------------------------------------------------------------
+
+
+def fmt_bytes(n: float) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / 1024 / 1024:.2f} MiB"
+    if n >= 1024:
+        return f"{n / 1024:.1f} KiB"
+    return f"{int(n)} B"
+
+
+def fmt_ms(v: float) -> str:
+    if v >= 100:
+        return f"{v:.0f} ms"
+    if v >= 1:
+        return f"{v:.2f} ms"
+    if v >= 0.01:
+        return f"{v:.3f} ms"
+    return f"{v * 1000:.1f} µs"
+
+
+def fmt_metric(metric: str, value: float, unit: str = "") -> str:
+    if metric in ("size_bytes", "encoded_size_bytes") or unit == "B":
+        return fmt_bytes(value)
+    if metric.startswith("latency_ms") or unit == "ms":
+        return fmt_ms(value)
+    if metric in ("accuracy", "macro_f1", "top1_agreement"):
+        return f"{value * 100:.2f} %"
+    if metric == "latency_ratio" or unit == "x":
+        return f"{value:.2f}×"
+    if unit == "MB":
+        return f"{value:.1f} MB"
+    if unit == "dB":
+        return f"{value:.1f} dB"
+    if metric.startswith("cosine"):
+        return f"{value:.5f}"
+    return f"{value:g} {unit}".strip()
+
+
+METRIC_LABELS = {
+    "size_bytes": "File size",
+    "encoded_size_bytes": "Encoded size",
+    "latency_ms_median": "Latency (median)",
+    "latency_ms_p90": "Latency (p90)",
+    "latency_ms_iqr": "Latency spread (IQR)",
+    "latency_ratio": "Latency vs original",
+    "original_latency_ms_median": "Original's latency (median)",
+    "peak_memory_mb": "Peak memory",
+    "accuracy": "Accuracy",
+    "macro_f1": "Macro F1",
+    "top1_agreement": "Top-1 agreement",
+    "sqnr_db": "SQNR",
+    "cosine_mean": "Cosine (mean)",
+    "cosine_min": "Cosine (min)",
+}
+KEY_METRICS = ("size_bytes", "encoded_size_bytes", "latency_ms_median", "latency_ms_p90", "latency_ratio",
+               "peak_memory_mb", "accuracy", "macro_f1", "top1_agreement", "sqnr_db", "cosine_min")
+
+
+def _how(m: Measurement) -> str:
+    d = m.details or {}
+    if m.source == "device":
+        parts = [str(d.get("device", "device")), str(d.get("runtime", "")), f"{d['threads']} thread(s)" if "threads" in d else "",
+                 f"{d['runs']} runs" if "runs" in d else ""]
+    else:
+        parts = [str(d.get("runtime", "")), f"{d['threads']} thread(s)" if "threads" in d else "",
+                 f"{d['runs']} runs" if "runs" in d else "", f"{d['samples']} samples" if "samples" in d else "",
+                 str(d.get("what", "") or d.get("note", "") or d.get("how", ""))]
+    return ", ".join(p for p in parts if p)
+
+
+def pick(exp: Experiment | None, metric: str, source: str | None = None) -> Measurement | None:
+    """The measurement to show for `metric`: for latency and memory the device's when there is one, else the host's,
+    else an estimate; for quality the host's (measured on the whole evaluation set) first."""
+    if exp is None:
+        return None
+    found = [m for m in exp.measurements if m.metric == metric and (source is None or m.source == source)]
+    # Speed and memory: the device wins. Quality: the host's full evaluation set wins over the bundle's few samples.
+    device_first = metric.startswith(("latency", "original_latency")) or metric == "peak_memory_mb"
+    for s in SOURCE_PREFERENCE if device_first else ("host", "device", "estimate"):
+        for m in found:
+            if m.source == s:
+                return m
+    return None
+
+
+def figure(m: Measurement) -> Figure:
+    return Figure(metric=m.metric, value=m.value, unit=m.unit, text=fmt_metric(m.metric, m.value, m.unit), source=m.source, how=_how(m))
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+# --- budgets -----------------------------------------------------------------------------------------------------
+
+BUDGET_LABELS = {
+    "latency_ms": "Latency",
+    "size_mb": "File size",
+    "peak_memory_mb": "Peak memory",
+    "accuracy_drop_pts": "Accuracy drop",
+    "max_disagreement_pct": "Changed answers",
+}
+
+
+def _num(v: Any) -> float | None:
+    try:
+        return None if v is None or isinstance(v, bool) else float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def budget_checks(project: Project, exp: Experiment | None, target_is_host: bool) -> list[BudgetCheck]:
+    """Compare one candidate with each set budget. A host latency counts only when the target is this computer."""
+    b = project.budget
+    base = project.baseline
+    out: list[BudgetCheck] = []
+    stat = str(b.get("latency_statistic") or "median")
+    for key in ("size_mb", "latency_ms", "peak_memory_mb", "accuracy_drop_pts", "max_disagreement_pct"):
+        limit = _num(b.get(key))
+        if limit is None:
+            continue
+        label = BUDGET_LABELS[key]
+        value: float | None = None
+        source: str | None = None
+        note = ""
+        if key == "size_mb":
+            m = pick(exp, "size_bytes")
+            limit_text = f"≤ {limit:g} MB"
+            if m is not None:
+                value, source = m.value / 1e6, m.source
+            value_text = "not measured" if value is None else f"{value:.3f} MB"
+        elif key == "latency_ms":
+            metric = "latency_ms_p90" if stat in ("p90", "worst_case") else "latency_ms_median"
+            label = f"Latency ({'p90' if metric.endswith('p90') else 'median'})"
+            limit_text = f"≤ {fmt_ms(limit)}"
+            m = pick(exp, metric)
+            if m is not None:
+                value, source = m.value, m.source
+                if m.source == "host" and not target_is_host:
+                    note = "measured on this computer, not on the target device: run the benchmark bundle there"
+            if stat == "worst_case":
+                note = (note + "; " if note else "") + "the budget is a worst case; p90 is the closest measured figure"
+            value_text = "not measured" if value is None else fmt_ms(value)
+        elif key == "peak_memory_mb":
+            limit_text = f"≤ {limit:g} MB"
+            m = pick(exp, "peak_memory_mb")
+            if m is not None:
+                value, source = m.value, m.source
+            value_text = "not measured" if value is None else f"{value:.1f} MB"
+        elif key == "accuracy_drop_pts":
+            limit_text = f"≤ {limit:g} points"
+            a, a0 = pick(exp, "accuracy"), pick(base, "accuracy")
+            if a is not None and a0 is not None:
+                value, source = round((a0.value - a.value) * 100.0, 4), a.source
+            value_text = "not measured (no labels)" if value is None else f"{value:.2f} points"
+        else:
+            limit_text = f"≤ {limit:g} %"
+            agree = pick(exp, "top1_agreement")
+            if agree is not None:
+                value, source = round((1.0 - agree.value) * 100.0, 4), agree.source
+            value_text = "not measured" if value is None else f"{value:.2f} %"
+        met: bool | None = None
+        margin = None
+        margin_text = ""
+        if value is not None:
+            counts = not (key == "latency_ms" and source == "host" and not target_is_host)
+            margin = limit - value
+            met = (value <= limit) if counts else None
+            rel = f" ({margin / limit * 100:+.0f} % of the budget)" if limit else ""
+            unit = {"size_mb": " MB", "latency_ms": " ms", "peak_memory_mb": " MB", "accuracy_drop_pts": " points", "max_disagreement_pct": " %"}[key]
+            word = "headroom" if margin >= 0 else "over"
+            margin_text = f"{abs(margin):.4g}{unit} {word}{rel}"
+        out.append(BudgetCheck(key=key, label=label, limit=limit, limit_text=limit_text, value=value, value_text=value_text,
+                               source=source, met=met, margin=margin, margin_text=margin_text, note=note))  # type: ignore[arg-type]
+    return out
+
+
+def tri_all(values: list[bool | None]) -> bool | None:
+    if any(v is False for v in values):
+        return False
+    if values and all(v is True for v in values):
+        return True
+    return None
+
+
+def target_is_host(project: Project) -> bool:
+    t = project.target or {}
+    tid = str(t.get("id") or t.get("target_id") or "")
+    return tid in ("", "this-computer") or bool(t.get("is_this_computer"))
+
+
+# --- commands ----------------------------------------------------------------------------------------------------
+
+
+def recreate_command(project_file: str, exp: Experiment) -> str:
+    """The command that recreates a candidate: `shrinkwise run PROJECT TECHNIQUE --set key=value ...` for one step,
+    `shrinkwise recipe PROJECT T1 T2 --set 1.key=value ...` for several. Values are JSON so types survive."""
+    q = shlex.quote
+    if exp.kind == "baseline":
+        return f"shrinkwise measure {q(project_file)}"
+    if exp.kind == "sensitivity":
+        return f"shrinkwise sensitivity {q(project_file)}"
+    if not exp.recipe:
+        return ""
+
+    def sets(config: dict[str, Any], prefix: str) -> list[str]:
+        return [f"--set {q(f'{prefix}{k}={compact_json(v)}')}" for k, v in sorted(config.items()) if k not in ("technique", "version")]
+
+    if len(exp.recipe) == 1:
+        step = exp.recipe[0]
+        return " ".join(["shrinkwise", "run", q(project_file), q(step.technique), *sets(step.config, "")])
+    parts = ["shrinkwise", "recipe", q(project_file), *(q(s.technique) for s in exp.recipe)]
+    for i, step in enumerate(exp.recipe):
+        parts += sets(step.config, f"{i + 1}.")
+    return " ".join(parts)
+
+
+def project_file_name(path: Path | str) -> str:
+    return f"{project_name_from_path(Path(path))}.shrinkwise.json"

@@ -1,0 +1,529 @@
+"""Run recipes, sweeps and the sensitivity analysis for a session, and persist every outcome at once.
+
+Why here and not in the runner: the runner knows processes, not projects. This module is the one place where run
+results enter the project file: the experiment is saved as `running` before the worker starts (so a crash of the
+whole app still leaves a trace), and saved again, atomically, the moment the worker ends — finished, failed or
+cancelled. Earlier experiments are never touched.
+"""
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from shrinkwise.compression.errors import ShrinkwiseError, TechniqueError
+from shrinkwise.compression.jobs import Job, JobStep, TorchSpecData, save_dataset
+from shrinkwise.compression.measure.records import Measurement
+from shrinkwise.compression.runner import Run, RunOutcome
+from shrinkwise.workspace.hashing import sha256_file
+from shrinkwise.workspace.project import ArtifactRecord, Experiment, QualityDetails, RecipeStep, utc_now
+from shrinkwise.workspace.session import Session
+
+EventCallback = Callable[[Any], None]
+StepLike = RecipeStep | JobStep | dict[str, Any] | tuple[str, dict[str, Any]] | str
+_SAVE_LOCK = threading.Lock()
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def as_steps(steps: Sequence[StepLike]) -> list[RecipeStep]:
+    out = []
+    for s in steps:
+        if isinstance(s, RecipeStep):
+            out.append(s)
+        elif isinstance(s, JobStep):
+            out.append(RecipeStep(technique=s.technique, config=dict(s.config)))
+        elif isinstance(s, str):
+            out.append(RecipeStep(technique=s))
+        elif isinstance(s, tuple):
+            out.append(RecipeStep(technique=s[0], config=dict(s[1])))
+        else:
+            out.append(RecipeStep.model_validate(s))
+    return out
+
+
+def check_techniques(steps: Sequence[RecipeStep]) -> None:
+    """Refuse an unknown technique before anything is recorded (a typo is not a failed run)."""
+    from shrinkwise.compression.catalog import load_catalog
+
+    catalog = load_catalog()
+    for s in steps:
+        if s.technique not in catalog:
+            raise TechniqueError(f"unknown technique '{s.technique}'", fix=f"use one of: {', '.join(catalog)}")
+    if not steps:
+        raise ShrinkwiseError("the recipe has no steps", fix="name at least one technique")
+
+
+def ensure_baseline(session: Session) -> Experiment:
+    """Candidates are compared with the original measured the same way; measure it first if it is missing."""
+    return session.project.baseline or session.measure_baseline()
+
+
+def latest_sensitivity(session: Session) -> dict[str, float] | None:
+    """Node -> quality drop from the newest finished sensitivity analysis (what mixed precision reads)."""
+    for e in reversed(session.project.experiments):
+        if e.kind == "sensitivity" and e.status == "finished" and e.extra.get("sensitivity"):
+            return {str(k): float(v) for k, v in e.extra["sensitivity"].items()}
+    return None
+
+
+def _save(session: Session) -> None:
+    with _SAVE_LOCK:
+        session.save()
+
+
+def _needs(steps: Sequence[RecipeStep]) -> dict[str, bool]:
+    from shrinkwise.compression.catalog import load_catalog
+
+    catalog = load_catalog()
+    needs = {"calibration": False, "training": False}
+    for s in steps:
+        n = catalog[s.technique].get("needs", {})
+        needs["calibration"] |= bool(n.get("calibration"))
+        needs["training"] |= bool(n.get("training") or n.get("torch_model"))
+    return needs
+
+
+def prepare_job(session: Session, steps: Sequence[RecipeStep], run_dir: Path, chain: bool = True, **options: Any) -> Job:
+    """Write the session's datasets as .npz in the run folder and describe the job (plain data)."""
+    model = session.require_model()
+    sets = session.datasets()
+    data_dir = run_dir / "data"
+    needs = _needs(steps)
+    evaluation = sets["evaluation"]
+    assert evaluation is not None
+    paths: dict[str, str | None] = {"evaluation": save_dataset(evaluation, data_dir / "evaluation.npz")}
+    for role in ("calibration", "training"):
+        ds = sets[role]
+        # Calibration is cheap and optional techniques use it; training data only when a step needs it.
+        wanted = needs[role] or (role == "calibration")
+        paths[role] = save_dataset(ds, data_dir / f"{role}.npz") if ds is not None and wanted else None
+    spec = session.torch_spec()
+    torch = None
+    if spec is not None:
+        torch = TorchSpecData(format=spec.format, path=str(spec.path), architecture=spec.architecture,
+                              arch_kwargs=spec.arch_kwargs, base_dir=str(session.folder))
+    if "sensitivity" not in options:
+        options["sensitivity"] = latest_sensitivity(session)
+    return Job(
+        original_onnx=str(session.onnx_path),
+        out_dir=str(run_dir),
+        steps=[JobStep(technique=s.technique, config=s.config) for s in steps],
+        chain=chain,
+        input_names=model.signature.input_names,
+        calibration=paths["calibration"],
+        evaluation=paths["evaluation"],
+        evaluation_generated=evaluation.generated,
+        training=paths["training"],
+        torch=torch,
+        seed=session.project.split.seed,
+        **options,
+    )
+
+
+# Runs whose last step leaves Q/DQ pairs get a layer-by-layer range check against that step's float input.
+RANGE_CHECKED = ("int8_static", "mixed_precision")
+# Below this activation SQNR (dB) a layer has lost real information (a clean int8 tensor is ~35-45 dB).
+RANGE_ANOMALY_SQNR_DB = 20.0
+
+
+def run_recipe(
+    session: Session,
+    steps: Sequence[StepLike],
+    label: str | None = None,
+    group: str | None = None,
+    on_event: EventCallback | None = None,
+    kind: str = "run",
+    time_limit_s: float | None = None,
+    on_start: Callable[[Run], None] | None = None,
+    **job_options: Any,
+) -> Experiment:
+    """Run a recipe in a worker process and persist the experiment; returns it (finished, failed or cancelled).
+
+    `on_start` receives the `Run` so a caller (the GUI) can cancel it. Ctrl-C cancels, records, then re-raises.
+    """
+    recipe = as_steps(steps)
+    check_techniques(recipe)
+    ensure_baseline(session)
+    if recipe[-1].technique in RANGE_CHECKED:
+        job_options.setdefault("layer_error_step", -1)
+    exp_id = new_id("run")
+    run_dir = session.artifacts / "runs" / exp_id
+    exp = Experiment(
+        id=exp_id, label=label or " + ".join(s.technique for s in recipe), kind=kind, group=group,  # type: ignore[arg-type]
+        recipe=recipe, status="running", started=utc_now(),
+    )
+    session.project.experiments.append(exp)
+    _save(session)
+    try:
+        job = prepare_job(session, recipe, run_dir, **job_options)
+        run = Run(job, run_dir / "job.json", on_event=on_event, time_limit_s=time_limit_s)
+        if on_start is not None:
+            on_start(run)
+        outcome = run.start().wait()
+    except BaseException as exc:  # preparing failed, or interrupted before the worker ran: still record it
+        status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
+        _record_error(session, exp_id, status, str(exc) or exc.__class__.__name__)
+        raise
+    record_outcome(session, exp_id, outcome, run_dir)
+    if outcome.interrupted:
+        raise KeyboardInterrupt
+    return session.project.experiment(exp_id)
+
+
+def _record_error(session: Session, exp_id: str, status: str, message: str, details: str = "") -> None:
+    exp = session.project.experiment(exp_id)
+    exp.status = status  # type: ignore[assignment]
+    exp.error = message.replace("\n", " ")
+    exp.error_details = details
+    exp.finished = utc_now()
+    _save(session)
+
+
+def record_outcome(session: Session, exp_id: str, outcome: RunOutcome, run_dir: Path) -> Experiment:
+    """Turn a worker's outcome into the saved experiment: artifacts with hashes and lineage, measurements, quality.
+
+    A failed or cancelled recipe keeps the steps that finished before it stopped (artifacts and their measurements
+    in `extra['steps']`), so nothing measured is lost; its headline measurements stay empty.
+    """
+    exp = session.project.experiment(exp_id)
+    if outcome.status != "finished" or outcome.result is None:
+        if outcome.partial_steps:
+            _record_steps(session, exp, outcome.partial_steps, run_dir)
+        _record_error(session, exp_id, outcome.status, outcome.error or outcome.status, outcome.error_details or outcome.stderr_tail)
+        return exp
+    steps = outcome.result["steps"]
+    _record_steps(session, exp, steps, run_dir)
+    last = steps[-1]
+    exp.measurements = [Measurement.model_validate(m) for m in last["measurements"]]
+    exp.quality = QualityDetails.model_validate(last["quality"])
+    exp.recipe = [RecipeStep(technique=s["technique"], config=s["config"]) for s in steps] if len(steps) == len(exp.recipe) else exp.recipe
+    exp.extra = dict(exp.extra, wall_s=outcome.wall_s)
+    if "layer_error" in last:
+        exp.extra["layer_error"] = last["layer_error"]
+        exp.extra["range_anomalies"] = range_anomalies(last["layer_error"])
+    exp.status = "finished"
+    exp.error = None
+    exp.finished = utc_now()
+    _save(session)
+    return exp
+
+
+def range_anomalies(layer_error: dict[str, Any]) -> list[str]:
+    """Layers whose quantized activations drift from the float ones: SQNR under RANGE_ANOMALY_SQNR_DB.
+
+    The advisor reads them as `range_anomalies` (check ranges layer by layer after quantizing; keep those layers
+    in float first)."""
+    return [e["node"] for e in layer_error.get("layers", [])
+            if e.get("activation_sqnr_db") is not None and e["activation_sqnr_db"] < RANGE_ANOMALY_SQNR_DB]
+
+
+def _record_steps(session: Session, exp: Experiment, steps: list[dict[str, Any]], run_dir: Path) -> None:
+    artifacts: list[ArtifactRecord] = []
+    extra_steps = []
+    for i, step in enumerate(steps):
+        art = step["artifact"]
+        path = run_dir / art["path"]
+        artifacts.append(ArtifactRecord(
+            path=session.relpath(path), size_bytes=path.stat().st_size, sha256=sha256_file(path),
+            summary=art.get("summary", ""), encoded_size_bytes=art.get("encoded_size_bytes"), notes=art.get("notes", []),
+            step=i, lineage=session.lineage(exp.recipe[: i + 1]),
+        ))
+        quality = {k: v for k, v in step["quality"].items() if k != "disagreements"}
+        extra_steps.append({"technique": step["technique"], "config": step["config"], "summary": art.get("summary", ""),
+                            "details": art.get("details", {}), "measurements": step["measurements"], "quality": quality})
+    exp.artifacts = artifacts
+    exp.extra = dict(exp.extra, steps=extra_steps)
+
+
+# --- sweeps ------------------------------------------------------------------------------------------------------
+
+
+def sweep(
+    session: Session,
+    technique: str,
+    key: str,
+    values: Sequence[Any],
+    base_config: dict[str, Any] | None = None,
+    on_event: Callable[[int, Any], None] | None = None,
+    on_start: Callable[[int, Run], None] | None = None,
+    **job_options: Any,
+) -> list[Experiment]:
+    """One experiment per value, sharing a group id. `key == 'technique'` means a ladder of techniques (defaults).
+
+    Runs one at a time on purpose: candidates timed while others run would carry noisy latencies.
+    """
+    if key == "technique":
+        recipes = [[RecipeStep(technique=str(v), config=dict(base_config or {}))] for v in values]
+        labels = [str(v) for v in values]
+    else:
+        recipes = [[RecipeStep(technique=technique, config=dict(base_config or {}, **{key: v}))] for v in values]
+        labels = [f"{technique} {key}={v}" for v in values]
+    for r in recipes:
+        check_techniques(r)
+    group = new_id("sweep")
+    out = []
+    for i, (recipe, label) in enumerate(zip(recipes, labels)):
+        cb = (lambda ev, i=i: on_event(i, ev)) if on_event else None
+        st = (lambda run, i=i: on_start(i, run)) if on_start else None
+        out.append(run_recipe(session, recipe, label=label, group=group, on_event=cb, kind="sweep", on_start=st, **job_options))
+    return out
+
+
+# --- sensitivity -------------------------------------------------------------------------------------------------
+
+QUALITY_ORDER = ("accuracy", "top1_agreement", "cosine_mean")
+
+
+def _metric_map(measurements: Sequence[Any]) -> dict[str, float]:
+    out = {}
+    for m in measurements:
+        m = m if isinstance(m, Measurement) else Measurement.model_validate(m)
+        out[m.metric] = m.value
+    return out
+
+
+def quality_metric(measurements: Sequence[Any]) -> tuple[str, float] | None:
+    """The quality number candidates are compared on: accuracy where labels exist, else agreement, else cosine."""
+    values = _metric_map(measurements)
+    for name in QUALITY_ORDER:
+        if name in values:
+            return name, values[name]
+    return None
+
+
+def _baseline_quality(session: Session, metric: str) -> float:
+    base = ensure_baseline(session)
+    if metric == "accuracy":
+        m = base.measurement("accuracy")
+        if m is not None:
+            return m.value
+    return 1.0  # agreement and cosine of the original with itself
+
+
+def quantizable_layers(onnx_path: Path) -> list[dict[str, Any]]:
+    """Nodes with a float weight (Conv, Gemm, MatMul, ...), named as the quantization techniques name them."""
+    from shrinkwise.compression.techniques import _onnx_utils as ou
+
+    model = ou.load(onnx_path)
+    ou.ensure_node_names(model)
+    inits = ou.initializers(model)
+    return [{"node": r.node, "op_type": r.op_type, "weight_bytes": ou.tensor_nbytes(inits[r.name])} for r in ou.weight_refs(model)]
+
+
+def sensitivity(
+    session: Session,
+    tolerance: float = 0.01,
+    technique: str = "int8_static",
+    on_event: EventCallback | None = None,
+    on_start: Callable[[Run], None] | None = None,
+    latency_seconds: float = 1.0,
+) -> Experiment:
+    """Quantize one layer at a time (and all but one), rank layers by quality drop, propose what to keep in float.
+
+    `tolerance` is the allowed drop of the quality metric below the original (accuracy where labels exist, else
+    top-1 agreement, else mean cosine similarity), in absolute units (0.01 = one point of accuracy). The proposal
+    is the smallest set of layers, taken in order of sensitivity, whose exclusion was *measured* to meet it.
+    """
+    from shrinkwise.compression.catalog import technique_module
+
+    if technique not in ("int8_static", "int8_dynamic"):
+        raise TechniqueError(f"sensitivity works with int8_static or int8_dynamic, not '{technique}'")
+    check_techniques([RecipeStep(technique=technique)])
+    if "nodes_to_exclude" not in technique_module(technique).Config.model_fields:
+        raise TechniqueError(f"{technique} has no 'nodes_to_exclude' setting; sensitivity cannot use it")
+    ensure_baseline(session)
+    layers = quantizable_layers(session.onnx_path)
+    if not layers:
+        raise TechniqueError("the model has no layers with weights to quantize")
+    names = [l["node"] for l in layers]
+    exp_id = new_id("sensitivity")
+    run_dir = session.artifacts / "runs" / exp_id
+    exp = Experiment(id=exp_id, label=f"Sensitivity ({technique}, tolerance {tolerance:g})", kind="sensitivity",
+                     recipe=[RecipeStep(technique=technique)], status="running", started=utc_now())
+    session.project.experiments.append(exp)
+    _save(session)
+
+    # Every quantizable layer must be a candidate, Conv included (int8_dynamic's default preset skips Conv).
+    base_config: dict[str, Any] = {"op_preset": "all_supported"} if technique == "int8_dynamic" else {}
+
+    def step(exclude: Sequence[str]) -> RecipeStep:
+        return RecipeStep(technique=technique, config={**base_config, "nodes_to_exclude": list(exclude)})
+
+    # Job 1: everything quantized, each layer alone, and all but each layer.
+    variants = [step([])] + [step([n for n in names if n != name]) for name in names] + [step([name]) for name in names]
+    # The worker also compares the fully quantized variant with the original layer by layer (ORT's QDQ debugging):
+    # heavy, so it runs there, never in this (possibly GUI) process.
+    outcome = _run_variants(session, variants, run_dir / "pass1", on_event, on_start, latency_seconds, layer_error=True)
+    if outcome.status != "finished" or outcome.result is None:
+        _record_error(session, exp_id, outcome.status, outcome.error or outcome.status, outcome.error_details)
+        if outcome.interrupted:
+            raise KeyboardInterrupt
+        return session.project.experiment(exp_id)
+    res = outcome.result["steps"]
+    metric_name = (quality_metric(res[0]["measurements"]) or ("cosine_mean", 0.0))[0]
+    base_q = _baseline_quality(session, metric_name)
+
+    def summary(step_result: dict[str, Any]) -> dict[str, Any]:
+        values = _metric_map(step_result["measurements"])
+        q = values.get(metric_name, 0.0)
+        return {"quality": q, "drop": base_q - q, "size_bytes": values.get("size_bytes"),
+                "latency_ms": values.get("latency_ms_median"), "latency_ratio": values.get("latency_ratio"),
+                "sqnr_db": values.get("sqnr_db")}
+
+    full = summary(res[0])
+    base_m = ensure_baseline(session).measurement("latency_ms_median")
+    base_latency = base_m.value if base_m else None
+    n = len(names)
+    ranking = []
+    for i, layer in enumerate(layers):
+        alone, but = summary(res[1 + i]), summary(res[1 + n + i])
+        ranking.append(dict(
+            layer,
+            drop_alone=alone["drop"],
+            recovery=full["drop"] - but["drop"],
+            sqnr_alone_db=alone["sqnr_db"],
+            size_cost_bytes=(but["size_bytes"] or 0) - (full["size_bytes"] or 0),
+            # Paired ratios (each timed interleaved with the original) drift less than raw medians between variants.
+            latency_cost_ms=_latency_cost(but, full, base_latency),
+        ))
+    layer_error = outcome.result.get("layer_error") or {"layers": [], "reason": "the worker reported no per-layer error"}
+    per_node = {e["node"]: e for e in layer_error.get("layers", [])}
+    for row in ranking:
+        e = per_node.get(row["node"], {})
+        row["activation_sqnr_db"] = e.get("activation_sqnr_db")
+        row["weight_sqnr_db"] = e.get("weight_sqnr_db")
+    ranking.sort(key=lambda r: (-max(r["drop_alone"], r["recovery"]), r["sqnr_alone_db"] if r["sqnr_alone_db"] is not None else 1e9))
+    order = [r["node"] for r in ranking]
+
+    # Keep-in-float sets of growing size, measured (k = 1 is "all but the first" from job 1).
+    curve: list[dict[str, Any]] = [{"keep_float": [], **full, "source": "pass1"}]
+    by_node = {l["node"]: i for i, l in enumerate(layers)}
+    sources: list[tuple[Path, dict[str, Any]]] = [(run_dir / "pass1", res[0])]  # the artifact behind each curve point
+    chosen: dict[str, Any] | None = curve[0] if full["drop"] <= tolerance else None
+    if chosen is None:
+        first = summary(res[1 + n + by_node[order[0]]])
+        curve.append({"keep_float": order[:1], **first, "source": "pass1"})
+        sources.append((run_dir / "pass1", res[1 + n + by_node[order[0]]]))
+        if first["drop"] <= tolerance:
+            chosen = curve[-1]
+    if chosen is None and n > 2:
+        more = [step(order[:k]) for k in range(2, n)]
+        out2 = _run_variants(session, more, run_dir / "pass2", on_event, on_start, latency_seconds)
+        if out2.status != "finished" or out2.result is None:
+            _record_error(session, exp_id, out2.status, out2.error or out2.status, out2.error_details)
+            if out2.interrupted:
+                raise KeyboardInterrupt
+            return session.project.experiment(exp_id)
+        for k, r in zip(range(2, n), out2.result["steps"]):
+            curve.append({"keep_float": order[:k], **summary(r), "source": "pass2"})
+            sources.append((run_dir / "pass2", r))
+            if chosen is None and curve[-1]["drop"] <= tolerance:
+                chosen = curve[-1]
+    meets = chosen is not None
+    if chosen is None:  # nothing quantized meets it: say so and point at the least-bad measured option
+        chosen = min(curve, key=lambda c: c["drop"])
+    folder, step_result = sources[next(i for i, c in enumerate(curve) if c is chosen)]
+    exp = session.project.experiment(exp_id)
+    art = step_result["artifact"]
+    path = folder / art["path"]
+    exp.recipe = [step(chosen["keep_float"])]
+    exp.artifacts = [ArtifactRecord(path=session.relpath(path), size_bytes=path.stat().st_size, sha256=sha256_file(path),
+                                    summary=art.get("summary", ""), notes=art.get("notes", []), lineage=session.lineage(exp.recipe))]
+    exp.measurements = [Measurement.model_validate(m) for m in step_result["measurements"]]
+    exp.quality = QualityDetails.model_validate(step_result["quality"])
+    exp.extra = {
+        "technique": technique, "metric": metric_name, "tolerance": tolerance, "original_quality": base_q,
+        "sensitivity": {r["node"]: r["drop_alone"] for r in ranking},
+        "ranking": ranking, "all_quantized": full, "curve": curve, "layer_error": layer_error,
+        "proposal": {"keep_float": chosen["keep_float"], "quality": chosen["quality"], "drop": chosen["drop"],
+                     "meets_tolerance": meets, "size_bytes": chosen["size_bytes"], "latency_ms": chosen["latency_ms"],
+                     "config": {**base_config, "nodes_to_exclude": chosen["keep_float"]}},
+    }
+    if not meets:
+        exp.extra["proposal"]["note"] = f"no measured set met the tolerance of {tolerance:g}; the least-bad one is shown"
+    exp.status = "finished"
+    exp.finished = utc_now()
+    _save(session)
+    return exp
+
+
+def _latency_cost(variant: dict[str, Any], reference: dict[str, Any], base_latency: float | None) -> float | None:
+    if variant["latency_ratio"] is not None and reference["latency_ratio"] is not None and base_latency is not None:
+        return (variant["latency_ratio"] - reference["latency_ratio"]) * base_latency
+    if variant["latency_ms"] is None or reference["latency_ms"] is None:
+        return None
+    return variant["latency_ms"] - reference["latency_ms"]
+
+
+def _run_variants(session: Session, variants: list[RecipeStep], run_dir: Path, on_event: EventCallback | None,
+                  on_start: Callable[[Run], None] | None, latency_seconds: float, layer_error: bool = False) -> RunOutcome:
+    """Many independent variants of the original in one worker (no chaining), measured lightly."""
+    job = prepare_job(session, variants, run_dir, chain=False, latency_seconds=latency_seconds, measure_memory=False,
+                      sensitivity=None, layer_error_step=0 if layer_error else None)
+    run = Run(job, run_dir / "job.json", on_event=on_event)
+    if on_start is not None:
+        on_start(run)
+    return run.start().wait()
+
+
+# --- results and the Pareto front --------------------------------------------------------------------------------
+
+
+def pareto_front(points: Sequence[tuple[float | None, float | None]]) -> list[bool]:
+    """(cost, quality) pairs, lower cost and higher quality better. On the front: no other point is at least as
+    good on both axes and strictly better on one. A point missing either number is never on the front."""
+    flags = []
+    for i, (c, q) in enumerate(points):
+        if c is None or q is None:
+            flags.append(False)
+            continue
+        dominated = any(
+            j != i and c2 is not None and q2 is not None and c2 <= c and q2 >= q and (c2 < c or q2 > q)
+            for j, (c2, q2) in enumerate(points)
+        )
+        flags.append(not dominated)
+    return flags
+
+
+def results(session: Session) -> list[dict[str, Any]]:
+    """Every finished candidate (the original first) with size, latency, quality, per-class deltas and Pareto flags.
+
+    Latency for the front is the candidate's paired ratio to the original (timed interleaved in its own run) times
+    the baseline's median: runs measured at different times drift, paired ratios much less.
+    """
+    base = session.project.baseline
+    exps = ([base] if base else []) + [e for e in session.project.experiments
+                                       if e.kind != "baseline" and e.status == "finished" and e.measurements]
+    base_values = _metric_map(base.measurements) if base else {}
+    base_classes = base.quality.per_class_accuracy if base and base.quality else {}
+    rows: list[dict[str, Any]] = []
+    metric = None
+    for e in exps:
+        q = quality_metric(e.measurements)
+        if q and metric is None:
+            metric = q[0]
+    for e in exps:
+        v = _metric_map(e.measurements)
+        ratio = v.get("latency_ratio")
+        latency = (ratio * base_values["latency_ms_median"]) if ratio is not None and "latency_ms_median" in base_values else v.get("latency_ms_median")
+        classes = e.quality.per_class_accuracy if e.quality else {}
+        rows.append({
+            "id": e.id, "label": e.label or e.id, "kind": e.kind, "group": e.group, "original": e.kind == "baseline",
+            "size_bytes": v.get("size_bytes"), "encoded_size_bytes": v.get("encoded_size_bytes"),
+            "latency_ms_median": v.get("latency_ms_median"), "latency_ms_p90": v.get("latency_ms_p90"),
+            "latency_ratio": ratio, "latency_ms_paired": latency,
+            "accuracy": v.get("accuracy"), "agreement": v.get("top1_agreement"), "sqnr_db": v.get("sqnr_db"),
+            "quality_metric": metric, "quality": v.get(metric) if metric else None,
+            "per_class_delta": {k: classes[k] - base_classes[k] for k in classes if k in base_classes},
+        })
+    size_front = pareto_front([(r["size_bytes"], r["quality"]) for r in rows])
+    lat_front = pareto_front([(r["latency_ms_paired"], r["quality"]) for r in rows])
+    for r, s, l in zip(rows, size_front, lat_front):
+        r["pareto_size"] = s
+        r["pareto_latency"] = l
+    return rows

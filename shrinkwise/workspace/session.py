@@ -1,0 +1,287 @@
+"""A working session over one project: the single place where the engine's results enter the project file.
+
+The GUI and the CLI both drive this class. Heavy calls (attach_model, add_data, profile, measure_baseline) must run
+off the UI thread; each saves the project atomically when it changes something.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shrinkwise.compression.data import Dataset, DataHealth, generated_inputs, health, load_data
+from shrinkwise.compression.errors import DataError, ModelLoadError, ProjectFileError
+from shrinkwise.compression.intake import TorchModelSpec
+from shrinkwise.compression.measure.latency import batch_one_feed
+from shrinkwise.compression.profile_types import ModelProfile
+from shrinkwise.compression.signature import TensorSpec
+from shrinkwise.workspace.hashing import sha256_file, sha256_tree
+from shrinkwise.workspace.project import (
+    DataRef,
+    Experiment,
+    Lineage,
+    ModelRef,
+    Project,
+    QualityDetails,
+    artifacts_dir,
+    load_project,
+    normalise_project_path,
+    project_name_from_path,
+    save_project,
+    utc_now,
+)
+from shrinkwise.workspace.versions import library_versions
+
+GENERATED_SAMPLES = 64
+
+
+class Session:
+    def __init__(self, path: Path, project: Project) -> None:
+        self.path = normalise_project_path(path)
+        self.project = project
+
+    # --- files -----------------------------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: Path | str, name: str | None = None, overwrite: bool = False) -> "Session":
+        path = normalise_project_path(path)
+        if path.exists() and not overwrite:
+            raise ProjectFileError("already exists", path, "open it, or choose another name")
+        session = cls(path, Project(name=name or project_name_from_path(path)))
+        session.save()
+        return session
+
+    @classmethod
+    def open(cls, path: Path | str) -> "Session":
+        path = normalise_project_path(path)
+        return cls(path, load_project(path))
+
+    def save(self, path: Path | str | None = None) -> Path:
+        """Save atomically; with `path`, save as a new file (artifact paths are rewritten to stay valid)."""
+        if path is not None:
+            new_path = normalise_project_path(path)
+            if new_path != self.path:
+                self._move_to(new_path)
+        return save_project(self.project, self.path)
+
+    def _move_to(self, new_path: Path) -> None:
+        old_folder = self.folder
+        old_artifacts = self.artifacts
+        self.path = new_path
+        if old_artifacts.exists() and not self.artifacts.exists():
+            shutil.copytree(old_artifacts, self.artifacts)
+        # Paths outside the artifacts folder are relative to the project folder: re-anchor them.
+        def rebase(rel: str) -> str:
+            absolute = (old_folder / rel).resolve()
+            if absolute.is_relative_to(old_artifacts.resolve()):
+                absolute = self.artifacts / absolute.relative_to(old_artifacts.resolve())
+            return self.relpath(absolute)
+
+        if self.project.model:
+            m = self.project.model
+            self.project.model = m.model_copy(update={"path": rebase(m.path), "onnx_path": rebase(m.onnx_path)})
+        self.project.data = [d.model_copy(update={"path": rebase(d.path)}) for d in self.project.data]
+        for e in self.project.experiments:
+            e.artifacts = [a.model_copy(update={"path": rebase(a.path)}) for a in e.artifacts]
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    @property
+    def artifacts(self) -> Path:
+        return artifacts_dir(self.path)
+
+    def resolve(self, rel: str) -> Path:
+        return (self.folder / rel).resolve()
+
+    def relpath(self, path: Path) -> str:
+        """Relative to the project folder where possible, so a project folder can be moved as a whole."""
+        path = Path(path).resolve()
+        try:
+            return Path(os.path.relpath(path, self.folder.resolve())).as_posix()
+        except ValueError:  # another drive on Windows
+            return path.as_posix()
+
+    # --- model -----------------------------------------------------------------------------------------------
+
+    def attach_model(
+        self,
+        model_path: Path | str,
+        architecture: str | None = None,
+        arch_kwargs: dict[str, Any] | None = None,
+        input_specs: list[TensorSpec] | None = None,
+    ) -> ModelRef:
+        from shrinkwise.compression.intake import load_model
+
+        model_path = Path(model_path).resolve()
+        work = self.artifacts / "model"
+        result = load_model(model_path, work, architecture=architecture, arch_kwargs=arch_kwargs, input_specs=input_specs, base_dir=self.folder)
+        ref = ModelRef(
+            path=self.relpath(model_path),
+            sha256=sha256_file(model_path),
+            format=result.format,
+            signature=result.signature,
+            signature_overridden=bool(input_specs),
+            architecture=self._relative_architecture(architecture),
+            arch_kwargs=dict(arch_kwargs or {}),
+            onnx_path=self.relpath(result.onnx_path),
+            onnx_sha256=sha256_file(result.onnx_path),
+            exporter=result.exporter,
+        )
+        self.project.model = ref
+        # A new model makes earlier measurements meaningless; they stay in the file, but the baseline is redone.
+        self.project.experiments = [e for e in self.project.experiments if e.kind != "baseline"]
+        self._profile_path().unlink(missing_ok=True)
+        self.save()
+        return ref
+
+    def _relative_architecture(self, architecture: str | None) -> str | None:
+        if not architecture:
+            return None
+        file_part, _, cls = architecture.rpartition(":")
+        path = Path(file_part)
+        if not path.is_absolute():
+            path = (Path.cwd() / path) if not (self.folder / path).exists() else self.folder / path
+        return f"{self.relpath(path)}:{cls}"
+
+    def require_model(self) -> ModelRef:
+        if self.project.model is None:
+            raise ModelLoadError("this project has no model yet", self.path, "add one with 'shrinkwise model PROJECT FILE' or drop a model file on the window")
+        return self.project.model
+
+    @property
+    def onnx_path(self) -> Path:
+        return self.resolve(self.require_model().onnx_path)
+
+    def torch_spec(self) -> TorchModelSpec | None:
+        m = self.require_model()
+        if m.format == "onnx":
+            return None
+        return TorchModelSpec(format=m.format, path=self.resolve(m.path), architecture=m.architecture, arch_kwargs=m.arch_kwargs)
+
+    # --- data ------------------------------------------------------------------------------------------------
+
+    def add_data(self, data_path: Path | str, role: str = "all") -> DataRef:
+        """Read and check the data against the model, record its hash and health, and save."""
+        model = self.require_model()
+        data_path = Path(data_path).resolve()
+        dataset = load_data(data_path, model.signature)
+        kind = "image_folder" if data_path.is_dir() else "npz"
+        digest = sha256_tree(data_path) if data_path.is_dir() else sha256_file(data_path)
+        calib = self.project.split.calibration_count if role in ("all", "calibration", "training") else None
+        if calib is not None:
+            calib = min(calib, len(dataset) if role != "all" else len(dataset) - int(round(self.project.split.evaluation_fraction * len(dataset))))
+        ref = DataRef(path=self.relpath(data_path), sha256=digest, kind=kind, role=role, samples=len(dataset), health=health(dataset, role, calib))  # type: ignore[arg-type]
+        self.project.data = [d for d in self.project.data if d.role != role] + [ref]
+        self.save()
+        return ref
+
+    def _load(self, ref: DataRef) -> Dataset:
+        path = self.resolve(ref.path)
+        if not path.exists():
+            raise DataError("data file is missing", path, "put it back or add the data again")
+        return load_data(path, self.require_model().signature)
+
+    def _by_role(self, role: str) -> DataRef | None:
+        return next((d for d in self.project.data if d.role == role), None)
+
+    def datasets(self) -> dict[str, Dataset | None]:
+        """Calibration, evaluation and training sets from the data's roles and the seeded split.
+
+        Without any data, evaluation is a generated set (labelled so): good for latency, not for quality.
+        """
+        split = self.project.split
+        out: dict[str, Dataset | None] = {"calibration": None, "evaluation": None, "training": None}
+        everything = self._by_role("all")
+        if everything is not None:
+            ds = self._load(everything)
+            order = np.random.default_rng(split.seed).permutation(len(ds))
+            n_eval = max(1, int(round(split.evaluation_fraction * len(ds))))
+            out["evaluation"] = ds.subset(np.sort(order[:n_eval]))
+            out["training"] = ds.subset(np.sort(order[n_eval:]))
+            out["calibration"] = ds.subset(np.sort(order[n_eval : n_eval + split.calibration_count]))
+        for role in ("evaluation", "training", "calibration"):
+            ref = self._by_role(role)
+            if ref is not None:
+                out[role] = self._load(ref)
+        if self._by_role("calibration") is None and self._by_role("training") is not None and out["training"] is not None:
+            train = out["training"]
+            order = np.random.default_rng(split.seed).permutation(len(train))
+            out["calibration"] = train.subset(np.sort(order[: split.calibration_count]))
+        if out["evaluation"] is None:
+            out["evaluation"] = generated_inputs(self.require_model().signature, GENERATED_SAMPLES, split.seed)
+        return out
+
+    def data_sha256(self) -> str | None:
+        if not self.project.data:
+            return None
+        return "+".join(sorted(d.sha256[:16] for d in self.project.data))
+
+    def data_health(self) -> list[tuple[DataRef, DataHealth | None]]:
+        return [(d, d.health) for d in self.project.data]
+
+    # --- profile and baseline --------------------------------------------------------------------------------
+
+    def _profile_path(self) -> Path:
+        return self.artifacts / "profile.json"
+
+    def cached_profile(self) -> ModelProfile | None:
+        """The saved profile if it belongs to the current model; cheap (no onnx import)."""
+        p = self._profile_path()
+        if not p.exists() or self.project.model is None:
+            return None
+        try:
+            raw = json.loads(p.read_text())
+            if raw.get("onnx_sha256") != self.project.model.onnx_sha256:
+                return None
+            return ModelProfile.model_validate(raw["profile"])
+        except (ValueError, KeyError):
+            return None
+
+    def profile(self, force: bool = False) -> ModelProfile:
+        from shrinkwise.compression.profile import profile_model
+        from shrinkwise.workspace.atomic import atomic_write_text
+
+        if not force and (cached := self.cached_profile()) is not None:
+            return cached
+        evaluation = self.datasets()["evaluation"]
+        assert evaluation is not None
+        prof = profile_model(self.onnx_path, batch_one_feed(evaluation.inputs))
+        payload = {"onnx_sha256": self.require_model().onnx_sha256, "profile": prof.model_dump()}
+        atomic_write_text(self._profile_path(), json.dumps(payload, indent=1))
+        return prof
+
+    def lineage(self, recipe: list[Any] | None = None) -> Lineage:
+        return Lineage(model_sha256=self.require_model().sha256, data_sha256=self.data_sha256(), recipe=recipe or [], versions=library_versions())
+
+    def measure_baseline(self) -> Experiment:
+        """Measure the original model exactly as candidates will be measured, and store it as the baseline."""
+        from shrinkwise.compression.measure.evaluate import measure_candidate
+        from shrinkwise.workspace.project import ArtifactRecord
+
+        sets = self.datasets()
+        evaluation = sets["evaluation"]
+        assert evaluation is not None
+        onnx_path = self.onnx_path
+        result = measure_candidate(onnx_path, onnx_path, evaluation, self.artifacts / "tmp")
+        model = self.require_model()
+        exp = Experiment(
+            id="original",
+            label="Original",
+            kind="baseline",
+            status="finished",
+            started=utc_now(),
+            finished=utc_now(),
+            artifacts=[ArtifactRecord(path=model.onnx_path, size_bytes=onnx_path.stat().st_size, sha256=model.onnx_sha256, summary="The original model, as ONNX", lineage=self.lineage())],
+            measurements=result.measurements,
+            quality=QualityDetails.model_validate(result.quality),
+        )
+        self.project.experiments = [e for e in self.project.experiments if e.kind != "baseline"]
+        self.project.experiments.insert(0, exp)
+        self.save()
+        return exp

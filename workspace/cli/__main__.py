@@ -1,5 +1,0 @@
-import sys
-
-from workspace.cli import main
-
-sys.exit(main())
