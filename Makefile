@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_DIR ?= $(HOME)/.local/share/shrinkwise/demo
 
-.PHONY: run test venv demo screenshots bench clean
+.PHONY: run test lint format venv demo screenshots bench clean
 
 venv: $(STAMP)
 
@@ -20,8 +20,19 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/shrinkwise gui --demo
 
-test: $(STAMP)
+test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+# ruff (lint + format check), mypy on advisor/ and workspace/, and the import-linter layer contracts.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 demo: $(STAMP)
 	$(BIN)/shrinkwise demo --out $(DEMO_DIR)

@@ -7,6 +7,7 @@ cosine of sentence embeddings to fp32, mean/min). All candidates' sessions are t
     .venv/bin/python -m bench.bench_techniques                 # both models (MiniLM needs the 'bench' extra)
     .venv/bin/python -m bench.bench_techniques --models demo --quick
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,9 +17,10 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -89,9 +91,11 @@ def timed(fn: Callable[[], Path]) -> tuple[Path, float]:
 # --- models ----------------------------------------------------------------------------------------------------------
 
 
-def demo_candidates(work: Path, quick: bool) -> tuple[list[Candidate], Callable[[Path], dict[str, float]], dict[str, np.ndarray]]:
-    from shrinkwise.workspace.demo import build_demo
+def demo_candidates(
+    work: Path, quick: bool
+) -> tuple[list[Candidate], Callable[[Path], dict[str, float]], dict[str, np.ndarray]]:
     from shrinkwise.compression.intake import torch_model_factory
+    from shrinkwise.workspace.demo import build_demo
 
     session = build_demo(work / "demo", measure=False)
     sets = session.datasets()
@@ -109,16 +113,26 @@ def demo_candidates(work: Path, quick: bool) -> tuple[list[Candidate], Callable[
 
     feeds = [{"x": calib.inputs["x"][i : i + 1]} for i in range(100)]
     cands = [Candidate("fp32 (original)", src, 0.0)]
-    for name, fn in (("ORT fp16 (plain script)", lambda: ort_default_fp16(src, work / "p_fp16.onnx")),
-                     ("ORT quantize_dynamic defaults", lambda: ort_default_dynamic(src, work / "p_dyn.onnx")),
-                     ("ORT quantize_static defaults", lambda: ort_default_static(src, work / "p_stat.onnx", feeds))):
+    for name, fn in (
+        ("ORT fp16 (plain script)", lambda: ort_default_fp16(src, work / "p_fp16.onnx")),
+        ("ORT quantize_dynamic defaults", lambda: ort_default_dynamic(src, work / "p_dyn.onnx")),
+        ("ORT quantize_static defaults", lambda: ort_default_static(src, work / "p_stat.onnx", feeds)),
+    ):
         p, s = timed(fn)
         cands.append(Candidate(name, p, s))
 
     def ctx(tag: str) -> TechniqueContext:
         out = work / tag
         out.mkdir(exist_ok=True)
-        return TechniqueContext(onnx_path=src, out_dir=out, calibration=calib, train=trainset, validation=val, torch_model=torch_factory, seed=0)
+        return TechniqueContext(
+            onnx_path=src,
+            out_dir=out,
+            calibration=calib,
+            train=trainset,
+            validation=val,
+            torch_model=torch_factory,
+            seed=0,
+        )
 
     plan: list[tuple[str, str, dict[str, Any]]] = [
         ("Shrinkwise fp16", "fp16", {}),
@@ -139,7 +153,9 @@ def demo_candidates(work: Path, quick: bool) -> tuple[list[Candidate], Callable[
     return cands, quality, {"x": evaluation.inputs["x"][:1]}  # type: ignore[union-attr]
 
 
-def minilm_candidates(work: Path, quick: bool) -> tuple[list[Candidate], Callable[[Path], dict[str, float]], dict[str, np.ndarray]]:
+def minilm_candidates(
+    work: Path, quick: bool
+) -> tuple[list[Candidate], Callable[[Path], dict[str, float]], dict[str, np.ndarray]]:
     from bench import minilm
 
     src, export_s = timed(lambda: minilm.export(work / "minilm.onnx"))
@@ -155,20 +171,32 @@ def minilm_candidates(work: Path, quick: bool) -> tuple[list[Candidate], Callabl
     # Calibration as one padded batch per sentence is not stackable; techniques take per-sample arrays, so pad to
     # the longest calibration sentence with attention_mask 0 (what a batched production input looks like).
     longest = max(f["input_ids"].shape[1] for f in calib_feeds)
-    padded = {k: np.concatenate([np.pad(f[k], ((0, 0), (0, longest - f[k].shape[1]))) for f in calib_feeds]) for k in minilm.INPUTS}
+    padded = {
+        k: np.concatenate([np.pad(f[k], ((0, 0), (0, longest - f[k].shape[1]))) for f in calib_feeds])
+        for k in minilm.INPUTS
+    }
     calib = LabelledData(inputs=padded)
     cands = [Candidate("fp32 (original)", src, export_s)]
-    for name, fn in (("ORT fp16 (plain script)", lambda: ort_default_fp16(src, work / "p_fp16.onnx")),
-                     ("ORT quantize_dynamic defaults", lambda: ort_default_dynamic(src, work / "p_dyn.onnx")),
-                     ("ORT quantize_static defaults", lambda: ort_default_static(src, work / "p_stat.onnx", calib_feeds))):
+    for name, fn in (
+        ("ORT fp16 (plain script)", lambda: ort_default_fp16(src, work / "p_fp16.onnx")),
+        ("ORT quantize_dynamic defaults", lambda: ort_default_dynamic(src, work / "p_dyn.onnx")),
+        ("ORT quantize_static defaults", lambda: ort_default_static(src, work / "p_stat.onnx", calib_feeds)),
+    ):
         p, s = timed(fn)
         cands.append(Candidate(name, p, s))
-    for name, tech in (("Shrinkwise fp16", "fp16"), ("Shrinkwise int8_dynamic", "int8_dynamic"), ("Shrinkwise int8_static", "int8_static"),
-                       ("Shrinkwise int4_weight_only", "int4_weight_only"), ("Shrinkwise palettize 4-bit", "palettize")):
+    for name, tech in (
+        ("Shrinkwise fp16", "fp16"),
+        ("Shrinkwise int8_dynamic", "int8_dynamic"),
+        ("Shrinkwise int8_static", "int8_static"),
+        ("Shrinkwise int4_weight_only", "int4_weight_only"),
+        ("Shrinkwise palettize 4-bit", "palettize"),
+    ):
         out = work / tech
         out.mkdir(exist_ok=True)
         try:
-            p, s, note, enc = run_technique(tech, TechniqueContext(onnx_path=src, out_dir=out, calibration=calib, seed=0))
+            p, s, note, enc = run_technique(
+                tech, TechniqueContext(onnx_path=src, out_dir=out, calibration=calib, seed=0)
+            )
             cands.append(Candidate(name, p, s, note, enc))
         except Exception as exc:
             print(f"  {name}: FAILED {exc}", file=sys.stderr)
@@ -176,20 +204,37 @@ def minilm_candidates(work: Path, quick: bool) -> tuple[list[Candidate], Callabl
     return cands, quality, median
 
 
-def bench_model(label: str, cands: list[Candidate], quality: Callable[[Path], dict[str, float]], feed: dict[str, np.ndarray], quick: bool) -> list[dict[str, Any]]:
+def bench_model(
+    label: str,
+    cands: list[Candidate],
+    quality: Callable[[Path], dict[str, float]],
+    feed: dict[str, np.ndarray],
+    quick: bool,
+) -> list[dict[str, Any]]:
     for c in cands:
         c.quality = quality(c.path)
     paths = {c.name: c.path for c in cands}
     for threads in (1, 2):
-        res = measure_latency(paths, feed, threads=threads, reference=cands[0].name, rounds=8 if quick else 20,
-                              runs_per_round=13, max_seconds=30 if quick else 240)
+        res = measure_latency(
+            paths,
+            feed,
+            threads=threads,
+            reference=cands[0].name,
+            rounds=8 if quick else 20,
+            runs_per_round=13,
+            max_seconds=30 if quick else 240,
+        )
         for c in cands:
             c.latency[threads] = res[c.name]
     size0 = cands[0].path.stat().st_size
     rows = []
     print(f"\n## {label}\n")
     qkeys = list(cands[0].quality)
-    print("| candidate | size KiB | size ratio | encoded ratio | 1t ms median / p90 | lat ratio 1t [IQR] | lat ratio 2t [IQR] | " + " | ".join(qkeys) + " | build s | note |")
+    print(
+        "| candidate | size KiB | size ratio | encoded ratio | 1t ms median / p90 | lat ratio 1t [IQR] | lat ratio 2t [IQR] | "
+        + " | ".join(qkeys)
+        + " | build s | note |"
+    )
     print("|---|---|---|---|---|---|---|" + "---|" * len(qkeys) + "---|---|")
     for c in cands:
         l1, l2 = c.latency[1], c.latency[2]
@@ -197,10 +242,29 @@ def bench_model(label: str, cands: list[Candidate], quality: Callable[[Path], di
         size = c.path.stat().st_size
         q = " | ".join(f"{c.quality[k]:.4f}" for k in qkeys)
         enc = f"{c.encoded_bytes / size0:.3f} (estimate of an n-bit/sparse encoding)" if c.encoded_bytes else "—"
-        print(f"| {c.name} | {size / 1024:,.1f} | {size / size0:.3f} | {enc} | {l1.median_ms:.3f} / {l1.p90_ms:.3f} | {l1.ratio_to_reference:.2f} {iqr(l1)} | {l2.ratio_to_reference:.2f} {iqr(l2)} | {q} | {c.build_s:.2f} | {c.note} |")
-        rows.append({"model": label, "candidate": c.name, "size_bytes": size, "size_ratio": size / size0, "encoded_size_bytes": c.encoded_bytes,
-                     "latency": {t: {"median_ms": c.latency[t].median_ms, "p90_ms": c.latency[t].p90_ms, "ratio": c.latency[t].ratio_to_reference, "ratio_iqr": c.latency[t].ratio_iqr} for t in (1, 2)},
-                     "quality": c.quality, "build_s": c.build_s})
+        print(
+            f"| {c.name} | {size / 1024:,.1f} | {size / size0:.3f} | {enc} | {l1.median_ms:.3f} / {l1.p90_ms:.3f} | {l1.ratio_to_reference:.2f} {iqr(l1)} | {l2.ratio_to_reference:.2f} {iqr(l2)} | {q} | {c.build_s:.2f} | {c.note} |"
+        )
+        rows.append(
+            {
+                "model": label,
+                "candidate": c.name,
+                "size_bytes": size,
+                "size_ratio": size / size0,
+                "encoded_size_bytes": c.encoded_bytes,
+                "latency": {
+                    t: {
+                        "median_ms": c.latency[t].median_ms,
+                        "p90_ms": c.latency[t].p90_ms,
+                        "ratio": c.latency[t].ratio_to_reference,
+                        "ratio_iqr": c.latency[t].ratio_iqr,
+                    }
+                    for t in (1, 2)
+                },
+                "quality": c.quality,
+                "build_s": c.build_s,
+            }
+        )
     return rows
 
 
@@ -213,7 +277,9 @@ def main() -> None:
     import onnxruntime as ort
     import torch
 
-    print(f"onnxruntime {ort.__version__}, torch {torch.__version__}, numpy {np.__version__}; CPUExecutionProvider, batch 1")
+    print(
+        f"onnxruntime {ort.__version__}, torch {torch.__version__}, numpy {np.__version__}; CPUExecutionProvider, batch 1"
+    )
     rows: list[dict[str, Any]] = []
     work = Path(tempfile.mkdtemp(prefix="shrinkwise-bench-"))
     home = Path.cwd()
@@ -225,10 +291,14 @@ def main() -> None:
             (work / model).mkdir()
             if model == "demo":
                 cands, quality, feed = demo_candidates(work / model, args.quick)
-                rows += bench_model("Demo digits CNN (held-out accuracy, agreement with fp32)", cands, quality, feed, args.quick)
+                rows += bench_model(
+                    "Demo digits CNN (held-out accuracy, agreement with fp32)", cands, quality, feed, args.quick
+                )
             elif model == "minilm":
                 cands, quality, feed = minilm_candidates(work / model, args.quick)
-                rows += bench_model("MiniLM-L6 (cosine of sentence embeddings to fp32)", cands, quality, feed, args.quick)
+                rows += bench_model(
+                    "MiniLM-L6 (cosine of sentence embeddings to fp32)", cands, quality, feed, args.quick
+                )
             else:
                 raise SystemExit(f"unknown model {model}")
             print(f"\n({model}: {time.perf_counter() - t0:.0f} s)")

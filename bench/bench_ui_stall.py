@@ -9,11 +9,11 @@ the Advice page) with the Run page visible (progress bars, live plots at 20 Hz, 
 Prints p50 / p99 / max of the gaps and the count of gaps over 50 ms and 100 ms. Numbers depend on the machine; the
 table in bench/README.md was taken on the project's 2-core machine.
 """
+
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -36,9 +36,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summary(name: str, gaps: list[float], seconds: float) -> str:
-    return (f"{name:<22} {len(gaps):>6} ticks in {seconds:5.1f} s   p50 {percentile(gaps, 0.5):6.1f} ms   "
-            f"p99 {percentile(gaps, 0.99):6.1f} ms   max {max(gaps):6.1f} ms   >50 ms: {sum(g > 50 for g in gaps):>3}   "
-            f">100 ms: {sum(g > 100 for g in gaps):>3}")
+    return (
+        f"{name:<22} {len(gaps):>6} ticks in {seconds:5.1f} s   p50 {percentile(gaps, 0.5):6.1f} ms   "
+        f"p99 {percentile(gaps, 0.99):6.1f} ms   max {max(gaps):6.1f} ms   >50 ms: {sum(g > 50 for g in gaps):>3}   "
+        f">100 ms: {sum(g > 100 for g in gaps):>3}"
+    )
 
 
 def main() -> int:
@@ -56,7 +58,7 @@ def main() -> int:
     from shrinkwise.gui.main_window import STEP_RUN, MainWindow
     from shrinkwise.workspace.demo import DEMO_NAME, build_demo
 
-    app = QApplication.instance() or QApplication([])
+    QApplication.instance() or QApplication([])
     dialogs.exec_dialog = lambda dialog: 0  # nothing modal offscreen
     folder = Path(tempfile.mkdtemp(prefix="shrinkwise-stall-"))
     build_demo(folder)

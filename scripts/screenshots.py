@@ -5,6 +5,7 @@
 Real runs (fp16, int8_static and a 2-bit palettization that changes some answers) fill the Run and Compare pages.
 A script, not the app: waiting here pumps the event loop with QTest.qWait.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,10 +54,16 @@ def main() -> int:
         from PySide6.QtGui import QColor, QPalette
 
         pal = QPalette()
-        for role, color in ((QPalette.ColorRole.Window, "#2b2b2b"), (QPalette.ColorRole.WindowText, "#e0e0e0"),
-                            (QPalette.ColorRole.Base, "#1e1e1e"), (QPalette.ColorRole.AlternateBase, "#262626"),
-                            (QPalette.ColorRole.Text, "#e0e0e0"), (QPalette.ColorRole.Button, "#3a3a3a"),
-                            (QPalette.ColorRole.ButtonText, "#e0e0e0"), (QPalette.ColorRole.Highlight, "#3d6fb4")):
+        for role, color in (
+            (QPalette.ColorRole.Window, "#2b2b2b"),
+            (QPalette.ColorRole.WindowText, "#e0e0e0"),
+            (QPalette.ColorRole.Base, "#1e1e1e"),
+            (QPalette.ColorRole.AlternateBase, "#262626"),
+            (QPalette.ColorRole.Text, "#e0e0e0"),
+            (QPalette.ColorRole.Button, "#3a3a3a"),
+            (QPalette.ColorRole.ButtonText, "#e0e0e0"),
+            (QPalette.ColorRole.Highlight, "#3d6fb4"),
+        ):
             pal.setColor(role, QColor(color))
         app.setPalette(pal)
     dialogs.exec_dialog = lambda dialog: 0  # nothing modal offscreen; errors are printed below instead

@@ -4,6 +4,7 @@ One import package so nothing collides with the standard library (Python 3.14 ad
 packages named `rules`, `advisor` or `workspace`. The parts: `compression` (the engine), `advisor` (the rules),
 `rules` (knowledge as data), `workspace` (project, session, reports, CLI) and `gui` (the desktop app).
 """
+
 from importlib.metadata import PackageNotFoundError, version
 
 try:

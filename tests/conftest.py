@@ -1,4 +1,5 @@
 """Test-wide settings: Qt must never look for a display (it aborts the process without one)."""
+
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -1,4 +1,5 @@
 """Tiny models and data built in code for the tests (nothing downloaded)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,9 +12,7 @@ def tiny_cnn():  # type: ignore[no-untyped-def]
     from torch import nn
 
     torch.manual_seed(0)
-    return nn.Sequential(
-        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 10)
-    ).eval()
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 10)).eval()
 
 
 def export_onnx(module, path: Path, shape=(1, 1, 8, 8)) -> Path:  # type: ignore[no-untyped-def]
@@ -23,8 +22,17 @@ def export_onnx(module, path: Path, shape=(1, 1, 8, 8)) -> Path:  # type: ignore
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(module, (torch.zeros(shape),), str(path), input_names=["x"], output_names=["y"],
-                          dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, dynamo=False, external_data=False, opset_version=17)
+        torch.onnx.export(
+            module,
+            (torch.zeros(shape),),
+            str(path),
+            input_names=["x"],
+            output_names=["y"],
+            dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
+            dynamo=False,
+            external_data=False,
+            opset_version=17,
+        )
     return path
 
 

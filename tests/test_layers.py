@@ -1,4 +1,5 @@
 """Architecture boundaries: import-linter contracts, and start-up paths that never load torch."""
+
 from __future__ import annotations
 
 import subprocess

@@ -3,6 +3,7 @@
 Run with the project's venv: `QT_QPA_PLATFORM=offscreen .venv/bin/python packaging/linux/render_icons.py`.
 The PNGs are committed, so installing the desktop files needs neither Qt nor rsvg-convert.
 """
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 Why a fixed vocabulary: a rule may recommend "run a sensitivity analysis" or "measure on the device" as a plan
 step, and the GUI needs to know what each one is and whether Shrinkwise can do it itself.
 """
+
 from __future__ import annotations
 
 from typing import Literal

@@ -2,6 +2,7 @@
 
 Plain data (pydantic) so the CLI prints it, the GUI shows it, reports embed it and `--json` writes it unchanged.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -59,9 +60,13 @@ class Advice(BaseModel):
     blockers: list[Statement]
     questions: list[Question]
     feasibility: Feasibility
-    estimates: list[str] = Field(default_factory=list, description="Labelled numbers the advisor computed, not measured")
+    estimates: list[str] = Field(
+        default_factory=list, description="Labelled numbers the advisor computed, not measured"
+    )
     rules_fired: list[str]
 
     def all_rule_ids(self) -> list[str]:
-        return sorted({s.rule_id for group in (self.plan, self.warnings, self.blockers, self.questions) for s in group}
-                      | {a for s in self.plan for a in s.also_from})
+        return sorted(
+            {s.rule_id for group in (self.plan, self.warnings, self.blockers, self.questions) for s in group}
+            | {a for s in self.plan for a in s.also_from}
+        )

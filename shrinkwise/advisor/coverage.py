@@ -3,6 +3,7 @@
 Why: the knowledge base is only as good as its coverage of what practitioners reported. A lesson that no rule
 encodes must say why, so gaps are deliberate and visible (`shrinkwise rules --coverage`).
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -58,8 +59,12 @@ def coverage(rules: list[LoadedRule]) -> list[CoverageRow]:
             if lesson not in known:
                 raise AdvisorError(f"cites unknown lesson '{lesson}'", where=loaded.path)
             by_lesson.setdefault(lesson, set()).add(loaded.id)
-    return [CoverageRow(lesson=l.id, tag=l.tag, title=l.title, rules=sorted(by_lesson.get(l.id, ())),
-                        not_encoded=l.not_encoded) for l in lessons]
+    return [
+        CoverageRow(
+            lesson=l.id, tag=l.tag, title=l.title, rules=sorted(by_lesson.get(l.id, ())), not_encoded=l.not_encoded
+        )
+        for l in lessons
+    ]
 
 
 def coverage_problems(rows: list[CoverageRow]) -> list[str]:

@@ -4,6 +4,7 @@ Same facts, same advice, same order: rules are evaluated in id order, candidates
 output list is sorted by an explicit key (plan: order, then step, then rule id; warnings and blockers: severity,
 then rule id, then subject; questions: order, then fact).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -118,16 +119,34 @@ def _plan(firings: list[Firing], situation: Situation, manifest: Manifest, block
             name, in_app = ACTIVITIES[a.activity or ""]
             needs, missing, training = [], [], a.activity == "training_aware_compression"
             expected = render(a.expected, f.symbols) if a.expected else ""
-        blocked = sorted({b.rule.id for b in blockers
-                          if ("*" in b.rule.rule.action.blocks and a.technique)
-                          or (a.technique in b.rule.rule.action.blocks) or (a.activity in b.rule.rule.action.blocks)})
-        steps.append(PlanStep(
-            **_statement_fields(f), position=position, technique=a.technique, activity=a.activity, name=name,
-            config=dict(a.config), expected=expected, needs=[*needs, *a.needs], missing=missing,
-            needs_training=training, in_app=in_app, blocked_by=blocked, also_from=sorted(set(others.get(key, []))),
-            done_by=[c.id for c in situation.results.candidates if a.technique and c.techniques == [a.technique]],
-            optional=ship and a.technique is not None,
-        ))
+        blocked = sorted(
+            {
+                b.rule.id
+                for b in blockers
+                if ("*" in b.rule.rule.action.blocks and a.technique)
+                or (a.technique in b.rule.rule.action.blocks)
+                or (a.activity in b.rule.rule.action.blocks)
+            }
+        )
+        steps.append(
+            PlanStep(
+                **_statement_fields(f),
+                position=position,
+                technique=a.technique,
+                activity=a.activity,
+                name=name,
+                config=dict(a.config),
+                expected=expected,
+                needs=[*needs, *a.needs],
+                missing=missing,
+                needs_training=training,
+                in_app=in_app,
+                blocked_by=blocked,
+                also_from=sorted(set(others.get(key, []))),
+                done_by=[c.id for c in situation.results.candidates if a.technique and c.techniques == [a.technique]],
+                optional=ship and a.technique is not None,
+            )
+        )
     return steps
 
 
@@ -139,14 +158,24 @@ def _estimates(situation: Situation) -> list[str]:
     fz, t = situation.feasibility, situation.target
     out = []
     if fz.latency_now_source == "estimate" and fz.latency_now_ms is not None:
-        out.append(f"Latency of the original on {t.name}: about {fz.latency_now_ms:.3g} ms "
-                   "(estimate from the model's operation count and the device's peak compute and bandwidth; not measured).")
+        out.append(
+            f"Latency of the original on {t.name}: about {fz.latency_now_ms:.3g} ms "
+            "(estimate from the model's operation count and the device's peak compute and bandwidth; not measured)."
+        )
     if fz.latency_best_post_training_ms is not None and fz.best_post_training_technique:
-        label = "estimate" if fz.latency_now_source in ("estimate", "none") else f"scaled from the {fz.latency_now_source} measurement by an estimate"
-        out.append(f"Best post-training latency on {t.name}: about {fz.latency_best_post_training_ms:.3g} ms "
-                   f"with {fz.best_post_training_technique} ({label}).")
+        label = (
+            "estimate"
+            if fz.latency_now_source in ("estimate", "none")
+            else f"scaled from the {fz.latency_now_source} measurement by an estimate"
+        )
+        out.append(
+            f"Best post-training latency on {t.name}: about {fz.latency_best_post_training_ms:.3g} ms "
+            f"with {fz.best_post_training_technique} ({label})."
+        )
     if fz.memory_now_mb is not None and not (t.is_this_computer and situation.model.peak_memory_mb):
-        out.append(f"Peak memory of the original: about {fz.memory_now_mb:.3g} MB (estimate: weights plus the largest activations).")
+        out.append(
+            f"Peak memory of the original: about {fz.memory_now_mb:.3g} MB (estimate: weights plus the largest activations)."
+        )
     return out
 
 

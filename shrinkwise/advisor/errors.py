@@ -3,6 +3,7 @@
 The advisor may not import the engine (`compression.errors`), so it raises `AdvisorError`, a `ValueError` whose
 message is one line that names the field or file at fault. The CLI turns it into a `ShrinkwiseError` (exit 2).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -45,7 +46,7 @@ def first_validation_error(exc: ValidationError, model: type | None = None) -> s
 
 def _fields_at(model: type, path: list[str]) -> list[str]:
     """Field names of the nested pydantic model found by following `path` (list indices skipped)."""
-    current = model
+    current: type | None = model
     for part in path:
         if part.isdigit():
             continue

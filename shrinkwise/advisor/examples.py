@@ -3,6 +3,7 @@
 Why a shared base: an example should show only the facts it is about ("weight_dtype: fp16 must not match"),
 while still being a complete, valid facts document.
 """
+
 from __future__ import annotations
 
 import copy
@@ -47,5 +48,7 @@ def check_examples(loaded: LoadedRule, manifest: dict[str, dict[str, Any]]) -> l
             situation = build_situation(facts, manifest)
             fired = any(f.rule.id == loaded.id for f in fire(situation, [loaded]))
             if fired != (kind == "match"):
-                problems.append(f"{loaded.path}: examples.{kind}[{i}] {'did not match' if kind == 'match' else 'matched'}")
+                problems.append(
+                    f"{loaded.path}: examples.{kind}[{i}] {'did not match' if kind == 'match' else 'matched'}"
+                )
     return problems

@@ -7,6 +7,7 @@ name instead of being silently ignored, and `Facts.model_json_schema()` document
 `rules/questions/`). Numbers are in the units their names say (`_mb` = megabytes of 10^6 bytes, `_ms` =
 milliseconds, `_pts` = percentage points of accuracy: 1.0 means 99.4 % -> 98.4 %).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,9 @@ FACTS_SCHEMA_VERSION = 1
 WeightDtype = Literal["fp32", "fp16", "bf16", "int8", "int4", "mixed", "unknown"]
 ArchFamily = Literal["cnn", "transformer", "rnn", "mlp", "classical", "other", "unknown"]
 InputKind = Literal["image", "text", "audio", "tabular", "timeseries", "other", "unknown"]
-Task = Literal["classification", "detection", "segmentation", "regression", "embedding", "generation", "other", "unknown"]
+Task = Literal[
+    "classification", "detection", "segmentation", "regression", "embedding", "generation", "other", "unknown"
+]
 Stage = Literal["feasibility", "architecture_only", "trained", "pre_ship"]
 LatencySource = Literal["device", "host", "estimate", "proxy", "none"]
 Expertise = Literal["novice", "intermediate", "expert"]
@@ -59,16 +62,23 @@ class ModelFacts(_Facts):
     op_types: list[str] = Field(default_factory=list, description="Distinct ONNX op types in the graph")
     op_count: int | None = Field(default=None, ge=0)
     macs: int | None = Field(default=None, ge=0, description="Multiply-accumulates per inference at batch 1")
-    matmul_param_share: float | None = Field(default=None, ge=0.0, le=1.0, description="Share of parameters in MatMul/Gemm")
+    matmul_param_share: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Share of parameters in MatMul/Gemm"
+    )
     conv_param_share: float | None = Field(default=None, ge=0.0, le=1.0, description="Share of parameters in Conv")
-    matmul_time_share: float | None = Field(default=None, ge=0.0, le=1.0, description="Share of profiled time in MatMul/Gemm")
+    matmul_time_share: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Share of profiled time in MatMul/Gemm"
+    )
     conv_time_share: float | None = Field(default=None, ge=0.0, le=1.0, description="Share of profiled time in Conv")
     largest_layers: list[LayerFact] = Field(default_factory=list, description="Largest layers first")
     unsupported_ops: list[str] = Field(
-        default_factory=list, description="Ops of this model the target cannot run natively (the advisor adds the ones it knows)"
+        default_factory=list,
+        description="Ops of this model the target cannot run natively (the advisor adds the ones it knows)",
     )
     cast_ops: int | None = Field(default=None, ge=0, description="Cast (dtype conversion) nodes in the graph")
-    activation_peak_mb: float | None = Field(default=None, ge=0.0, description="Largest activation tensor at batch 1, MB")
+    activation_peak_mb: float | None = Field(
+        default=None, ge=0.0, description="Largest activation tensor at batch 1, MB"
+    )
     profile_stale: bool | None = Field(default=None, description="The architecture changed since the last profile")
     latency_ms: float | None = Field(default=None, gt=0.0, description="Measured median latency of the original")
     latency_source: LatencySource = Field(default="none", description="Where latency_ms comes from")
@@ -98,8 +108,12 @@ class TargetFacts(_Facts):
     sparsity_patterns: list[str] = Field(default_factory=list, description="Sparsity it can use, e.g. '2:4'")
     sparse_min_sparsity: float | None = Field(default=None, ge=0.0, le=1.0)
     dynamic_quantization: bool = Field(default=False, description="Runtime can quantize activations on the fly")
-    palettized_weights_native: bool = Field(default=False, description="Runs palettized weights without expanding them first")
-    decompresses_weights_at_load: bool = Field(default=True, description="Compressed weights are expanded to float before compute")
+    palettized_weights_native: bool = Field(
+        default=False, description="Runs palettized weights without expanding them first"
+    )
+    decompresses_weights_at_load: bool = Field(
+        default=True, description="Compressed weights are expanded to float before compute"
+    )
     unsupported_ops: list[str] = Field(default_factory=list, description="Ops it cannot run (they fall back or fail)")
     latency_overhead_ms: float = Field(default=0.02, ge=0.0, description="Fixed cost per inference for estimates")
     op_overhead_us: float = Field(default=2.0, ge=0.0, description="Fixed cost per op for estimates")
@@ -109,7 +123,9 @@ class BudgetFacts(_Facts):
     """What the model must fit into. None = not set; the papers give no default, so the advisor asks."""
 
     latency_ms: float | None = Field(default=None, gt=0.0)
-    latency_statistic: LatencyStatistic | None = Field(default=None, description="Is the latency budget typical or a hard limit")
+    latency_statistic: LatencyStatistic | None = Field(
+        default=None, description="Is the latency budget typical or a hard limit"
+    )
     size_mb: float | None = Field(default=None, gt=0.0, description="Largest acceptable model file, MB")
     peak_memory_mb: float | None = Field(default=None, gt=0.0)
     power_mw: float | None = Field(default=None, gt=0.0)
@@ -133,7 +149,9 @@ class DataFacts(_Facts):
     calibration_matches_production: bool | None = Field(default=None, description="Calibration drawn like real inputs")
     has_training_data: bool | None = None
     has_unlabelled_in_domain: bool | None = None
-    training_time_budget_h: float | None = Field(default=None, ge=0.0, description="Hours of training the user can afford")
+    training_time_budget_h: float | None = Field(
+        default=None, ge=0.0, description="Hours of training the user can afford"
+    )
     torch_model_available: bool | None = Field(default=None, description="The model exists in PyTorch, not only ONNX")
 
 
@@ -157,12 +175,16 @@ class CandidateFacts(_Facts):
     latency_ratio: float | None = Field(default=None, ge=0.0, description="Candidate latency / original latency")
     peak_memory_ratio: float | None = Field(default=None, ge=0.0)
     accuracy_drop_pts: float | None = Field(default=None, description="Original accuracy minus candidate's, points")
-    agreement: float | None = Field(default=None, ge=0.0, le=1.0, description="Share of inputs with the same top-1 answer")
+    agreement: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Share of inputs with the same top-1 answer"
+    )
     max_subgroup_drop_pts: float | None = None
     worst_subgroup: str | None = None
     latency_source: LatencySource = "none"
     metrics: list[str] = Field(default_factory=list, description="Names of the metrics measured")
-    range_anomalies: list[str] = Field(default_factory=list, description="Layers whose value ranges left the original's")
+    range_anomalies: list[str] = Field(
+        default_factory=list, description="Layers whose value ranges left the original's"
+    )
     range_checked: bool = Field(default=False, description="The layer-by-layer range check ran on this candidate")
 
 
@@ -195,7 +217,9 @@ def parse_facts(raw: Any, where: str = "facts") -> Facts:
     try:
         return Facts.model_validate(raw)
     except ValidationError as exc:
-        raise AdvisorError(first_validation_error(exc, Facts), where=where, fix="see 'shrinkwise advise --facts-schema'") from None
+        raise AdvisorError(
+            first_validation_error(exc, Facts), where=where, fix="see 'shrinkwise advise --facts-schema'"
+        ) from None
 
 
 def load_facts_file(path: Path | str) -> Facts:

@@ -5,11 +5,12 @@ Why: a newcomer should hear "post-training compression cannot reach a 12x smalle
 architecture or distillation" before waiting for runs. Latency on a device other than this computer is an analytic
 roofline estimate (MACs against peak compute, bytes against bandwidth, plus fixed overheads) and is labelled so.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -81,7 +82,9 @@ class Feasibility(BaseModel):
     memory_now_mb: float | None = None
     memory_best_post_training_mb: float | None = None
     memory_reachable_post_training: bool | None = None
-    reachable_post_training: bool | None = Field(default=None, description="Every set budget reachable without training")
+    reachable_post_training: bool | None = Field(
+        default=None, description="Every set budget reachable without training"
+    )
     fits_device_storage: bool | None = None
     fits_device_memory: bool | None = None
     runs_as_is: bool = Field(default=True, description="The device can run the model's current precision")
@@ -95,7 +98,9 @@ def _ratio(now: float | None, budget: float | None) -> float | None:
 
 def roofline_ms(target: TargetFacts, model: ModelFacts, compute: str, weight_mb: float | None) -> float | None:
     """Latency estimate: the slower of compute and memory traffic, plus fixed per-inference and per-op costs."""
-    peak = {"fp32": target.peak_gflops_fp32, "fp16": target.peak_gflops_fp16, "int8": target.peak_gops_int8}.get(compute)
+    peak = {"fp32": target.peak_gflops_fp32, "fp16": target.peak_gflops_fp16, "int8": target.peak_gops_int8}.get(
+        compute
+    )
     if model.macs is None or peak is None or target.bandwidth_gbps is None or weight_mb is None:
         return None
     efficiency = load_limits().estimate_efficiency
@@ -141,13 +146,23 @@ def outlooks(model: ModelFacts, target: TargetFacts, manifest: dict[str, dict[st
                 runs, reason = False, f"{target.name} cannot quantize activations on the fly"
             if family == "palettization":
                 bits = max(bits, PALETTE_POST_TRAINING_BITS)  # 6-bit palettes work data-free; 4 bits counts as low-bit
-            share = model.matmul_param_share if tid == "int4_weight_only" and model.matmul_param_share is not None else 1.0
+            share = (
+                model.matmul_param_share if tid == "int4_weight_only" and model.matmul_param_share is not None else 1.0
+            )
             factor = 1.0 / (share * min(1.0, bits / cur_bits) + (1.0 - share))
             tier: Tier = "post_training" if bits >= PALETTE_POST_TRAINING_BITS else "low_bit"
         elif tid == "prune_unstructured":
-            compute, tier, factor = _compute_for(["fp32", "fp16", "int8"], target), "training", limits.unstructured_pruning_size_factor
+            compute, tier, factor = (
+                _compute_for(["fp32", "fp16", "int8"], target),
+                "training",
+                limits.unstructured_pruning_size_factor,
+            )
         elif tid == "prune_structured":
-            compute, tier, factor = _compute_for(["fp32", "fp16", "int8"], target), "training", limits.structured_pruning_size_factor
+            compute, tier, factor = (
+                _compute_for(["fp32", "fp16", "int8"], target),
+                "training",
+                limits.structured_pruning_size_factor,
+            )
         else:  # distillation and anything that changes the architecture: no fixed ceiling
             compute, tier, factor = _compute_for(["fp32", "fp16", "int8"], target), "architecture", None
         if training and tier in ("post_training", "low_bit"):
@@ -162,12 +177,22 @@ def outlooks(model: ModelFacts, target: TargetFacts, manifest: dict[str, dict[st
                 latency = round(latency / limits.structured_pruning_latency_factor, 4)
             if latency is not None and tid == "prune_unstructured" and target.sparse_accelerated:
                 latency = round(latency / limits.unstructured_pruning_latency_factor, 4)
-        out.append(Outlook(technique=tid, tier=tier, runs_on_target=runs, reason=reason,
-                           size_factor=None if factor is None else round(factor, 3), latency_ms=latency))
+        out.append(
+            Outlook(
+                technique=tid,
+                tier=tier,
+                runs_on_target=runs,
+                reason=reason,
+                size_factor=None if factor is None else round(factor, 3),
+                latency_ms=latency,
+            )
+        )
     return out
 
 
-def assess(model: ModelFacts, target: TargetFacts, budget: BudgetFacts, manifest: dict[str, dict[str, Any]]) -> Feasibility:
+def assess(
+    model: ModelFacts, target: TargetFacts, budget: BudgetFacts, manifest: dict[str, dict[str, Any]]
+) -> Feasibility:
     """Compare today's model with the budget, and with the best each tier can do on this device."""
     limits = load_limits()
     looks = outlooks(model, target, manifest)
@@ -182,10 +207,14 @@ def assess(model: ModelFacts, target: TargetFacts, budget: BudgetFacts, manifest
     size_train = max(size_low, size_ptq * limits.structured_pruning_size_factor)
     if "palette" in target.precisions or "int4" in target.precisions:
         size_train = max(size_train, cur_bits / limits.training_aware_min_bits)
-    best_ptq = min((o for o in ptq if o.latency_ms is not None), key=lambda o: (o.latency_ms, o.technique), default=None)
+    best_ptq = min(
+        (o for o in ptq if o.latency_ms is not None), key=lambda o: (o.latency_ms, o.technique), default=None
+    )
 
     cur_compute = "fp32" if "fp32" in target.precisions else ("fp16" if "fp16" in target.precisions else None)
     runs_as_is = cur_compute is not None or not target.known
+    now_ms: float | None
+    now_src: Literal["device", "host", "estimate", "none"]
     if model.latency_source == "device" and model.latency_ms:
         now_ms, now_src = model.latency_ms, "device"
     elif target.is_this_computer and model.latency_ms and model.latency_source == "host":
@@ -196,15 +225,18 @@ def assess(model: ModelFacts, target: TargetFacts, budget: BudgetFacts, manifest
     else:
         now_ms, now_src = None, "none"
     best_ms = best_ptq.latency_ms if best_ptq else None
-    if best_ms is not None and now_src in ("host", "device"):
+    if best_ms is not None and now_ms is not None and now_src in ("host", "device"):
         est_now = roofline_ms(target, model, cur_compute or "fp32", model.size_mb)
         if est_now:  # scale the measurement by the estimated speed-up rather than mixing sources
             best_ms = round(now_ms * min(1.0, best_ms / est_now), 4)
     train_ms = None if best_ms is None else round(best_ms / limits.structured_pruning_latency_factor, 4)
 
     act = model.activation_peak_mb or 0.0
-    mem_now = model.peak_memory_mb if (target.is_this_computer and model.peak_memory_mb) else (
-        None if model.size_mb is None else round(model.size_mb + 2 * act, 4))
+    mem_now = (
+        model.peak_memory_mb
+        if (target.is_this_computer and model.peak_memory_mb)
+        else (None if model.size_mb is None else round(model.size_mb + 2 * act, 4))
+    )
     mem_best = None if model.size_mb is None else round(model.size_mb / size_ptq + 2 * act / 4, 4)
 
     size_gap = _ratio(model.size_mb, budget.size_mb)
@@ -212,7 +244,7 @@ def assess(model: ModelFacts, target: TargetFacts, budget: BudgetFacts, manifest
     memory_gap = _ratio(mem_now, budget.peak_memory_mb)
     gaps = {"size": size_gap, "latency": latency_gap, "memory": memory_gap}
     known = {k: v for k, v in gaps.items() if v is not None}
-    binding: Metric = max(sorted(known), key=lambda k: known[k]) if known else "none"
+    binding = cast(Metric, max(sorted(known), key=lambda k: known[k]) if known else "none")
 
     def reach(gap: float | None, best: float) -> bool | None:
         return None if gap is None else gap <= best + 1e-9
@@ -221,26 +253,42 @@ def assess(model: ModelFacts, target: TargetFacts, budget: BudgetFacts, manifest
     if budget.latency_ms is not None and now_ms is not None and now_ms <= budget.latency_ms:
         lat_ok = True
     mem_ok = None if budget.peak_memory_mb is None or mem_best is None else mem_best <= budget.peak_memory_mb
-    parts = [v for is_set, v in ((budget.size_mb is not None, reach(size_gap, size_ptq)),
-                                 (budget.latency_ms is not None, lat_ok),
-                                 (budget.peak_memory_mb is not None, mem_ok)) if is_set]
+    parts = [
+        v
+        for is_set, v in (
+            (budget.size_mb is not None, reach(size_gap, size_ptq)),
+            (budget.latency_ms is not None, lat_ok),
+            (budget.peak_memory_mb is not None, mem_ok),
+        )
+        if is_set
+    ]
     if False in parts:
         reachable: bool | None = False
     else:
         reachable = True if parts and all(p is True for p in parts) else None
     return Feasibility(
-        size_gap=size_gap, latency_gap=latency_gap, memory_gap=memory_gap,
-        worst_gap=max(known.values()) if known else None, binding_metric=binding,
-        size_best_post_training=round(size_ptq, 3), size_best_low_bit=round(size_low, 3),
+        size_gap=size_gap,
+        latency_gap=latency_gap,
+        memory_gap=memory_gap,
+        worst_gap=max(known.values()) if known else None,
+        binding_metric=binding,
+        size_best_post_training=round(size_ptq, 3),
+        size_best_low_bit=round(size_low, 3),
         size_best_training=round(size_train, 3),
-        size_reachable_post_training=reach(size_gap, size_ptq), size_reachable_low_bit=reach(size_gap, size_low),
+        size_reachable_post_training=reach(size_gap, size_ptq),
+        size_reachable_low_bit=reach(size_gap, size_low),
         size_reachable_training=reach(size_gap, size_train),
-        latency_now_ms=now_ms, latency_now_source=now_src,
-        latency_best_post_training_ms=best_ms, latency_best_training_ms=train_ms,
+        latency_now_ms=now_ms,
+        latency_now_source=now_src,
+        latency_best_post_training_ms=best_ms,
+        latency_best_training_ms=train_ms,
         latency_reachable_post_training=lat_ok,
-        memory_now_mb=mem_now, memory_best_post_training_mb=mem_best, memory_reachable_post_training=mem_ok,
+        memory_now_mb=mem_now,
+        memory_best_post_training_mb=mem_best,
+        memory_reachable_post_training=mem_ok,
         reachable_post_training=reachable,
-        fits_device_storage=None if model.size_mb is None or target.storage_mb is None
+        fits_device_storage=None
+        if model.size_mb is None or target.storage_mb is None
         else model.size_mb / size_ptq <= target.storage_mb,
         fits_device_memory=None if mem_best is None or target.memory_mb is None else mem_best <= target.memory_mb,
         runs_as_is=runs_as_is,

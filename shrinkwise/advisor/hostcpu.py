@@ -1,10 +1,11 @@
-""""This computer" as a target, detected from the CPU flags without torch or any native library.
+""" "This computer" as a target, detected from the CPU flags without torch or any native library.
 
 Why: whether int8 can be faster than float on the machine in front of the user depends on instructions such as
 AVX-512 VNNI (x86) or the dot-product extension (Arm). On Linux we read `/proc/cpuinfo`; elsewhere we fall back
 to what the platform module says and mark the unknowns. Compute and bandwidth figures are rough (for labelled
 estimates only); latency on this computer is measured, not estimated.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,18 @@ from shrinkwise.advisor.targets import THIS_COMPUTER, TargetProfile
 # Flags that change the advice, as Linux spells them.
 X86_INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 ARM_INT8_FLAGS = ("asimddp",)
-RELEVANT_FLAGS = (*X86_INT8_FLAGS, "avx512f", "avx2", "fma", "f16c", "avx512_fp16", *ARM_INT8_FLAGS, "asimdhp", "i8mm", "sve")
+RELEVANT_FLAGS = (
+    *X86_INT8_FLAGS,
+    "avx512f",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512_fp16",
+    *ARM_INT8_FLAGS,
+    "asimdhp",
+    "i8mm",
+    "sve",
+)
 
 _SOURCES = [
     Provenance(
@@ -109,7 +121,9 @@ def detect_this_computer(
         isa = "AVX2 without VNNI"
     else:
         isa = "without known int8 acceleration"
-    notes.append(f"Peak compute is a rough figure: {cores} threads x {(ghz or 2.5):.1f} GHz x {per_cycle:.0f} float ops per cycle.")
+    notes.append(
+        f"Peak compute is a rough figure: {cores} threads x {(ghz or 2.5):.1f} GHz x {per_cycle:.0f} float ops per cycle."
+    )
     return TargetProfile(
         id=THIS_COMPUTER,
         name=f"This computer ({machine}, {isa})",

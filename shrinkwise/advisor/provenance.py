@@ -4,6 +4,7 @@ Every rule and every device profile carries at least one `Provenance`. The claim
 confidence says what kind of evidence stands behind it, so a newcomer can tell a paper's finding from a rule of
 thumb or from something we measured ourselves.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -34,7 +35,7 @@ class Provenance(BaseModel):
     note: str = Field(default="", description="Caveats, e.g. 'threshold chosen by the advisor, not the paper'")
 
     @model_validator(mode="after")
-    def _url_for_published(self) -> "Provenance":
+    def _url_for_published(self) -> Provenance:
         if self.confidence in ("paper", "vendor_doc") and not self.url:
             raise ValueError(f"a {self.confidence} source needs a url")
         return self

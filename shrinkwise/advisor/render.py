@@ -2,6 +2,7 @@
 
 Kept in the advisor (not the CLI) so every front end words things the same way.
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -103,10 +104,14 @@ def advice_text(advice: Advice, model_name: str = "") -> str:
     lines += ["Feasibility (before any run)"]
     lines += _wrap(
         f"size: must shrink {_num(fz.size_gap, 'x')}; best case here: {fz.size_best_post_training:.1f}x post-training "
-        f"(>= 6 bits), {fz.size_best_low_bit:.1f}x at 4 bits, {fz.size_best_training:.1f}x with training", "  ")
+        f"(>= 6 bits), {fz.size_best_low_bit:.1f}x at 4 bits, {fz.size_best_training:.1f}x with training",
+        "  ",
+    )
     lines += _wrap(
         f"latency: now {_num(fz.latency_now_ms, ' ms')} ({fz.latency_now_source}), gap {_num(fz.latency_gap, 'x')}, "
-        f"best post-training {_num(fz.latency_best_post_training_ms, ' ms')}", "  ")
+        f"best post-training {_num(fz.latency_best_post_training_ms, ' ms')}",
+        "  ",
+    )
     lines += _wrap(f"memory: now {_num(fz.memory_now_mb, ' MB')}, gap {_num(fz.memory_gap, 'x')}", "  ")
     for note in advice.estimates:
         lines += _wrap(f"* {note}", "  ")
@@ -125,7 +130,9 @@ def targets_text(profiles: dict[str, TargetProfile]) -> str:
         lines += _wrap(
             f"memory {_num(p.memory_mb, ' MB')}, storage {_num(p.storage_mb, ' MB')}, "
             f"fp32 {_num(p.peak_gflops_fp32, ' GFLOP/s')}, int8 {_num(p.peak_gops_int8, ' GOP/s')}, "
-            f"bandwidth {_num(p.bandwidth_gbps, ' GB/s')}", "    ")
+            f"bandwidth {_num(p.bandwidth_gbps, ' GB/s')}",
+            "    ",
+        )
         if p.cpu_flags:
             lines += _wrap("CPU flags found: " + ", ".join(p.cpu_flags), "    ")
         for note in p.notes:
@@ -152,7 +159,9 @@ def coverage_text(rows: list[CoverageRow]) -> str:
         if row.rules:
             lines += _wrap(f"{row.lesson} [{row.tag}] {row.title}: {', '.join(row.rules)}", "")
         else:
-            lines += _wrap(f"{row.lesson} [{row.tag}] {row.title}: NOT ENCODED — {row.not_encoded or 'no reason given'}", "")
+            lines += _wrap(
+                f"{row.lesson} [{row.tag}] {row.title}: NOT ENCODED — {row.not_encoded or 'no reason given'}", ""
+            )
     encoded = sum(1 for r in rows if r.rules)
     lines.append(f"{encoded} of {len(rows)} lessons encoded by at least one rule; {len(rows) - encoded} not encoded.")
     return "\n".join(lines) + "\n"

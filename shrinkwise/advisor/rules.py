@@ -6,6 +6,7 @@ how serious it is, a three-part message (what, why, what to do), where the knowl
 (`provenance`) and examples that must and must not match. Loading fails early and in one line when any of that
 is wrong — including a misspelt fact, a misspelt value, or a technique the manifest does not know.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,12 +50,14 @@ class Action(_Strict):
     expected: str = Field(default="", description="recommend: the expected effect, in words")
     order: int = Field(default=50, ge=0, le=100, description="Position in the plan or question list; lower first")
     needs: list[str] = Field(default_factory=list, description="recommend: what it needs beyond the manifest's needs")
-    blocks: list[str] = Field(default_factory=list, description="block: technique ids, activities, or '*' for all techniques")
+    blocks: list[str] = Field(
+        default_factory=list, description="block: technique ids, activities, or '*' for all techniques"
+    )
     asks: str | None = Field(default=None, description="ask: the fact path the answer fills, e.g. budget.latency_ms")
     choices: list[str] = Field(default_factory=list, description="ask: the allowed answers, if a fixed set")
 
     @model_validator(mode="after")
-    def _shape(self) -> "Action":
+    def _shape(self) -> Action:
         if self.kind == "recommend" and (self.technique is None) == (self.activity is None):
             raise ValueError("a recommend action names exactly one of 'technique' or 'activity'")
         if self.kind != "recommend" and (self.technique or self.activity or self.config or self.expected):
@@ -83,7 +86,8 @@ class Rule(_Strict):
     id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
     title: str = Field(min_length=5)
     scope: Literal["facts", "candidate"] = Field(
-        default="facts", description="candidate: evaluated once per result, with the symbol `candidate`")
+        default="facts", description="candidate: evaluated once per result, with the symbol `candidate`"
+    )
     when: str = Field(min_length=3)
     action: Action
     severity: Severity
@@ -144,12 +148,16 @@ def compile_rule(rule: Rule, where: str, manifest: dict[str, dict[str, Any]]) ->
             raise AdvisorError(f"message names an unknown fact '{{{bad[0]}}}'", where=where)
     action = rule.action
     if action.technique is not None and action.technique not in manifest:
-        raise AdvisorError(f"unknown technique '{action.technique}'" + did_you_mean(action.technique, manifest), where=where)
+        raise AdvisorError(
+            f"unknown technique '{action.technique}'" + did_you_mean(action.technique, manifest), where=where
+        )
     for blocked in action.blocks:
         if blocked != "*" and blocked not in manifest and blocked not in Activity.__args__:  # type: ignore[attr-defined]
             raise AdvisorError(f"blocks unknown technique or activity '{blocked}'", where=where)
     if action.asks is not None and action.asks not in field_paths("facts"):
-        raise AdvisorError(f"asks for an unknown fact '{action.asks}'" + did_you_mean(action.asks, field_paths("facts")), where=where)
+        raise AdvisorError(
+            f"asks for an unknown fact '{action.asks}'" + did_you_mean(action.asks, field_paths("facts")), where=where
+        )
     return compiled
 
 

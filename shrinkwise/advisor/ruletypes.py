@@ -9,6 +9,7 @@ you mean" — not silently at the user's desk. Unknown facts are NULLABLE; rules
 This module turns the pydantic models into rule-engine types, and lists the allowed values of every
 `Literal` field so that a misspelt value (`target.kind == 'nup'`) fails early too.
 """
+
 from __future__ import annotations
 
 import re

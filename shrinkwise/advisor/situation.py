@@ -4,6 +4,7 @@ Why a separate, derived layer: rules should say *what to do* in plain expression
 Gaps to the budget, which candidate meets every budget, which is the least invasive, which ops the device lacks —
 these are computed here once, deterministically, and the rules read them as typed fields.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -113,25 +114,47 @@ def _candidate(c: CandidateFacts, facts: Facts, target: TargetFacts, manifest: M
     entries = [manifest.get(t, {}) for t in c.techniques]
     invasiveness = load_limits().invasiveness
     bits = c.bits if c.bits is not None else min((int(e.get("bits", 32)) for e in entries), default=None)
-    training = c.training_aware if c.training_aware is not None else any(
-        bool(e.get("training_aware")) for e in entries)
-    acts = c.quantizes_activations if c.quantizes_activations is not None else any(
-        bool(e.get("quantizes_activations")) for e in entries)
+    training = c.training_aware if c.training_aware is not None else any(bool(e.get("training_aware")) for e in entries)
+    acts = (
+        c.quantizes_activations
+        if c.quantizes_activations is not None
+        else any(bool(e.get("quantizes_activations")) for e in entries)
+    )
     changes = {e.get("changes", "unknown") for e in entries}
     b, m = facts.budget, facts.model
-    size = c.size_mb if c.size_mb is not None else (
-        None if c.size_ratio is None or m.size_mb is None else c.size_ratio * m.size_mb)
-    lat_counts = c.latency_source == "device" or c.latency_source == "estimate" or (
-        c.latency_source == "host" and target.is_this_computer)
-    latency = c.latency_ms if c.latency_ms is not None else (
-        None if c.latency_ratio is None or m.latency_ms is None else c.latency_ratio * m.latency_ms)
-    within = None if c.accuracy_drop_pts is None or b.accuracy_drop_pts is None else c.accuracy_drop_pts <= b.accuracy_drop_pts
+    size = (
+        c.size_mb
+        if c.size_mb is not None
+        else (None if c.size_ratio is None or m.size_mb is None else c.size_ratio * m.size_mb)
+    )
+    lat_counts = (
+        c.latency_source == "device"
+        or c.latency_source == "estimate"
+        or (c.latency_source == "host" and target.is_this_computer)
+    )
+    latency = (
+        c.latency_ms
+        if c.latency_ms is not None
+        else (None if c.latency_ratio is None or m.latency_ms is None else c.latency_ratio * m.latency_ms)
+    )
+    within = (
+        None
+        if c.accuracy_drop_pts is None or b.accuracy_drop_pts is None
+        else c.accuracy_drop_pts <= b.accuracy_drop_pts
+    )
     meets_size = None if b.size_mb is None or size is None else size <= b.size_mb
     meets_lat = None if b.latency_ms is None or latency is None or not lat_counts else latency <= b.latency_ms
     meets_mem = None if b.peak_memory_mb is None or c.peak_memory_mb is None else c.peak_memory_mb <= b.peak_memory_mb
-    checks = [v for is_set, v in ((b.size_mb is not None, meets_size), (b.latency_ms is not None, meets_lat),
-                                  (b.peak_memory_mb is not None, meets_mem),
-                                  (b.accuracy_drop_pts is not None, within)) if is_set]
+    checks = [
+        v
+        for is_set, v in (
+            (b.size_mb is not None, meets_size),
+            (b.latency_ms is not None, meets_lat),
+            (b.peak_memory_mb is not None, meets_mem),
+            (b.accuracy_drop_pts is not None, within),
+        )
+        if is_set
+    ]
     return CandidateView(
         **c.model_dump(exclude={"bits", "training_aware", "quantizes_activations", "label"}),
         label=c.label or c.id,
@@ -162,7 +185,9 @@ def build_situation(facts: Facts, manifest: Manifest) -> Situation:
     lacking = sorted(set(model.unsupported_ops) | (set(model.op_types) & set(target.unsupported_ops)))
     model = model.model_copy(update={"unsupported_ops": lacking})
     views = [_candidate(c, facts, target, manifest) for c in facts.results.candidates]
-    passing = sorted((v for v in views if v.meets_all_budgets), key=lambda v: (v.invasiveness, v.size_ratio or 1.0, v.id))
+    passing = sorted(
+        (v for v in views if v.meets_all_budgets), key=lambda v: (v.invasiveness, v.size_ratio or 1.0, v.id)
+    )
     best = passing[0].id if passing else None
     views = [v.model_copy(update={"least_invasive_passing": v.id == best}) for v in views]
     b, d = facts.budget, facts.data
@@ -181,8 +206,9 @@ def build_situation(facts: Facts, manifest: Manifest) -> Situation:
         over_tolerance=[v.id for v in views if v.within_tolerance is False],
         training_possible=_tri_and(d.has_training_data, d.torch_model_available),
         distillation_possible=_tri_and(
-            True if (d.has_training_data or d.has_unlabelled_in_domain) else (
-                None if d.has_training_data is None and d.has_unlabelled_in_domain is None else False),
+            True
+            if (d.has_training_data or d.has_unlabelled_in_domain)
+            else (None if d.has_training_data is None and d.has_unlabelled_in_domain is None else False),
             d.torch_model_available,
         ),
         quality_metrics=sorted({m for v in views for m in v.metrics}),
@@ -197,8 +223,11 @@ def build_situation(facts: Facts, manifest: Manifest) -> Situation:
         budget=b,
         data=d,
         user=facts.user,
-        results=ResultsView(candidates=views, sensitivity_done=facts.results.sensitivity_done,
-                            sensitive_layers=list(facts.results.sensitive_layers)),
+        results=ResultsView(
+            candidates=views,
+            sensitivity_done=facts.results.sensitivity_done,
+            sensitive_layers=list(facts.results.sensitive_layers),
+        ),
         feasibility=assess(model, target, b, manifest),
         summary=summary,
     )

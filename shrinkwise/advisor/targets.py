@@ -4,6 +4,7 @@ Why data and not code: a device's memory, compute and supported precisions are f
 device should not need a programmer. Numbers are order-of-magnitude figures for *labelled estimates*; anything
 that matters is measured on the device itself.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -3,6 +3,7 @@
 Why our own tiny formatter instead of `str.format`: unknown values must read as "unknown" instead of raising, lists
 must read as words, and every placeholder must be checked against the facts' shape when rules are loaded.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Read the capability manifest (`catalog.toml`) without importing any technique module."""
+
 from __future__ import annotations
 
 import importlib

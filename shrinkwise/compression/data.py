@@ -8,6 +8,7 @@ A health check turns the classic causes of bad compressed models (a tiny or skew
 values outside the expected range) into warnings the user sees; data that cannot work (NaN/Inf, wrong shape) is
 refused with one line.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -37,7 +38,7 @@ class Dataset:
     def __len__(self) -> int:
         return len(next(iter(self.inputs.values())))
 
-    def subset(self, index: np.ndarray) -> "Dataset":
+    def subset(self, index: np.ndarray) -> Dataset:
         return replace(
             self,
             inputs={k: v[index] for k, v in self.inputs.items()},
@@ -93,16 +94,26 @@ def load_npz(path: Path, signature: InputSignature) -> Dataset:
         archive = np.load(path, allow_pickle=False)
     except ValueError as exc:
         if "pickle" in str(exc).lower():
-            raise DataError("holds Python objects (pickled arrays), which Shrinkwise will not load", path, "save plain numeric arrays with np.savez") from None
+            raise DataError(
+                "holds Python objects (pickled arrays), which Shrinkwise will not load",
+                path,
+                "save plain numeric arrays with np.savez",
+            ) from None
         raise DataError("is not a readable .npz file", path, "save it with numpy.savez") from None
     except Exception:
-        raise DataError("is not a readable .npz file (truncated or another kind of file)", path, "save it with numpy.savez") from None
+        raise DataError(
+            "is not a readable .npz file (truncated or another kind of file)", path, "save it with numpy.savez"
+        ) from None
     if not hasattr(archive, "files"):
         raise DataError("is a single .npy array, not an .npz archive", path, "save with np.savez(path, x=..., y=...)")
     try:
         arrays = {k: archive[k] for k in archive.files}
     except ValueError:
-        raise DataError("holds Python objects (pickled arrays), which Shrinkwise will not load", path, "save plain numeric arrays with np.savez") from None
+        raise DataError(
+            "holds Python objects (pickled arrays), which Shrinkwise will not load",
+            path,
+            "save plain numeric arrays with np.savez",
+        ) from None
     names = signature.input_names
     inputs: dict[str, np.ndarray] = {}
     for name in names:
@@ -129,7 +140,9 @@ def load_image_folder(path: Path, signature: InputSignature) -> Dataset:
     if not path.is_dir():
         raise DataError("is not a folder", path, "give a folder with one sub-folder of images per class")
     if len(signature.inputs) != 1:
-        raise DataError("an image folder feeds one input, but the model has several", path, "use an .npz with one array per input")
+        raise DataError(
+            "an image folder feeds one input, but the model has several", path, "use an .npz with one array per input"
+        )
     spec = signature.inputs[0]
     layout, channels, height, width = _image_layout(spec, path)
     classes = sorted(p.name for p in path.iterdir() if p.is_dir())
@@ -159,7 +172,11 @@ def load_image_folder(path: Path, signature: InputSignature) -> Dataset:
 def _image_layout(spec: TensorSpec, path: Path) -> tuple[str, int, int, int]:
     shape = spec.shape
     if len(shape) != 4 or not all(isinstance(d, int) and d > 0 for d in shape[1:]):
-        raise DataError(f"the model input {spec.name}{shape} is not a fixed-size image (N,C,H,W or N,H,W,C)", path, "use an .npz instead")
+        raise DataError(
+            f"the model input {spec.name}{shape} is not a fixed-size image (N,C,H,W or N,H,W,C)",
+            path,
+            "use an .npz instead",
+        )
     _, a, b, c = shape
     if a in (1, 3):
         return "NCHW", int(a), int(b), int(c)
@@ -174,7 +191,9 @@ def load_data(path: Path, signature: InputSignature) -> Dataset:
         return load_image_folder(path, signature)
     if path.suffix.lower() == ".npz":
         return load_npz(path, signature)
-    raise DataError("is not a data file Shrinkwise reads", path, "use an .npz file or a folder of images in class sub-folders")
+    raise DataError(
+        "is not a data file Shrinkwise reads", path, "use an .npz file or a folder of images in class sub-folders"
+    )
 
 
 def generated_inputs(signature: InputSignature, samples: int = 32, seed: int = 0) -> Dataset:
@@ -213,7 +232,10 @@ def check_fits_model(dataset: Dataset, signature: InputSignature, path: Path | s
     for spec in signature.inputs:
         arr = dataset.inputs[spec.name]
         expected = spec.shape
-        if arr.ndim != len(expected) or any(isinstance(e, int) and e > 0 and i > 0 and a != e for i, (a, e) in enumerate(zip(arr.shape, expected))):
+        if arr.ndim != len(expected) or any(
+            isinstance(e, int) and e > 0 and i > 0 and a != e
+            for i, (a, e) in enumerate(zip(arr.shape, expected, strict=False))
+        ):
             raise DataError(
                 f"array '{spec.name}' has shape {list(arr.shape)} but the model expects {expected}",
                 path,
@@ -223,14 +245,22 @@ def check_fits_model(dataset: Dataset, signature: InputSignature, path: Path | s
             bad = ~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1)
             if bad.any():
                 where = np.nonzero(bad)[0][:5].tolist()
-                raise DataError(f"array '{spec.name}' has NaN or Inf values in {int(bad.sum())} samples (e.g. {where})", path, "clean or drop those samples")
+                raise DataError(
+                    f"array '{spec.name}' has NaN or Inf values in {int(bad.sum())} samples (e.g. {where})",
+                    path,
+                    "clean or drop those samples",
+                )
         elif not np.issubdtype(arr.dtype, np.integer) and arr.dtype != np.bool_:
             raise DataError(f"array '{spec.name}' has dtype {arr.dtype}, not numeric", path, "save numeric arrays")
     if dataset.labels is not None and not np.issubdtype(dataset.labels.dtype, np.integer):
-        raise DataError(f"labels 'y' have dtype {dataset.labels.dtype}, expected integers", path, "save class indices as integers")
+        raise DataError(
+            f"labels 'y' have dtype {dataset.labels.dtype}, expected integers", path, "save class indices as integers"
+        )
 
 
-def split(dataset: Dataset, calibration_count: int, evaluation_fraction: float, seed: int = 0) -> tuple[Dataset, Dataset]:
+def split(
+    dataset: Dataset, calibration_count: int, evaluation_fraction: float, seed: int = 0
+) -> tuple[Dataset, Dataset]:
     """Seeded split into (calibration, evaluation); calibration never overlaps evaluation."""
     order = np.random.default_rng(seed).permutation(len(dataset))
     n_eval = max(1, int(round(evaluation_fraction * len(dataset))))
@@ -250,36 +280,110 @@ def health(dataset: Dataset, role: str = "all", calibration_count: int | None = 
     stats = []
     for name, arr in dataset.inputs.items():
         a = arr.astype(np.float64, copy=False)
-        stats.append(InputStats(name=name, shape=list(arr.shape), dtype=str(arr.dtype), min=float(a.min()), max=float(a.max()), mean=float(a.mean()), std=float(a.std())))
+        stats.append(
+            InputStats(
+                name=name,
+                shape=list(arr.shape),
+                dtype=str(arr.dtype),
+                min=float(a.min()),
+                max=float(a.max()),
+                mean=float(a.mean()),
+                std=float(a.std()),
+            )
+        )
         if np.issubdtype(arr.dtype, np.floating) and float(np.abs(a).max()) > 1e3:
-            warnings.append(HealthWarning(code="large_values", message=f"'{name}' has values up to {float(np.abs(a).max()):.3g}; is it normalised the way the model was trained?"))
-    flat = np.concatenate([v.reshape(n, -1).astype(np.float32, copy=False).view(np.uint8).reshape(n, -1) for v in dataset.inputs.values()], axis=1)
+            warnings.append(
+                HealthWarning(
+                    code="large_values",
+                    message=f"'{name}' has values up to {float(np.abs(a).max()):.3g}; is it normalised the way the model was trained?",
+                )
+            )
+    flat = np.concatenate(
+        [
+            v.reshape(n, -1).astype(np.float32, copy=False).view(np.uint8).reshape(n, -1)
+            for v in dataset.inputs.values()
+        ],
+        axis=1,
+    )
     duplicates = n - len({row.tobytes() for row in flat})
     if duplicates:
-        warnings.append(HealthWarning(code="duplicates", message=f"{duplicates} samples are exact duplicates; they count twice in accuracy and calibration"))
+        warnings.append(
+            HealthWarning(
+                code="duplicates",
+                message=f"{duplicates} samples are exact duplicates; they count twice in accuracy and calibration",
+            )
+        )
     class_counts: dict[str, int] = {}
     if dataset.labels is not None:
         values, counts = np.unique(dataset.labels, return_counts=True)
-        class_counts = {str(v): int(c) for v, c in zip(values, counts)}
+        class_counts = {str(v): int(c) for v, c in zip(values, counts, strict=False)}
         if len(counts) > 1 and counts.max() > 5 * counts.min():
-            warnings.append(HealthWarning(code="class_imbalance", message=f"classes are skewed (largest {counts.max()}, smallest {counts.min()} samples); accuracy hides the rare classes — check per-class results"))
+            warnings.append(
+                HealthWarning(
+                    code="class_imbalance",
+                    message=f"classes are skewed (largest {counts.max()}, smallest {counts.min()} samples); accuracy hides the rare classes — check per-class results",
+                )
+            )
         if counts.min() < 5:
-            warnings.append(HealthWarning(code="rare_class", message=f"some classes have fewer than 5 samples; their per-class accuracy is noise"))
+            warnings.append(
+                HealthWarning(
+                    code="rare_class",
+                    message="some classes have fewer than 5 samples; their per-class accuracy is noise",
+                )
+            )
     elif not dataset.generated:
-        warnings.append(HealthWarning(code="no_labels", severity="info", message="no labels ('y'): quality is measured as agreement with the original model only"))
+        warnings.append(
+            HealthWarning(
+                code="no_labels",
+                severity="info",
+                message="no labels ('y'): quality is measured as agreement with the original model only",
+            )
+        )
     group_counts: dict[str, int] = {}
     if dataset.groups is not None:
         values, counts = np.unique(dataset.groups, return_counts=True)
-        group_counts = {str(v): int(c) for v, c in zip(values, counts)}
+        group_counts = {str(v): int(c) for v, c in zip(values, counts, strict=False)}
         if counts.min() < 20:
-            warnings.append(HealthWarning(code="small_subgroup", message=f"a subgroup has only {counts.min()} samples; its accuracy is uncertain"))
+            warnings.append(
+                HealthWarning(
+                    code="small_subgroup",
+                    message=f"a subgroup has only {counts.min()} samples; its accuracy is uncertain",
+                )
+            )
     if dataset.generated:
-        warnings.append(HealthWarning(code="generated", severity="info", message="generated inputs: fine for size and latency, meaningless for quality"))
-    if calibration_count is not None and calibration_count < MIN_CALIBRATION and role in ("all", "calibration", "training"):
-        warnings.append(HealthWarning(code="tiny_calibration", message=f"only {calibration_count} calibration samples; int8 ranges from fewer than {MIN_CALIBRATION} are often unrepresentative — add more real inputs"))
+        warnings.append(
+            HealthWarning(
+                code="generated",
+                severity="info",
+                message="generated inputs: fine for size and latency, meaningless for quality",
+            )
+        )
+    if (
+        calibration_count is not None
+        and calibration_count < MIN_CALIBRATION
+        and role in ("all", "calibration", "training")
+    ):
+        warnings.append(
+            HealthWarning(
+                code="tiny_calibration",
+                message=f"only {calibration_count} calibration samples; int8 ranges from fewer than {MIN_CALIBRATION} are often unrepresentative — add more real inputs",
+            )
+        )
     if n < 30 and role in ("all", "evaluation"):
-        warnings.append(HealthWarning(code="tiny_evaluation", message=f"only {n} samples to evaluate on; one flipped answer moves accuracy by {100 / max(n, 1):.1f} points"))
+        warnings.append(
+            HealthWarning(
+                code="tiny_evaluation",
+                message=f"only {n} samples to evaluate on; one flipped answer moves accuracy by {100 / max(n, 1):.1f} points",
+            )
+        )
     return DataHealth(
-        samples=n, generated=dataset.generated, has_labels=dataset.labels is not None, has_groups=dataset.groups is not None,
-        class_counts=class_counts, group_counts=group_counts, duplicates=int(duplicates), inputs=stats, warnings=warnings,
+        samples=n,
+        generated=dataset.generated,
+        has_labels=dataset.labels is not None,
+        has_groups=dataset.groups is not None,
+        class_counts=class_counts,
+        group_counts=group_counts,
+        duplicates=int(duplicates),
+        inputs=stats,
+        warnings=warnings,
     )

@@ -3,6 +3,7 @@
 Every `ShrinkwiseError` carries a one-line message that names the file (when there is one) and what to do.
 The CLI prints it and exits with code 2; the GUI shows it in a dialog. Anything else is a bug.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,6 +3,7 @@
 The worker process writes each as one JSON line on stdout; the runner parses them back with `parse_event`.
 Techniques yield at least once per layer, batch or epoch so that cancel stays prompt.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal

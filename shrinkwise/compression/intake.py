@@ -8,6 +8,7 @@ arbitrary objects: state dicts load with `weights_only=True`, and `.pt2` archive
 Torch models are exported by `compression.onnx_export` (the legacy exporter; see there why). `.pt2` archives go
 through the dynamo exporter, the only one that takes an ExportedProgram.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -65,7 +66,9 @@ def detect_format(path: Path, architecture: str | None = None) -> ModelFormat:
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
-        if any(n.endswith("serialized_exported_program.json") or "/models/" in n and n.endswith(".json") for n in names):
+        if any(
+            n.endswith("serialized_exported_program.json") or "/models/" in n and n.endswith(".json") for n in names
+        ):
             return "torch_export"
         if any(n.endswith("constants.pkl") or "/code/" in n for n in names):
             return "torchscript"
@@ -84,7 +87,7 @@ def detect_format(path: Path, architecture: str | None = None) -> ModelFormat:
 # --- ONNX --------------------------------------------------------------------------------------------------------
 
 
-def _check_external_data(model: "onnx.ModelProto", path: Path) -> None:
+def _check_external_data(model: onnx.ModelProto, path: Path) -> None:
     """External weights may only come from the model's own folder (no absolute paths, no '..')."""
     from onnx.external_data_helper import uses_external_data
 
@@ -101,10 +104,12 @@ def _check_external_data(model: "onnx.ModelProto", path: Path) -> None:
                 "keep the .onnx file and its weight files in one folder",
             )
         if not target.exists():
-            raise ModelLoadError(f"its external weight file '{location}' is missing", path, "copy it next to the .onnx file")
+            raise ModelLoadError(
+                f"its external weight file '{location}' is missing", path, "copy it next to the .onnx file"
+            )
 
 
-def read_onnx(path: Path) -> "onnx.ModelProto":
+def read_onnx(path: Path) -> onnx.ModelProto:
     """Load and check an ONNX file; a truncated, corrupt or foreign file gives one clear line."""
     import onnx
 
@@ -112,7 +117,9 @@ def read_onnx(path: Path) -> "onnx.ModelProto":
         model = onnx.load(str(path), load_external_data=False)
     except Exception:
         raise ModelLoadError(
-            "is not a readable ONNX model (truncated, corrupt or another kind of file)", path, "re-export the model to ONNX"
+            "is not a readable ONNX model (truncated, corrupt or another kind of file)",
+            path,
+            "re-export the model to ONNX",
         ) from None
     if not model.graph.node:
         raise ModelLoadError("is not a readable ONNX model (it has no graph)", path, "re-export the model to ONNX")
@@ -121,11 +128,13 @@ def read_onnx(path: Path) -> "onnx.ModelProto":
         onnx.checker.check_model(str(path))
     except Exception as exc:  # onnx raises several types here
         first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else exc.__class__.__name__
-        raise ModelLoadError(f"fails ONNX validation ({first})", path, "re-export the model with a recent exporter") from None
+        raise ModelLoadError(
+            f"fails ONNX validation ({first})", path, "re-export the model with a recent exporter"
+        ) from None
     return model
 
 
-def onnx_signature(model: "onnx.ModelProto") -> InputSignature:
+def onnx_signature(model: onnx.ModelProto) -> InputSignature:
     from onnx import helper
 
     init_names = {i.name for i in model.graph.initializer}
@@ -152,7 +161,7 @@ def onnx_signature(model: "onnx.ModelProto") -> InputSignature:
 # --- torch -------------------------------------------------------------------------------------------------------
 
 
-def _load_state_dict(path: Path) -> dict[str, "torch.Tensor"]:
+def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     import pickle
 
     import torch
@@ -166,7 +175,9 @@ def _load_state_dict(path: Path) -> dict[str, "torch.Tensor"]:
             "save the weights with torch.save(model.state_dict(), ...) and name the architecture",
         ) from None
     except Exception:
-        raise ModelLoadError("is not a readable PyTorch file (truncated or another kind of file)", path, "save it again with torch.save") from None
+        raise ModelLoadError(
+            "is not a readable PyTorch file (truncated or another kind of file)", path, "save it again with torch.save"
+        ) from None
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]  # common checkpoint layout
     if not isinstance(obj, dict) or not all(hasattr(v, "shape") for v in obj.values()):
@@ -178,7 +189,9 @@ def _import_architecture(architecture: str, base_dir: Path | None = None) -> typ
     """Import `path/to/file.py:ClassName`. This runs the user's own model code, which they named explicitly."""
     file_part, sep, class_name = architecture.rpartition(":")
     if not sep or not file_part.endswith(".py") or not class_name:
-        raise ModelLoadError(f"architecture '{architecture}' is not of the form path/to/file.py:ClassName", fix="e.g. models/net.py:Net")
+        raise ModelLoadError(
+            f"architecture '{architecture}' is not of the form path/to/file.py:ClassName", fix="e.g. models/net.py:Net"
+        )
     file_path = Path(file_part)
     if not file_path.is_absolute() and base_dir is not None:
         file_path = base_dir / file_path
@@ -192,7 +205,9 @@ def _import_architecture(architecture: str, base_dir: Path | None = None) -> typ
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
-        raise ModelLoadError(f"importing it failed ({exc.__class__.__name__}: {exc})", file_path, "fix the model file") from None
+        raise ModelLoadError(
+            f"importing it failed ({exc.__class__.__name__}: {exc})", file_path, "fix the model file"
+        ) from None
     cls = getattr(module, class_name, None)
     if cls is None:
         raise ModelLoadError(f"has no class '{class_name}'", file_path, "check the name after ':'")
@@ -219,21 +234,27 @@ def _check_pt2_is_weights_only(path: Path) -> None:
             "export it again with plain tensors (torch.export.save of a model without custom objects)",
         ) from None
     except zipfile.BadZipFile:
-        raise ModelLoadError("is not a readable torch.export archive (truncated or corrupt)", path, "save it again with torch.export.save") from None
+        raise ModelLoadError(
+            "is not a readable torch.export archive (truncated or corrupt)",
+            path,
+            "save it again with torch.export.save",
+        ) from None
 
 
-def torch_model_factory(spec: TorchModelSpec, base_dir: Path | None = None) -> Callable[[], "torch.nn.Module"]:
+def torch_model_factory(spec: TorchModelSpec, base_dir: Path | None = None) -> Callable[[], torch.nn.Module]:
     """A function returning a fresh module with the user's weights, in eval mode."""
     import torch
 
     path = spec.path
     if spec.format == "state_dict":
         if not spec.architecture:
-            raise ModelLoadError("a state dict needs its architecture", path, "pass --architecture path/to/file.py:ClassName")
+            raise ModelLoadError(
+                "a state dict needs its architecture", path, "pass --architecture path/to/file.py:ClassName"
+            )
         cls = _import_architecture(spec.architecture, base_dir)
         state = _load_state_dict(path)
 
-        def build() -> "torch.nn.Module":
+        def build() -> torch.nn.Module:
             try:
                 module = cls(**spec.arch_kwargs)
             except TypeError as exc:
@@ -242,35 +263,41 @@ def torch_model_factory(spec: TorchModelSpec, base_dir: Path | None = None) -> C
                 module.load_state_dict(state, strict=True)
             except RuntimeError as exc:
                 first = str(exc).splitlines()[0][:200]
-                raise ModelLoadError(f"weights do not fit {cls.__name__} ({first})", path, "check the architecture and its arguments") from None
+                raise ModelLoadError(
+                    f"weights do not fit {cls.__name__} ({first})", path, "check the architecture and its arguments"
+                ) from None
             return module.eval()
 
         return build
     if spec.format == "torchscript":
 
-        def build_ts() -> "torch.nn.Module":
+        def build_ts() -> torch.nn.Module:
             try:
                 return torch.jit.load(str(path), map_location="cpu").eval()
             except Exception:
-                raise ModelLoadError("is not a readable TorchScript file", path, "save it with torch.jit.save") from None
+                raise ModelLoadError(
+                    "is not a readable TorchScript file", path, "save it with torch.jit.save"
+                ) from None
 
         return build_ts
     if spec.format == "torch_export":
         _check_pt2_is_weights_only(path)
 
-        def build_ep() -> "torch.nn.Module":
+        def build_ep() -> torch.nn.Module:
             try:
                 return torch.export.load(str(path)).module()
             except ModelLoadError:
                 raise
             except Exception:
-                raise ModelLoadError("is not a readable torch.export archive", path, "save it with torch.export.save") from None
+                raise ModelLoadError(
+                    "is not a readable torch.export archive", path, "save it with torch.export.save"
+                ) from None
 
         return build_ep
     raise ModelLoadError(f"format '{spec.format}' is not a torch format", path)
 
 
-def _example_inputs(signature_inputs: list[TensorSpec]) -> tuple["torch.Tensor", ...]:
+def _example_inputs(signature_inputs: list[TensorSpec]) -> tuple[torch.Tensor, ...]:
     import numpy as np
     import torch
 
@@ -282,7 +309,7 @@ def _example_inputs(signature_inputs: list[TensorSpec]) -> tuple["torch.Tensor",
 
 
 def export_torch_to_onnx(
-    module: "torch.nn.Module",
+    module: torch.nn.Module,
     inputs: list[TensorSpec],
     out_path: Path,
     output_names: list[str] | None = None,
@@ -290,7 +317,9 @@ def export_torch_to_onnx(
     """Export with zero example inputs of the signature's shapes; returns the exporter's name for the record."""
     from shrinkwise.compression.onnx_export import export_module
 
-    return export_module(module, _example_inputs(inputs), out_path, [s.name for s in inputs], output_names or ["output"])
+    return export_module(
+        module, _example_inputs(inputs), out_path, [s.name for s in inputs], output_names or ["output"]
+    )
 
 
 def _export_program(path: Path, out_path: Path) -> str:
@@ -351,19 +380,25 @@ def load_model(
             raise
         except Exception as exc:
             first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else exc.__class__.__name__
-            raise ModelLoadError(f"export to ONNX failed ({first})", path, "check the input shape, or export to ONNX yourself") from None
+            raise ModelLoadError(
+                f"export to ONNX failed ({first})", path, "check the input shape, or export to ONNX yourself"
+            ) from None
     model = read_onnx(onnx_path)
     signature = onnx_signature(model)
     if input_specs:
         signature = InputSignature(inputs=input_specs, outputs=signature.outputs)
-    return IntakeResult(source=path, format=fmt, onnx_path=onnx_path, signature=signature, exporter=exporter, torch_spec=spec)
+    return IntakeResult(
+        source=path, format=fmt, onnx_path=onnx_path, signature=signature, exporter=exporter, torch_spec=spec
+    )
 
 
 def parse_input_shape(text: str, dtype: str = "float32") -> TensorSpec:
     """`x:1,1,8,8` or `input_ids:1,seq:int64` -> TensorSpec (names stand for dynamic axes)."""
     parts = text.split(":")
     if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
-        raise ModelLoadError(f"input shape '{text}' is not NAME:D1,D2,...[:DTYPE]", fix="e.g. x:1,3,224,224 or input_ids:1,seq:int64")
+        raise ModelLoadError(
+            f"input shape '{text}' is not NAME:D1,D2,...[:DTYPE]", fix="e.g. x:1,3,224,224 or input_ids:1,seq:int64"
+        )
     dims: list[int | str] = []
     for d in parts[1].split(","):
         d = d.strip()

@@ -4,6 +4,7 @@ Why plain data: the worker is a separate process (a crash or OOM there must not 
 it needs crosses the process boundary as a file. Paths are absolute strings; data travel as `.npz` files with one
 array per model input (named after it), plus `y` (labels) and `groups` where present.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -66,7 +67,7 @@ class Job(_Spec):
         return path
 
     @classmethod
-    def read(cls, path: Path) -> "Job":
+    def read(cls, path: Path) -> Job:
         return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
 
 

@@ -3,6 +3,7 @@
 Why the legacy (TorchScript-based) exporter on the pinned torch 2.13: it exports small models in ~0.1 s instead of
 ~5 s for the dynamo exporter and writes a single self-contained file; it is deprecated, so its warnings are hidden.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -19,8 +20,8 @@ ONNX_OPSET = 17  # widely supported by ONNX Runtime's quantizers and mobile runt
 
 
 def export_module(
-    module: "torch.nn.Module",
-    example: Sequence["torch.Tensor"],
+    module: torch.nn.Module,
+    example: Sequence[torch.Tensor],
     path: Path,
     input_names: Sequence[str],
     output_names: Sequence[str],

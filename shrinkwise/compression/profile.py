@@ -5,6 +5,7 @@ that dominate compute), and per-node times come from ONNX Runtime's own profiler
 optimizations off so that every node of the file maps to one timed kernel; the note on the profile says so, since
 an optimized session fuses nodes and runs faster in total.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,32 @@ import numpy as np
 
 from shrinkwise.compression.profile_types import LayerProfile, ModelProfile
 
-_DTYPE_NAMES = {1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7: "int64", 10: "float16", 11: "float64", 16: "bfloat16", 21: "uint4", 22: "int4"}
-_DTYPE_BYTES = {"float32": 4, "uint8": 1, "int8": 1, "int16": 2, "int32": 4, "int64": 8, "float16": 2, "float64": 8, "bfloat16": 2, "uint4": 0.5, "int4": 0.5}
+_DTYPE_NAMES = {
+    1: "float32",
+    2: "uint8",
+    3: "int8",
+    5: "int16",
+    6: "int32",
+    7: "int64",
+    10: "float16",
+    11: "float64",
+    16: "bfloat16",
+    21: "uint4",
+    22: "int4",
+}
+_DTYPE_BYTES = {
+    "float32": 4,
+    "uint8": 1,
+    "int8": 1,
+    "int16": 2,
+    "int32": 4,
+    "int64": 8,
+    "float16": 2,
+    "float64": 8,
+    "bfloat16": 2,
+    "uint4": 0.5,
+    "int4": 0.5,
+}
 
 
 def _tensor_bytes(tensor) -> tuple[str, int, int]:  # type: ignore[no-untyped-def]
@@ -121,8 +146,15 @@ def profile_model(model_path: Path, feed: dict[str, np.ndarray] | None = None, r
             if dims and all(d is not None for d in dims):
                 out_bytes = int(np.prod(dims) * _DTYPE_BYTES.get(_DTYPE_NAMES.get(elem, "float32"), 4))
         layers.append(
-            LayerProfile(name=name, op_type=node.op_type, parameters=params, weight_bytes=weight_bytes,
-                         macs=_macs(node, shapes, inits), output_bytes=out_bytes, time_us=times.get(name))
+            LayerProfile(
+                name=name,
+                op_type=node.op_type,
+                parameters=params,
+                weight_bytes=weight_bytes,
+                macs=_macs(node, shapes, inits),
+                output_bytes=out_bytes,
+                time_us=times.get(name),
+            )
         )
     macs = [l.macs for l in layers if l.macs is not None]
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
@@ -139,7 +171,9 @@ def profile_model(model_path: Path, feed: dict[str, np.ndarray] | None = None, r
         node_time_total_us=total_time,
         timing_note=(
             "per-node times: ONNX Runtime profiler, CPU, 1 thread, batch 1, graph optimizations off so each node is "
-            f"one kernel; median of {runs} runs" if feed is not None else "no per-node times (no input to run)"
+            f"one kernel; median of {runs} runs"
+            if feed is not None
+            else "no per-node times (no input to run)"
         ),
     )
 

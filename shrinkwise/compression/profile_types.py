@@ -3,6 +3,7 @@
 Kept apart from `compression.profile` (which needs onnx/onnxruntime) so that the GUI, the workspace and the reports
 can read a saved profile without importing the heavy libraries.
 """
+
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field

@@ -5,6 +5,7 @@ worker ends the run, never the caller; cancel signals the whole group, so helper
 go too; and Ctrl-C in a terminal reaches only the parent, which then cancels cleanly and records it.
 No Qt here: the GUI drives `Run.wait()` from its own worker thread and calls `Run.cancel()` from the UI thread.
 """
+
 from __future__ import annotations
 
 import collections
@@ -68,15 +69,21 @@ class Run:
 
     # --- control -----------------------------------------------------------------------------------------------
 
-    def start(self) -> "Run":
+    def start(self) -> Run:
         self.job.write(self.job_path)
         env = dict(os.environ if self.env is None else self.env)
         env.setdefault("PYTHONUNBUFFERED", "1")
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")])
+        )
         kwargs: dict[str, Any] = {"start_new_session": True} if os.name == "posix" else {}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "shrinkwise.compression.worker", str(self.job_path)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, **kwargs,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            **kwargs,
         )
         threading.Thread(target=self._drain_stderr, daemon=True).start()
         if self.time_limit_s is not None:
@@ -178,9 +185,16 @@ class Run:
         if isinstance(final, ResultEvent) and returncode == 0:
             return RunOutcome(status="finished", result=final.payload, **common)
         if self._timed_out:
-            return RunOutcome(status="failed", error=f"stopped: the run went over its time limit of {self.time_limit_s:g} s", error_details=tail, **common)
+            return RunOutcome(
+                status="failed",
+                error=f"stopped: the run went over its time limit of {self.time_limit_s:g} s",
+                error_details=tail,
+                **common,
+            )
         if self._cancel_reason is not None:
-            return RunOutcome(status="cancelled", error=f"cancelled ({self._cancel_reason})", error_details=tail, **common)
+            return RunOutcome(
+                status="cancelled", error=f"cancelled ({self._cancel_reason})", error_details=tail, **common
+            )
         if isinstance(final, ErrorEvent):
             return RunOutcome(status="failed", error=final.message, error_details=final.details or tail, **common)
         return RunOutcome(status="failed", error=_death_message(returncode), error_details=tail, **common)
@@ -198,7 +212,9 @@ def _death_message(returncode: int) -> str:
     return f"the worker process exited with code {returncode} without a result (a crash in native code?)"
 
 
-def run_job(job: Job, job_path: Path, on_event: EventCallback | None = None, time_limit_s: float | None = None) -> RunOutcome:
+def run_job(
+    job: Job, job_path: Path, on_event: EventCallback | None = None, time_limit_s: float | None = None
+) -> RunOutcome:
     return Run(job, job_path, on_event, time_limit_s).start().wait()
 
 

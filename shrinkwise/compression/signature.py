@@ -2,6 +2,7 @@
 
 Shapes hold ints for fixed axes and strings for dynamic ones ("batch"), as ONNX does.
 """
+
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field

@@ -8,6 +8,7 @@ Test hook: the environment variable `SHRINKWISE_WORKER_TEST_SLEEP_S` (seconds, f
 long before each step, yielding progress every 0.1 s, so tests can cancel or SIGKILL a run mid-way. It is read
 only here and does nothing when unset.
 """
+
 from __future__ import annotations
 
 import io
@@ -106,7 +107,12 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
     started = time.monotonic()
     n = len(job.steps)
     steps: list[dict[str, Any]] = []
-    layer_error: dict[str, Any] = {"layers": [], "inputs": [], "samples": 0, "reason": "the analysed step did not finish"}
+    layer_error: dict[str, Any] = {
+        "layers": [],
+        "inputs": [],
+        "samples": 0,
+        "reason": "the analysed step did not finish",
+    }
     analysed = None if job.layer_error_step is None else job.layer_error_step % n
     current = original
     for i, step in enumerate(job.steps):
@@ -147,9 +153,15 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
             raise TechniqueError(f"{step.technique} reported an artifact that was not written ({artifact.path})")
         emit(Progress(fraction=base + (1 - MEASURE_SHARE) / n, message=f"{label}: measuring"))
         measured = measure_candidate(
-            file, original, evaluation, step_dir / "measure", reference=reference,
-            encoded_size_bytes=artifact.encoded_size_bytes, threads=job.threads,
-            latency_seconds=job.latency_seconds, measure_memory=job.measure_memory,
+            file,
+            original,
+            evaluation,
+            step_dir / "measure",
+            reference=reference,
+            encoded_size_bytes=artifact.encoded_size_bytes,
+            threads=job.threads,
+            latency_seconds=job.latency_seconds,
+            measure_memory=job.measure_memory,
         )
         # Paths in the payload are relative to the job's out_dir.
         dump = artifact.model_dump(mode="json")
@@ -158,16 +170,24 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
             ts = step_dir / artifact.torch_model_path
             dump["torch_model_path"] = ts.relative_to(out_dir).as_posix()
             previous_torch = ts
-        steps.append({
-            "technique": step.technique,
-            "config": config.model_dump(mode="json"),
-            "artifact": dump,
-            "measurements": [m.model_dump(mode="json") for m in measured.measurements],
-            "quality": measured.quality,
-        })
+        steps.append(
+            {
+                "technique": step.technique,
+                "config": config.model_dump(mode="json"),
+                "artifact": dump,
+                "measurements": [m.model_dump(mode="json") for m in measured.measurements],
+                "quality": measured.quality,
+            }
+        )
         if i == analysed:
-            emit(Progress(fraction=base + (1 - MEASURE_SHARE / 2) / n, message=f"{label}: per-layer error (ORT QDQ debugging)"))
-            layer_error = _layer_error(ctx.onnx_path, file, evaluation.inputs, job.threads, bool(step.config.get("preprocess", True)))
+            emit(
+                Progress(
+                    fraction=base + (1 - MEASURE_SHARE / 2) / n, message=f"{label}: per-layer error (ORT QDQ debugging)"
+                )
+            )
+            layer_error = _layer_error(
+                ctx.onnx_path, file, evaluation.inputs, job.threads, bool(step.config.get("preprocess", True))
+            )
             steps[-1]["layer_error"] = layer_error
         current = file
         # Each finished step is reported at once, so a later step's failure does not lose it.
@@ -179,7 +199,9 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
     return payload
 
 
-def _layer_error(float_model: Path, quantized: Path, inputs: dict[str, Any], threads: int, preprocess: bool) -> dict[str, Any]:
+def _layer_error(
+    float_model: Path, quantized: Path, inputs: dict[str, Any], threads: int, preprocess: bool
+) -> dict[str, Any]:
     """Per-layer SQNR of a quantized step's output against its float input; a reason instead when it cannot."""
     from shrinkwise.compression.measure.layer_error import LayerErrorReport, layer_error
 
@@ -201,8 +223,12 @@ def _torch_factory(job: Job) -> Callable[[], Any] | None:
         if not built:
             from shrinkwise.compression.intake import TorchModelSpec, torch_model_factory
 
-            spec = TorchModelSpec(format=spec_data.format, path=Path(spec_data.path),  # type: ignore[arg-type]
-                                  architecture=spec_data.architecture, arch_kwargs=spec_data.arch_kwargs)
+            spec = TorchModelSpec(
+                format=spec_data.format,
+                path=Path(spec_data.path),  # type: ignore[arg-type]
+                architecture=spec_data.architecture,
+                arch_kwargs=spec_data.arch_kwargs,
+            )
             built.append(torch_model_factory(spec, Path(spec_data.base_dir) if spec_data.base_dir else None))
         return built[0]()
 

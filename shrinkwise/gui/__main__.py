@@ -1,4 +1,5 @@
 """`python -m gui [PROJECT] [--demo]`: open the desktop app."""
+
 from __future__ import annotations
 
 import argparse

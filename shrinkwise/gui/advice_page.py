@@ -5,6 +5,7 @@ The page only shows and collects; the window stores answers in the project and r
 What the user changed in the plan is kept in `project.answers["wizard_plan"]` (a key without a dot, which the
 facts builder ignores): {"dropped": [step keys], "added": [{"technique", "config"}], "configs": {step key: config}}.
 """
+
 from __future__ import annotations
 
 import html
@@ -38,7 +39,9 @@ def _label(text: str, style: str = "", rich: bool = True) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
     label.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.LinksAccessibleByMouse)
+    label.setTextInteractionFlags(
+        Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.LinksAccessibleByMouse
+    )
     label.setOpenExternalLinks(True)
     if style:
         label.setStyleSheet(style)
@@ -61,8 +64,10 @@ class Card(QFrame):
     def __init__(self, accent: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("card")
-        self.setStyleSheet(f"QFrame#card {{ border: 1px solid {theme.card_border()}; border-left: 4px solid {accent}; "
-                           f"border-radius: 4px; background: {theme.card_background()}; }}")
+        self.setStyleSheet(
+            f"QFrame#card {{ border: 1px solid {theme.card_border()}; border-left: 4px solid {accent}; "
+            f"border-radius: 4px; background: {theme.card_background()}; }}"
+        )
         self.body = QVBoxLayout(self)
         self.body.setContentsMargins(10, 6, 10, 6)
         self.body.setSpacing(3)
@@ -96,8 +101,10 @@ class AdvicePage(QWidget):
         outer.addWidget(self.scroll, 1)
         bottom = QHBoxLayout()
         self.chain_check = QCheckBox("Apply the selected steps one after another (one candidate)")
-        self.chain_check.setToolTip("Off: each selected step makes its own candidate from the original, so you can compare them.\n"
-                                    "On: the steps are chained into a single recipe.")
+        self.chain_check.setToolTip(
+            "Off: each selected step makes its own candidate from the original, so you can compare them.\n"
+            "On: the steps are chained into a single recipe."
+        )
         bottom.addWidget(self.chain_check)
         bottom.addStretch(1)
         self.add_combo = QComboBox()
@@ -122,14 +129,19 @@ class AdvicePage(QWidget):
         self.catalog = load_catalog()
         for tid, entry in self.catalog.items():
             self.add_combo.addItem(entry.get("title", tid), tid)
-            self.add_combo.setItemData(self.add_combo.count() - 1, entry.get("summary", ""), Qt.ItemDataRole.ToolTipRole)
+            self.add_combo.setItemData(
+                self.add_combo.count() - 1, entry.get("summary", ""), Qt.ItemDataRole.ToolTipRole
+            )
 
     # --- state ---------------------------------------------------------------------------------------------------
 
     def set_state(self, state: dict[str, Any] | None) -> None:
         state = dict(state or {})
-        self.state = {"dropped": list(state.get("dropped", [])), "added": list(state.get("added", [])),
-                      "configs": dict(state.get("configs", {}))}
+        self.state = {
+            "dropped": list(state.get("dropped", [])),
+            "added": list(state.get("added", [])),
+            "configs": dict(state.get("configs", {})),
+        }
 
     def show_message(self, text: str) -> None:
         self.advice = None
@@ -151,14 +163,28 @@ class AdvicePage(QWidget):
                 if not s.technique or not s.in_app:
                     continue
                 key = step_key(s)
-                out.append({"key": key, "technique": s.technique, "title": s.name,
-                            "config": dict(self.state["configs"].get(key, s.config)), "included": key not in self.state["dropped"],
-                            "blocked": bool(s.blocked_by)})
+                out.append(
+                    {
+                        "key": key,
+                        "technique": s.technique,
+                        "title": s.name,
+                        "config": dict(self.state["configs"].get(key, s.config)),
+                        "included": key not in self.state["dropped"],
+                        "blocked": bool(s.blocked_by),
+                    }
+                )
         for i, a in enumerate(self.state["added"]):
             key = f"added:{i}"
-            out.append({"key": key, "technique": a["technique"], "title": self.catalog.get(a["technique"], {}).get("title", a["technique"]),
-                        "config": dict(self.state["configs"].get(key, a.get("config", {}))), "included": key not in self.state["dropped"],
-                        "blocked": False})
+            out.append(
+                {
+                    "key": key,
+                    "technique": a["technique"],
+                    "title": self.catalog.get(a["technique"], {}).get("title", a["technique"]),
+                    "config": dict(self.state["configs"].get(key, a.get("config", {}))),
+                    "included": key not in self.state["dropped"],
+                    "blocked": False,
+                }
+            )
         return out
 
     def selected(self) -> list[dict[str, Any]]:
@@ -193,8 +219,12 @@ class AdvicePage(QWidget):
                 layout.addWidget(self._question_card(q))
         layout.addWidget(self._section("The plan, in order"))
         if not advice.plan and not self.state["added"]:
-            layout.addWidget(_label(f"<span style='color:{theme.muted()}'>No steps yet: answer the questions above "
-                                    "(the device and the budget above all), or add a technique below.</span>"))
+            layout.addWidget(
+                _label(
+                    f"<span style='color:{theme.muted()}'>No steps yet: answer the questions above "
+                    "(the device and the budget above all), or add a technique below.</span>"
+                )
+            )
         for s in advice.plan:
             layout.addWidget(self._plan_card(s))
         for i, a in enumerate(self.state["added"]):
@@ -226,7 +256,9 @@ class AdvicePage(QWidget):
     def _source(self, card: Card, s: Any) -> None:
         text = sources_html(s.sources)
         if text:
-            src = _label(f"<span style='color:{theme.muted()}; font-size: 9pt'>{text} · rule <code>{html.escape(s.rule_id)}</code></span>")
+            src = _label(
+                f"<span style='color:{theme.muted()}; font-size: 9pt'>{text} · rule <code>{html.escape(s.rule_id)}</code></span>"
+            )
             src.setToolTip("\n\n".join(p.claim for p in s.sources))
             card.body.addWidget(src)
 
@@ -258,7 +290,11 @@ class AdvicePage(QWidget):
             row.addWidget(check)
         else:
             kind = "you do this step yourself" if not s.in_app else "Shrinkwise shows this on another page"
-            row.addWidget(_label(f"<b>{s.position}. {html.escape(s.name)}</b> &nbsp;<small style='color:{theme.muted()}'>({kind})</small>"))
+            row.addWidget(
+                _label(
+                    f"<b>{s.position}. {html.escape(s.name)}</b> &nbsp;<small style='color:{theme.muted()}'>({kind})</small>"
+                )
+            )
         row.addStretch(1)
         if runnable:
             button = QPushButton("Settings…")
@@ -275,14 +311,27 @@ class AdvicePage(QWidget):
             card.body.addWidget(_label(f"<b>Expected effect:</b> {html.escape(s.expected)}"))
         if s.needs:
             needs = ", ".join(
-                (f"<span style='color:{theme.severity('high')}'>{html.escape(n)} (missing)</span>"
-                 if any(m.split()[0] in n for m in s.missing) else html.escape(n)) for n in s.needs)
+                (
+                    f"<span style='color:{theme.severity('high')}'>{html.escape(n)} (missing)</span>"
+                    if any(m.split()[0] in n for m in s.missing)
+                    else html.escape(n)
+                )
+                for n in s.needs
+            )
             card.body.addWidget(_label(f"<b>Needs:</b> {needs}"))
         config = self.state["configs"].get(key, s.config)
         if config:
-            card.body.addWidget(_label(f"<span style='color:{theme.muted()}'>Settings: {html.escape(', '.join(f'{k}={v}' for k, v in config.items()))}</span>"))
+            card.body.addWidget(
+                _label(
+                    f"<span style='color:{theme.muted()}'>Settings: {html.escape(', '.join(f'{k}={v}' for k, v in config.items()))}</span>"
+                )
+            )
         if s.blocked_by:
-            card.body.addWidget(_label(f"<span style='color:{theme.severity('high')}'>Blocked by: {html.escape(', '.join(s.blocked_by))}</span>"))
+            card.body.addWidget(
+                _label(
+                    f"<span style='color:{theme.severity('high')}'>Blocked by: {html.escape(', '.join(s.blocked_by))}</span>"
+                )
+            )
         self._source(card, s)
         return card
 
@@ -299,10 +348,11 @@ class AdvicePage(QWidget):
         row.addWidget(check)
         row.addStretch(1)
         settings = QPushButton("Settings…")
-        settings.clicked.connect(lambda _c=False, k=key, t=a["technique"], n=entry.get("title", a["technique"]): self._edit_settings(k, t, n))
+        title = entry.get("title", a["technique"])
+        settings.clicked.connect(lambda _c=False, k=key, t=a["technique"], n=title: self._edit_settings(k, t, n))
         sweep = QPushButton("Sweep…")
         sweep.setToolTip("Run it several times, one value of a setting each, and plot quality against that setting")
-        sweep.clicked.connect(lambda _c=False, k=key, t=a["technique"], n=entry.get("title", a["technique"]): self._sweep(k, t, n))
+        sweep.clicked.connect(lambda _c=False, k=key, t=a["technique"], n=title: self._sweep(k, t, n))
         row.addWidget(sweep)
         remove = QPushButton("Remove")
         remove.clicked.connect(lambda _c=False, idx=i: self._remove_added(idx))
@@ -315,8 +365,16 @@ class AdvicePage(QWidget):
             card.body.addWidget(_label(f"<b>Needs:</b> {html.escape(', '.join(n.replace('_', ' ') for n in needs))}"))
         config = self.state["configs"].get(key, a.get("config", {}))
         if config:
-            card.body.addWidget(_label(f"<span style='color:{theme.muted()}'>Settings: {html.escape(', '.join(f'{k}={v}' for k, v in config.items()))}</span>"))
-        card.body.addWidget(_label(f"<span style='color:{theme.muted()}; font-size: 9pt'>Added by you (not part of the advisor's plan).</span>"))
+            card.body.addWidget(
+                _label(
+                    f"<span style='color:{theme.muted()}'>Settings: {html.escape(', '.join(f'{k}={v}' for k, v in config.items()))}</span>"
+                )
+            )
+        card.body.addWidget(
+            _label(
+                f"<span style='color:{theme.muted()}; font-size: 9pt'>Added by you (not part of the advisor's plan).</span>"
+            )
+        )
         return card
 
     def _question_card(self, q: Any) -> Card:
@@ -327,7 +385,9 @@ class AdvicePage(QWidget):
         card.body.addWidget(_label(f"<b>{html.escape(q.title)}</b>"))
         card.body.addWidget(_label(html.escape(q.what)))
         if q.why:
-            card.body.addWidget(_label(f"<span style='color:{theme.muted()}'><b>Why it matters:</b> {html.escape(q.why)}</span>"))
+            card.body.addWidget(
+                _label(f"<span style='color:{theme.muted()}'><b>Why it matters:</b> {html.escape(q.why)}</span>")
+            )
         row = QHBoxLayout()
         kind = "choice" if q.choices else fact_kind(q.fact)
         if kind == "bool":
@@ -410,7 +470,9 @@ class AdvicePage(QWidget):
         result = dialogs.exec_dialog(dialog)
         if getattr(result, "value", result) != 1 or dialog.result_key is None:
             return
-        self.sweep_requested.emit({"technique": technique, "key": dialog.result_key, "values": dialog.result_values, "config": base})
+        self.sweep_requested.emit(
+            {"technique": technique, "key": dialog.result_key, "values": dialog.result_values, "config": base}
+        )
 
     def add_technique(self, technique: str, config: dict[str, Any] | None = None) -> None:
         self.state["added"].append({"technique": technique, "config": dict(config or {})})
@@ -453,9 +515,18 @@ class AdvicePage(QWidget):
         if self.chain_check.isChecked() and len(steps) > 1:
             self.run_requested.emit([{"steps": steps, "label": " → ".join(e["technique"] for e in chosen)}])
         else:
-            self.run_requested.emit([{"steps": [{"technique": e["technique"], "config": e["config"]}],
-                                      "label": _label_for(e["technique"], self.state["configs"].get(e["key"]) if not e["key"].startswith("added:")
-                                                          else e["config"])} for e in chosen])
+            self.run_requested.emit(
+                [
+                    {
+                        "steps": [{"technique": e["technique"], "config": e["config"]}],
+                        "label": _label_for(
+                            e["technique"],
+                            self.state["configs"].get(e["key"]) if not e["key"].startswith("added:") else e["config"],
+                        ),
+                    }
+                    for e in chosen
+                ]
+            )
 
 
 def _label_for(technique: str, changed: dict[str, Any] | None) -> str:

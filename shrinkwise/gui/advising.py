@@ -9,6 +9,7 @@ Facts come from `workspace.facts` (the workspace's translation of a project). Th
   project.answers = {"<fact path>": value}  e.g. {"data.has_training_data": true, "device_available": false}
 Answers about the budget or the target go to `budget` / `target` (so the Target page and the questions agree).
 """
+
 from __future__ import annotations
 
 import threading
@@ -57,15 +58,41 @@ def targets() -> dict[str, Any]:
 def capabilities_in_words(t: Any) -> list[tuple[str, bool]]:
     """Plain sentences about a device, each with whether it is good news for compression."""
     out: list[tuple[str, bool]] = []
-    out.append(("Runs int8 math fast: int8 models can be quicker here" if t.int8_accelerated
-                else "No fast int8 math: int8 saves space, but may not run faster", bool(t.int8_accelerated)))
-    out.append(("Runs float16 math fast" if t.fp16_accelerated
-                else "No float16 speed-up: float16 halves the size, not the time", bool(t.fp16_accelerated)))
-    out.append(("Skips zero weights (sparse speed-up" + (f", {', '.join(t.sparsity_patterns)}" if t.sparsity_patterns else "") + ")"
-                if t.sparse_accelerated else "No sparse speed-up: pruned zeros save space only when compressed", bool(t.sparse_accelerated)))
+    out.append(
+        (
+            "Runs int8 math fast: int8 models can be quicker here"
+            if t.int8_accelerated
+            else "No fast int8 math: int8 saves space, but may not run faster",
+            bool(t.int8_accelerated),
+        )
+    )
+    out.append(
+        (
+            "Runs float16 math fast"
+            if t.fp16_accelerated
+            else "No float16 speed-up: float16 halves the size, not the time",
+            bool(t.fp16_accelerated),
+        )
+    )
+    out.append(
+        (
+            "Skips zero weights (sparse speed-up"
+            + (f", {', '.join(t.sparsity_patterns)}" if t.sparsity_patterns else "")
+            + ")"
+            if t.sparse_accelerated
+            else "No sparse speed-up: pruned zeros save space only when compressed",
+            bool(t.sparse_accelerated),
+        )
+    )
     if "int8" in t.precisions:
-        out.append(("Quantizes activations on the fly (dynamic int8 works)" if t.dynamic_quantization
-                    else "No on-the-fly quantization: int8 needs calibration data", bool(t.dynamic_quantization)))
+        out.append(
+            (
+                "Quantizes activations on the fly (dynamic int8 works)"
+                if t.dynamic_quantization
+                else "No on-the-fly quantization: int8 needs calibration data",
+                bool(t.dynamic_quantization),
+            )
+        )
     if t.memory_mb:
         out.append((f"About {_mb(t.memory_mb)} of memory for the model", True))
     if t.storage_mb:

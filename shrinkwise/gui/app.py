@@ -1,4 +1,5 @@
 """Start the desktop app: `run_app(project=None, demo=False)` (used by `shrinkwise gui`) or `python -m gui`."""
+
 from __future__ import annotations
 
 import sys
@@ -28,7 +29,9 @@ def _install_excepthook(window: object) -> None:
     sys.excepthook = hook
 
 
-def start(project: Path | str | None = None, demo: bool = False, argv: list[str] | None = None, settings: Any = None) -> Any:
+def start(
+    project: Path | str | None = None, demo: bool = False, argv: list[str] | None = None, settings: Any = None
+) -> Any:
     """Create the application (once) and the main window, shown, with the project or the demo being opened."""
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
@@ -58,7 +61,9 @@ def check_display() -> None:
 
     from shrinkwise.compression.errors import ShrinkwiseError
 
-    if sys.platform.startswith("linux") and not any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+    if sys.platform.startswith("linux") and not any(
+        os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    ):
         raise ShrinkwiseError(
             "there is no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set)",
             fix="run it from a desktop session, use the shrinkwise commands headless, or set QT_QPA_PLATFORM=offscreen",

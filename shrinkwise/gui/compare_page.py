@@ -2,6 +2,7 @@
 Pareto front highlighted; a sortable table with the original as the baseline; per-class and per-subgroup deltas;
 the inputs on which a candidate disagrees with the original (as images for image models); the advisor's reading;
 and the button that picks the candidate to ship."""
+
 from __future__ import annotations
 
 import html
@@ -27,15 +28,29 @@ from PySide6.QtWidgets import (
 )
 
 from shrinkwise.gui import theme
-from shrinkwise.gui.plot_style import style_plot
 from shrinkwise.gui.formatting import fmt_bytes
+from shrinkwise.gui.plot_style import style_plot
 
 MAX_IMAGES = 24
 IMAGE_COLUMNS = 4
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-AXES = {"size": ("Model file size (KiB)", "size_bytes", 1 / 1024), "latency": ("Latency on this computer (µs, paired)", "latency_ms_paired", 1e3)}
-COLUMNS = ["Candidate", "Size", "Size vs. original", "Latency", "Latency vs. original", "Quality", "Quality change",
-           "Agreement", "SQNR (dB)", "Pareto", "Budget"]
+AXES = {
+    "size": ("Model file size (KiB)", "size_bytes", 1 / 1024),
+    "latency": ("Latency on this computer (µs, paired)", "latency_ms_paired", 1e3),
+}
+COLUMNS = [
+    "Candidate",
+    "Size",
+    "Size vs. original",
+    "Latency",
+    "Latency vs. original",
+    "Quality",
+    "Quality change",
+    "Agreement",
+    "SQNR (dB)",
+    "Pareto",
+    "Budget",
+]
 
 
 class NumItem(QTableWidgetItem):
@@ -68,7 +83,9 @@ def digit_image(sample: np.ndarray, scale: int = 5) -> QImage:
     g = np.ascontiguousarray(255 - g.astype(np.uint8))  # dark ink on white, like the digits were written
     h, w = g.shape
     img = QImage(g.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
-    return img.scaled(w * scale, h * scale, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
+    return img.scaled(
+        w * scale, h * scale, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
+    )
 
 
 def load_disagreement_inputs(session: Any, indices: list[int]) -> dict[str, Any]:
@@ -125,15 +142,25 @@ class ComparePage(QWidget):
         self.scatter_plot = pg.PlotWidget(background=theme.plot_background())
         style_plot(self.scatter_plot, "Candidates (up and left is better)", "quality", "size")
         self.scatter_plot.setMinimumHeight(220)
-        self.front_curve = self.scatter_plot.plot([], [], pen=pg.mkPen((230, 126, 34), width=2, style=Qt.PenStyle.DashLine))
+        self.front_curve = self.scatter_plot.plot(
+            [], [], pen=pg.mkPen((230, 126, 34), width=2, style=Qt.PenStyle.DashLine)
+        )
         self.scatter = pg.ScatterPlotItem(size=12, hoverable=True, tip=None)
         self.scatter_plot.addItem(self.scatter)
         self.scatter.sigClicked.connect(self._on_point)
         red = theme.severity("high")
-        self.x_budget = pg.InfiniteLine(angle=90, pen=pg.mkPen(red, width=1.5, style=Qt.PenStyle.DotLine), label="budget",
-                                        labelOpts={"position": 0.92, "color": red})
-        self.y_budget = pg.InfiniteLine(angle=0, pen=pg.mkPen(red, width=1.5, style=Qt.PenStyle.DotLine), label="lowest quality allowed",
-                                        labelOpts={"position": 0.2, "color": red})
+        self.x_budget = pg.InfiniteLine(
+            angle=90,
+            pen=pg.mkPen(red, width=1.5, style=Qt.PenStyle.DotLine),
+            label="budget",
+            labelOpts={"position": 0.92, "color": red},
+        )
+        self.y_budget = pg.InfiniteLine(
+            angle=0,
+            pen=pg.mkPen(red, width=1.5, style=Qt.PenStyle.DotLine),
+            label="lowest quality allowed",
+            labelOpts={"position": 0.2, "color": red},
+        )
         for line in (self.x_budget, self.y_budget):
             line.setVisible(False)
             self.scatter_plot.addItem(line, ignoreBounds=True)
@@ -213,11 +240,21 @@ class ComparePage(QWidget):
             self.headline.setText("Run at least one step to compare candidates with the original.")
         else:
             label = next((r["label"] for r in rows if r["id"] == chosen), None)
-            self.headline.setText(f"{len(candidates)} candidate(s) against the original. "
-                                  + (f"Chosen to ship: <b>{html.escape(label)}</b>." if label else "Select one and press “Ship This Candidate”."))
+            self.headline.setText(
+                f"{len(candidates)} candidate(s) against the original. "
+                + (
+                    f"Chosen to ship: <b>{html.escape(label)}</b>."
+                    if label
+                    else "Select one and press “Ship This Candidate”."
+                )
+            )
         self._fill_table()
         self._draw_scatter()
-        keep = self.selected_id if any(r["id"] == self.selected_id for r in rows) else (chosen or (candidates[-1]["id"] if candidates else None))
+        keep = (
+            self.selected_id
+            if any(r["id"] == self.selected_id for r in rows)
+            else (chosen or (candidates[-1]["id"] if candidates else None))
+        )
         self.select(keep)
 
     def _budget(self) -> dict[str, Any]:
@@ -231,7 +268,12 @@ class ComparePage(QWidget):
         checks: list[bool] = []
         if b.get("size_mb") and r["size_bytes"] is not None:
             checks.append(r["size_bytes"] / 1e6 <= b["size_mb"])
-        if b.get("accuracy_drop_pts") is not None and r["accuracy"] is not None and base and base["accuracy"] is not None:
+        if (
+            b.get("accuracy_drop_pts") is not None
+            and r["accuracy"] is not None
+            and base
+            and base["accuracy"] is not None
+        ):
             checks.append((base["accuracy"] - r["accuracy"]) * 100 <= b["accuracy_drop_pts"] + 1e-9)
         if b.get("max_disagreement_pct") is not None and r["agreement"] is not None:
             checks.append((1 - r["agreement"]) * 100 <= b["max_disagreement_pct"] + 1e-9)
@@ -246,7 +288,9 @@ class ComparePage(QWidget):
         self.table.setRowCount(len(self.rows))
         base = self._base()
         for i, r in enumerate(self.rows):
-            label = ("Original (baseline)" if r["original"] else r["label"]) + ("  ★ chosen" if self.project is not None and self.project.chosen == r["id"] else "")
+            label = ("Original (baseline)" if r["original"] else r["label"]) + (
+                "  ★ chosen" if self.project is not None and self.project.chosen == r["id"] else ""
+            )
             first = _item(label, r["label"].lower(), align_right=False)
             first.setData(Qt.ItemDataRole.UserRole, r["id"])
             first.setToolTip(r["id"])
@@ -256,7 +300,16 @@ class ComparePage(QWidget):
             ratio = size / base["size_bytes"] if base and size and base["size_bytes"] else None
             self.table.setItem(i, 2, _item(f"{ratio:.2f}×" if ratio else "–", ratio))
             lat = r["latency_ms_paired"]
-            self.table.setItem(i, 3, _item(f"{lat * 1000:.1f} µs" if lat is not None and lat < 1 else (f"{lat:.2f} ms" if lat is not None else "–"), lat))
+            self.table.setItem(
+                i,
+                3,
+                _item(
+                    f"{lat * 1000:.1f} µs"
+                    if lat is not None and lat < 1
+                    else (f"{lat:.2f} ms" if lat is not None else "–"),
+                    lat,
+                ),
+            )
             lr = r["latency_ratio"] if not r["original"] else 1.0
             self.table.setItem(i, 4, _item(f"{lr:.2f}×" if lr is not None else "–", lr))
             q = r["quality"]
@@ -272,7 +325,11 @@ class ComparePage(QWidget):
             front = r["pareto_size"] if self.axis_combo.currentData() == "size" else r["pareto_latency"]
             self.table.setItem(i, 9, _item("yes" if front else "", 1 if front else 0, align_right=False))
             meets = self._meets(r)
-            mi = _item({True: "meets", False: "misses", None: "–"}[meets], {True: 2, False: 0, None: 1}[meets], align_right=False)
+            mi = _item(
+                {True: "meets", False: "misses", None: "–"}[meets],
+                {True: 2, False: 0, None: 1}[meets],
+                align_right=False,
+            )
             if meets is not None:
                 mi.setForeground(theme.qcolor("good" if meets else "high"))
             self.table.setItem(i, 10, mi)
@@ -302,11 +359,26 @@ class ComparePage(QWidget):
                 brush, symbol = pg.mkBrush(230, 126, 34), "o"
             else:
                 brush, symbol = pg.mkBrush(70, 130, 180), "o"
-            pen = pg.mkPen(theme.plot_foreground(), width=2.5) if (chosen or r["id"] == self.selected_id) else pg.mkPen(None)
-            spots.append({"pos": (fx, fy), "data": r["id"], "brush": brush, "symbol": symbol, "pen": pen, "size": 14 if front else 11})
+            pen = (
+                pg.mkPen(theme.plot_foreground(), width=2.5)
+                if (chosen or r["id"] == self.selected_id)
+                else pg.mkPen(None)
+            )
+            spots.append(
+                {
+                    "pos": (fx, fy),
+                    "data": r["id"],
+                    "brush": brush,
+                    "symbol": symbol,
+                    "pen": pen,
+                    "size": 14 if front else 11,
+                }
+            )
             if front:
                 front_pts.append((fx, fy))
-            text = pg.TextItem("original" if r["original"] else r["label"], color=theme.plot_foreground(), anchor=(0, 1))
+            text = pg.TextItem(
+                "original" if r["original"] else r["label"], color=theme.plot_foreground(), anchor=(0, 1)
+            )
             text.setPos(fx, fy)
             self.scatter_plot.addItem(text)
             self.labels.append(text)
@@ -363,7 +435,9 @@ class ComparePage(QWidget):
                 break
         row = next((r for r in self.rows if r["id"] == exp_id), None)
         self.choose_button.setEnabled(row is not None)
-        self.choose_button.setText("Ship the Original" if row is not None and row["original"] else "Ship This Candidate")
+        self.choose_button.setText(
+            "Ship the Original" if row is not None and row["original"] else "Ship This Candidate"
+        )
         self._draw_scatter()
         self._show_deltas(row)
         self._show_disagreements(row)
@@ -373,8 +447,12 @@ class ComparePage(QWidget):
         per_class = row["per_class_delta"] if row else {}
         keys = sorted(per_class, key=lambda k: (len(k), k))
         vals = [per_class[k] * 100 for k in keys]
-        self.class_bars.setOpts(x=list(range(len(keys))), height=vals, width=0.7,
-                                brushes=[pg.mkBrush(176, 0, 32) if v < 0 else pg.mkBrush(70, 130, 180) for v in vals])
+        self.class_bars.setOpts(
+            x=list(range(len(keys))),
+            height=vals,
+            width=0.7,
+            brushes=[pg.mkBrush(176, 0, 32) if v < 0 else pg.mkBrush(70, 130, 180) for v in vals],
+        )
         self.class_plot.plotItem.getAxis("bottom").setTicks([[(i, k) for i, k in enumerate(keys)]])
         lo = min(vals + [-0.5])
         hi = max(vals + [0.5])
@@ -385,12 +463,19 @@ class ComparePage(QWidget):
             exp = _experiment(self.project, row["id"])
             base = self.project.baseline
             if exp is not None and exp.quality and base is not None and base.quality:
-                groups = {g: (v - base.quality.per_subgroup_accuracy[g]) * 100 for g, v in exp.quality.per_subgroup_accuracy.items()
-                          if g in base.quality.per_subgroup_accuracy}
+                groups = {
+                    g: (v - base.quality.per_subgroup_accuracy[g]) * 100
+                    for g, v in exp.quality.per_subgroup_accuracy.items()
+                    if g in base.quality.per_subgroup_accuracy
+                }
         gk = sorted(groups)
         gv = [groups[k] for k in gk]
-        self.group_bars.setOpts(x=list(range(len(gk))), height=gv, width=0.6,
-                                brushes=[pg.mkBrush(176, 0, 32) if v < 0 else pg.mkBrush(148, 103, 189) for v in gv])
+        self.group_bars.setOpts(
+            x=list(range(len(gk))),
+            height=gv,
+            width=0.6,
+            brushes=[pg.mkBrush(176, 0, 32) if v < 0 else pg.mkBrush(148, 103, 189) for v in gv],
+        )
         self.group_plot.plotItem.getAxis("bottom").setTicks([[(i, k) for i, k in enumerate(short_groups(gk))]])
         self.group_plot.setYRange(min(gv + [-0.5]) * 1.2, max(gv + [0.5]) * 1.2)
         self.group_plot.setXRange(-0.6, max(len(gk), 1) - 0.4, padding=0)
@@ -398,17 +483,24 @@ class ComparePage(QWidget):
     def _show_disagreements(self, row: dict[str, Any] | None) -> None:
         self._clear_images()
         if row is None or row["original"]:
-            self.disagree_title.setText("<b>Changed answers</b><br>Select a compressed candidate to see the inputs where it answers differently.")
+            self.disagree_title.setText(
+                "<b>Changed answers</b><br>Select a compressed candidate to see the inputs where it answers differently."
+            )
             return
         exp = _experiment(self.project, row["id"])
         indices = list(exp.quality.disagreements) if exp is not None and exp.quality else []
         total = exp.quality.samples if exp is not None and exp.quality else 0
         if not indices:
-            self.disagree_title.setText(f"<b>Changed answers</b><br>None: on all {total} evaluation inputs this candidate "
-                                        "gives the same answer as the original.")
+            self.disagree_title.setText(
+                f"<b>Changed answers</b><br>None: on all {total} evaluation inputs this candidate "
+                "gives the same answer as the original."
+            )
             return
-        self.disagree_title.setText(f"<b>Changed answers</b><br>{len(indices)} of {total} evaluation inputs get a different answer"
-                                    + (f" (first {MAX_IMAGES} shown)" if len(indices) > MAX_IMAGES else "") + ". Loading…")
+        self.disagree_title.setText(
+            f"<b>Changed answers</b><br>{len(indices)} of {total} evaluation inputs get a different answer"
+            + (f" (first {MAX_IMAGES} shown)" if len(indices) > MAX_IMAGES else "")
+            + ". Loading…"
+        )
         self.load_images_requested.emit(row["id"], indices[:MAX_IMAGES])
 
     def _clear_images(self) -> None:
@@ -424,7 +516,9 @@ class ComparePage(QWidget):
         self._clear_images()
         text = self.disagree_title.text().replace(" Loading…", "")
         self.disagree_title.setText(text)
-        for n, (x, label, index) in enumerate(zip(payload["inputs"], payload["labels"], payload.get("indices", []))):
+        for n, (x, label, index) in enumerate(
+            zip(payload["inputs"], payload["labels"], payload.get("indices", []), strict=False)
+        ):
             cell = QLabel()
             cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
             caption = f"#{index}" + (f", a {label}" if label is not None else "")
@@ -454,8 +548,10 @@ class ComparePage(QWidget):
             about = [s for s in (*self.advice.blockers, *self.advice.warnings) if s.subject == subject and subject]
             general = [s for s in self.advice.warnings if s.subject is None and s.rule_id in self.result_rules]
             for s in about + general:
-                parts.append(f"<p><b>{html.escape(s.title)}</b><br>{html.escape(s.what)}"
-                             f"<br><span style='color:{theme.muted()}'>{html.escape(s.do)}</span></p>")
+                parts.append(
+                    f"<p><b>{html.escape(s.title)}</b><br>{html.escape(s.what)}"
+                    f"<br><span style='color:{theme.muted()}'>{html.escape(s.do)}</span></p>"
+                )
             if len(parts) == 1:
                 parts.append(f"<span style='color:{theme.muted()}'>Nothing in particular about this candidate.</span>")
         self.reading.setText("".join(parts))

@@ -5,6 +5,7 @@ box with the schema's bounds, array of strings → comma-separated text, object 
 the tooltip and the line under the label. `values()` returns only what differs from the defaults, validated by the
 Config itself so a bad value is refused with the field's name before anything runs.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,13 +48,21 @@ def _resolve(schema: dict[str, Any], prop: dict[str, Any]) -> dict[str, Any]:
     if "anyOf" in prop:
         concrete = [p for p in prop["anyOf"] if p.get("type") != "null"]
         if len(concrete) == 1:
-            return {**_resolve(schema, concrete[0]), **{k: v for k, v in prop.items() if k != "anyOf"}, "nullable": True}
+            return {
+                **_resolve(schema, concrete[0]),
+                **{k: v for k, v in prop.items() if k != "anyOf"},
+                "nullable": True,
+            }
     return prop
 
 
 def _needs_text(prop: dict[str, Any]) -> bool:
     """Very small or very large numbers do not fit a spin box's fixed decimals: type them."""
-    values = [v for v in (prop.get("default"), prop.get("minimum"), prop.get("exclusiveMinimum")) if isinstance(v, (int, float)) and v]
+    values = [
+        v
+        for v in (prop.get("default"), prop.get("minimum"), prop.get("exclusiveMinimum"))
+        if isinstance(v, (int, float)) and v
+    ]
     return any(abs(v) < 1e-3 or abs(v) >= 1e7 for v in values)
 
 
@@ -108,8 +117,14 @@ class ConfigForm(QWidget):
             return QCheckBox()
         if kind == "integer":
             spin = QSpinBox()
-            spin.setRange(int(prop.get("minimum", prop.get("exclusiveMinimum", -1) + 1 if "exclusiveMinimum" in prop else -2**31 + 1)),
-                          int(prop.get("maximum", 2**31 - 1)))
+            spin.setRange(
+                int(
+                    prop.get(
+                        "minimum", prop.get("exclusiveMinimum", -1) + 1 if "exclusiveMinimum" in prop else -(2**31) + 1
+                    )
+                ),
+                int(prop.get("maximum", 2**31 - 1)),
+            )
             return spin
         if kind == "number" and _needs_text(prop):
             edit = FloatEdit()
@@ -183,30 +198,39 @@ class ConfigForm(QWidget):
 
     def values(self) -> dict[str, Any]:
         """The settings that differ from the defaults, checked by the technique's Config."""
-        from shrinkwise.compression.catalog import technique_module
         from pydantic import ValidationError
+
+        from shrinkwise.compression.catalog import technique_module
 
         try:
             raw = self.all_values()
         except ValueError as exc:
-            raise TechniqueError(f"a setting of {self.technique} is not valid: {exc}", fix="correct the value in the settings form") from None
+            raise TechniqueError(
+                f"a setting of {self.technique} is not valid: {exc}", fix="correct the value in the settings form"
+            ) from None
         try:
             technique_module(self.technique).Config.model_validate(raw)
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"])
-            raise TechniqueError(f"setting '{where}' of {self.technique}: {err['msg']}", fix="correct it in the settings form") from None
+            raise TechniqueError(
+                f"setting '{where}' of {self.technique}: {err['msg']}", fix="correct it in the settings form"
+            ) from None
         out = {}
         for k, v in raw.items():
             prop = _resolve(self.schema, self.schema["properties"][k])
-            default = prop.get("default", [] if prop.get("type") == "array" else {} if prop.get("type") == "object" else None)
+            default = prop.get(
+                "default", [] if prop.get("type") == "array" else {} if prop.get("type") == "object" else None
+            )
             if v != default:
                 out[k] = v
         return out
 
 
 class ConfigDialog(QDialog):
-    def __init__(self, technique: str, title: str, values: dict[str, Any] | None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, technique: str, title: str, values: dict[str, Any] | None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Settings: {title}")
         self.resize(560, 520)
@@ -224,8 +248,11 @@ class ConfigDialog(QDialog):
         self.error.setWordWrap(True)
         self.error.hide()
         layout.addWidget(self.error)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-                                   | QDialogButtonBox.StandardButton.RestoreDefaults)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok
+            | QDialogButtonBox.StandardButton.Cancel
+            | QDialogButtonBox.StandardButton.RestoreDefaults
+        )
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults).clicked.connect(self._defaults)
@@ -285,13 +312,17 @@ def parse_values(prop: dict[str, Any], text: str) -> list[Any]:
         if "enum" in prop:
             match = [v for v in prop["enum"] if str(v) == t]
             if not match:
-                raise TechniqueError(f"'{t}' is not one of the choices", fix=f"use: {', '.join(str(v) for v in prop['enum'])}")
+                raise TechniqueError(
+                    f"'{t}' is not one of the choices", fix=f"use: {', '.join(str(v) for v in prop['enum'])}"
+                )
             out.append(match[0])
         elif prop.get("type") == "integer":
             try:
                 out.append(int(t))
             except ValueError:
-                raise TechniqueError(f"'{t}' is not a whole number", fix="type whole numbers separated by commas") from None
+                raise TechniqueError(
+                    f"'{t}' is not a whole number", fix="type whole numbers separated by commas"
+                ) from None
         else:
             try:
                 out.append(float(t))
@@ -314,8 +345,10 @@ class SweepDialog(QDialog):
         self.setWindowTitle(f"Sweep: {title}")
         self.fields = sweepable_fields(technique)
         layout = QVBoxLayout(self)
-        intro = QLabel("Run this technique once per value of one setting, to see how quality changes with it. "
-                       "The other settings stay as they are.")
+        intro = QLabel(
+            "Run this technique once per value of one setting, to see how quality changes with it. "
+            "The other settings stay as they are."
+        )
         intro.setWordWrap(True)
         layout.addWidget(intro)
         form = QFormLayout()

@@ -2,6 +2,7 @@
 
 Modal boxes go through `exec_dialog`, one seam that tests replace so that nothing blocks offscreen.
 """
+
 from __future__ import annotations
 
 import traceback
@@ -27,7 +28,9 @@ def exec_dialog(dialog: QDialog) -> int:
     return dialog.exec()
 
 
-def error_box(parent: QWidget | None, exc: BaseException, tb: str | None = None, title: str = "Shrinkwise") -> QMessageBox:
+def error_box(
+    parent: QWidget | None, exc: BaseException, tb: str | None = None, title: str = "Shrinkwise"
+) -> QMessageBox:
     box = QMessageBox(parent)
     box.setWindowTitle(title)
     if isinstance(exc, ShrinkwiseError):
@@ -77,8 +80,7 @@ class TorchModelDialog(QDialog):
         self.setWindowTitle("About this PyTorch model")
         layout = QVBoxLayout(self)
         intro = QLabel(
-            f"<b>{file_name}</b> does not say everything Shrinkwise needs to run it. "
-            "Please fill in what is missing."
+            f"<b>{file_name}</b> does not say everything Shrinkwise needs to run it. Please fill in what is missing."
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
@@ -108,7 +110,9 @@ class TorchModelDialog(QDialog):
         )
 
 
-def ask_torch_details(parent: QWidget | None, file_name: str, needs_architecture: bool, needs_shape: bool) -> TorchModelAnswers | None:
+def ask_torch_details(
+    parent: QWidget | None, file_name: str, needs_architecture: bool, needs_shape: bool
+) -> TorchModelAnswers | None:
     dialog = TorchModelDialog(parent, file_name, needs_architecture, needs_shape)
     if getattr(result := exec_dialog(dialog), "value", result) != QDialog.DialogCode.Accepted.value:
         return None

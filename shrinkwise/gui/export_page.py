@@ -2,6 +2,7 @@
 
 Each action runs off the UI thread through the window's `run_job`; the page only says what will be written.
 """
+
 from __future__ import annotations
 
 import html
@@ -59,23 +60,41 @@ class ExportPage(QWidget):
 
         self.model_button = QPushButton("Export the Model…")
         self.model_button.clicked.connect(self.export_model_requested)
-        layout.addWidget(group("The model", "The chosen model as an ONNX file, with model_card.json: what was done, what was "
-                               "measured and where, and the hashes that tie it to the original model and data.", self.model_button))
+        layout.addWidget(
+            group(
+                "The model",
+                "The chosen model as an ONNX file, with model_card.json: what was done, what was "
+                "measured and where, and the hashes that tie it to the original model and data.",
+                self.model_button,
+            )
+        )
         self.html_button = QPushButton("Write HTML Report…")
         self.html_button.clicked.connect(lambda: self.report_requested.emit("html"))
         self.pdf_button = QPushButton("Write PDF Report…")
         self.pdf_button.clicked.connect(lambda: self.report_requested.emit("pdf"))
-        layout.addWidget(group("The report", "Why this candidate was chosen, every candidate's numbers with where they were "
-                               "measured, the budget checks, the changed answers and the advisor's plan with its sources.",
-                               self.html_button, self.pdf_button))
+        layout.addWidget(
+            group(
+                "The report",
+                "Why this candidate was chosen, every candidate's numbers with where they were "
+                "measured, the budget checks, the changed answers and the advisor's plan with its sources.",
+                self.html_button,
+                self.pdf_button,
+            )
+        )
         self.bundle_button = QPushButton("Make the Benchmark Bundle…")
         self.bundle_button.clicked.connect(self.bundle_requested)
         self.import_button = QPushButton("Import Device Results…")
         self.import_button.setToolTip("Read the bundle's results.json: the latencies become 'measured on the device'")
         self.import_button.clicked.connect(self.import_requested)
-        layout.addWidget(group("On-device benchmark", "A folder to copy to the device: it runs the chosen model (and the original) "
-                               "there and writes results.json, which you import back so the numbers say “measured on the device”.",
-                               self.bundle_button, self.import_button))
+        layout.addWidget(
+            group(
+                "On-device benchmark",
+                "A folder to copy to the device: it runs the chosen model (and the original) "
+                "there and writes results.json, which you import back so the numbers say “measured on the device”.",
+                self.bundle_button,
+                self.import_button,
+            )
+        )
         layout.addWidget(QLabel("<b>Written so far</b>"))
         self.outputs = QLabel(f"<span style='color:{theme.muted()}'>Nothing yet.</span>")
         self.outputs.setWordWrap(True)
@@ -110,19 +129,26 @@ class ExportPage(QWidget):
         if project is None:
             self.chosen_label.setText("Open a project first.")
         elif exp is None:
-            self.chosen_label.setText("No candidate is chosen yet. Compare the candidates and press “Ship This Candidate”. "
-                                      "The report can be written at any time.")
+            self.chosen_label.setText(
+                "No candidate is chosen yet. Compare the candidates and press “Ship This Candidate”. "
+                "The report can be written at any time."
+            )
         else:
             size = exp.measurement("size_bytes")
             acc = exp.measurement("accuracy")
             lat = exp.measurement("latency_ms_median")
-            facts = [f"size {fmt_bytes(size.value)}" if size else None,
-                     f"accuracy {acc.value * 100:.2f} %" if acc else None,
-                     f"latency {lat.value * 1000:.1f} µs on this computer" if lat and lat.value < 1 else (f"latency {lat.value:.2f} ms on this computer" if lat else None)]
+            facts = [
+                f"size {fmt_bytes(size.value)}" if size else None,
+                f"accuracy {acc.value * 100:.2f} %" if acc else None,
+                f"latency {lat.value * 1000:.1f} µs on this computer"
+                if lat and lat.value < 1
+                else (f"latency {lat.value:.2f} ms on this computer" if lat else None),
+            ]
             recipe = " → ".join(s.technique for s in exp.recipe) or "the original, unchanged"
             how = f" ({html.escape(recipe)})" if recipe != (exp.label or exp.id) else ""
-            self.chosen_label.setText(f"Chosen: <b>{html.escape(exp.label or exp.id)}</b>{how}: "
-                                      + ", ".join(f for f in facts if f) + ".")
+            self.chosen_label.setText(
+                f"Chosen: <b>{html.escape(exp.label or exp.id)}</b>{how}: " + ", ".join(f for f in facts if f) + "."
+            )
 
     def add_output(self, what: str, path: str) -> None:
         self.written.append((what, path))

@@ -1,4 +1,5 @@
 """Numbers as people read them (shared by the views)."""
+
 from __future__ import annotations
 
 

@@ -7,21 +7,23 @@ The window never does the work itself: every load, attach, data read, profile, m
 `gui.workers` (the window shows a busy state and stays responsive), and compression runs go through the run queue
 (`gui.run_controller`). Errors reach the user as a dialog (`gui.dialogs.show_error`), with details on demand.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QHBoxLayout,
     QStackedWidget,
     QWidget,
 )
@@ -32,13 +34,13 @@ from shrinkwise.gui import advising, dialogs
 from shrinkwise.gui.advice_page import PLAN_KEY, AdvicePage
 from shrinkwise.gui.compare_page import ComparePage, load_disagreement_inputs
 from shrinkwise.gui.export_page import ExportPage
+from shrinkwise.gui.help_text import HELP
 from shrinkwise.gui.panels import DataPanel
 from shrinkwise.gui.profile_view import ProfileView
 from shrinkwise.gui.run_controller import RunController, RunItem
 from shrinkwise.gui.run_page import RunPage
 from shrinkwise.gui.start_page import StartPage
 from shrinkwise.gui.target_page import TargetPage
-from shrinkwise.gui.help_text import HELP
 from shrinkwise.gui.workers import run_in_background
 from shrinkwise.workspace.session import Session
 
@@ -52,7 +54,10 @@ RECENT_KEY = "recent_projects"
 MAX_RECENT = 8
 STEPS = ("Start", "Model", "Target", "Data", "Advice", "Run", "Compare", "Export")
 STEP_START, STEP_MODEL, STEP_TARGET, STEP_DATA, STEP_ADVICE, STEP_RUN, STEP_COMPARE, STEP_EXPORT = range(len(STEPS))
-STEP_PROJECT, STEP_BASELINE = STEP_START, STEP_TARGET  # older names: the project form is on Start, the baseline on Target
+STEP_PROJECT, STEP_BASELINE = (
+    STEP_START,
+    STEP_TARGET,
+)  # older names: the project form is on Start, the baseline on Target
 GEOMETRY_KEY = "window/geometry"
 
 
@@ -107,8 +112,16 @@ class MainWindow(QMainWindow):
         self.run_page = RunPage(self.runs)
         self.compare_page = ComparePage()
         self.export_page = ExportPage()
-        for page in (self.start_page, self.profile_view, self.target_page, self.data_panel, self.advice_page,
-                     self.run_page, self.compare_page, self.export_page):
+        for page in (
+            self.start_page,
+            self.profile_view,
+            self.target_page,
+            self.data_panel,
+            self.advice_page,
+            self.run_page,
+            self.compare_page,
+            self.export_page,
+        ):
             self.pages.addWidget(page)
         central = QWidget()
         row = QHBoxLayout(central)
@@ -174,7 +187,9 @@ class MainWindow(QMainWindow):
 
     # --- menus ---------------------------------------------------------------------------------------------------
 
-    def _action(self, text: str, slot: Callable[[], Any], shortcut: str | None = None, needs_project: bool = False) -> QAction:
+    def _action(
+        self, text: str, slot: Callable[[], Any], shortcut: str | None = None, needs_project: bool = False
+    ) -> QAction:
         action = QAction(text, self)
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
@@ -247,9 +262,18 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _update_actions(self) -> None:
-        for action in (self.new_action, self.open_action, self.save_action, self.save_as_action, self.open_model_action,
-                       self.add_data_action, self.add_folder_action, self.profile_action, self.measure_action,
-                       self.demo_action):
+        for action in (
+            self.new_action,
+            self.open_action,
+            self.save_action,
+            self.save_as_action,
+            self.open_model_action,
+            self.add_data_action,
+            self.add_folder_action,
+            self.profile_action,
+            self.measure_action,
+            self.demo_action,
+        ):
             needs = bool(action.property("needs_project"))
             action.setEnabled(not self.busy and (self.session is not None or not needs))
         self.recent_menu.setEnabled(not self.busy)
@@ -268,8 +292,14 @@ class MainWindow(QMainWindow):
         else:
             self.setWindowTitle(f"{self.session.project.name}{'*' if self.dirty else ''} — {APP_TITLE}")
 
-    def run_job(self, message: str, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
-                on_error: Callable[[BaseException, str], None] | None = None) -> None:
+    def run_job(
+        self,
+        message: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException, str], None] | None = None,
+    ) -> None:
         """Run `fn(*args)` off the UI thread with the busy state shown; errors end in a dialog."""
         self._set_busy(message)
 
@@ -425,7 +455,9 @@ class MainWindow(QMainWindow):
         if self.session is None:
             return
         answers = dict(self.session.project.answers or {})
-        answers[PLAN_KEY] = {k: (list(v) if isinstance(v, list) else dict(v)) for k, v in self.advice_page.state.items()}
+        answers[PLAN_KEY] = {
+            k: (list(v) if isinstance(v, list) else dict(v)) for k, v in self.advice_page.state.items()
+        }
         self.session.project.answers = answers
         self.set_dirty(True)
 
@@ -448,8 +480,16 @@ class MainWindow(QMainWindow):
 
         group = new_id("sweep")
         technique, key = request["technique"], request["key"]
-        items = [self.runs.enqueue([{"technique": technique, "config": {**request.get("config", {}), key: v}}],
-                                   f"{technique} {key}={v}", group=group, sweep_key=key, level=v) for v in request["values"]]
+        items = [
+            self.runs.enqueue(
+                [{"technique": technique, "config": {**request.get("config", {}), key: v}}],
+                f"{technique} {key}={v}",
+                group=group,
+                sweep_key=key,
+                level=v,
+            )
+            for v in request["values"]
+        ]
         self.go(STEP_RUN)
         self._update_actions()
         return items
@@ -495,8 +535,13 @@ class MainWindow(QMainWindow):
     def _load_disagreements(self, exp_id: str, indices: list[int]) -> None:
         if self.session is None:
             return
-        self.run_job("Loading the inputs that changed answer…", load_disagreement_inputs, self.session, indices,
-                     on_done=lambda payload: self.compare_page.show_images(exp_id, payload))
+        self.run_job(
+            "Loading the inputs that changed answer…",
+            load_disagreement_inputs,
+            self.session,
+            indices,
+            on_done=lambda payload: self.compare_page.show_images(exp_id, payload),
+        )
 
     def choose_candidate(self, exp_id: str) -> None:
         if self.session is None:
@@ -523,9 +568,17 @@ class MainWindow(QMainWindow):
         folder = dialogs.choose_folder(self, "Export the chosen model into…", str(self.session.folder))
         if not folder:
             return
-        self.run_job("Exporting the model…", export_candidate, self.session, None, Path(folder),
-                     on_done=lambda r: (self.export_page.add_output("Model", r.model_path),
-                                        self.export_page.add_output("Model card", r.card_path)))
+        self.run_job(
+            "Exporting the model…",
+            export_candidate,
+            self.session,
+            None,
+            Path(folder),
+            on_done=lambda r: (
+                self.export_page.add_output("Model", r.model_path),
+                self.export_page.add_output("Model card", r.card_path),
+            ),
+        )
 
     def write_report(self, fmt: str) -> None:
         if self.session is None:
@@ -537,8 +590,15 @@ class MainWindow(QMainWindow):
         if not path:
             return
         advice = self.advice.model_dump(mode="json") if self.advice is not None else None
-        self.run_job(f"Writing the {fmt.upper()} report…", write_report, self.session, fmt, Path(path), advice,
-                     on_done=lambda out: self.export_page.add_output(f"{fmt.upper()} report", str(out)))
+        self.run_job(
+            f"Writing the {fmt.upper()} report…",
+            write_report,
+            self.session,
+            fmt,
+            Path(path),
+            advice,
+            on_done=lambda out: self.export_page.add_output(f"{fmt.upper()} report", str(out)),
+        )
 
     def make_bundle(self) -> None:
         if self.session is None:
@@ -549,16 +609,26 @@ class MainWindow(QMainWindow):
         if not folder:
             return
         out = Path(folder) / f"{self.session.path.name.split('.')[0]}-bundle"
-        self.run_job("Writing the benchmark bundle…", make_bundle, self.session, None, out,
-                     on_done=lambda r: self.export_page.add_output("Benchmark bundle", str(r)))
+        self.run_job(
+            "Writing the benchmark bundle…",
+            make_bundle,
+            self.session,
+            None,
+            out,
+            on_done=lambda r: self.export_page.add_output("Benchmark bundle", str(r)),
+        )
 
     def import_device_results(self) -> None:
         if self.session is None:
             return
         from shrinkwise.workspace.bundle import import_results
 
-        path = dialogs.choose_open_path(self, "Import the device's results.json", "Benchmark results (*.json);;All files (*)",
-                                        str(self.session.folder))
+        path = dialogs.choose_open_path(
+            self,
+            "Import the device's results.json",
+            "Benchmark results (*.json);;All files (*)",
+            str(self.session.folder),
+        )
         if not path:
             return
         session = self.session
@@ -569,7 +639,9 @@ class MainWindow(QMainWindow):
 
         def done(result: Any) -> None:
             exp, measurements = result
-            self.export_page.add_output(f"Device results for {exp.label or exp.id}", f"{len(measurements)} measurement(s) from {path}")
+            self.export_page.add_output(
+                f"Device results for {exp.label or exp.id}", f"{len(measurements)} measurement(s) from {path}"
+            )
             self._refresh(self.profile_view.profile)
 
         self.run_job("Importing the device's results…", locked_import, Path(path), on_done=done)
@@ -582,16 +654,24 @@ class MainWindow(QMainWindow):
         try:
             profile_view.launch_netron(str(self.session.onnx_path))
         except Exception as exc:  # noqa: BLE001
-            self.show_error(ShrinkwiseError(f"Netron could not start ({exc.__class__.__name__}: {exc})",
-                                            fix="check that the 'netron' package works: python -m netron --version"))
+            self.show_error(
+                ShrinkwiseError(
+                    f"Netron could not start ({exc.__class__.__name__}: {exc})",
+                    fix="check that the 'netron' package works: python -m netron --version",
+                )
+            )
             return
         self.busy_label.setText("Netron is opening the model in your web browser…")
 
     def show_help(self) -> None:
         name = STEPS[self.pages.currentIndex()]
-        dialogs.info_box(self, f"Help — {name}", f"<h3>{self.pages.currentIndex() + 1}. {name}</h3><p>{HELP[name]}</p>"
-                         "<p>Shortcuts: Ctrl+N new, Ctrl+O open, Ctrl+S save, Ctrl+Shift+S save as, Ctrl+1…8 go to a "
-                         "step, Ctrl+Q quit, F1 this help.</p>")
+        dialogs.info_box(
+            self,
+            f"Help — {name}",
+            f"<h3>{self.pages.currentIndex() + 1}. {name}</h3><p>{HELP[name]}</p>"
+            "<p>Shortcuts: Ctrl+N new, Ctrl+O open, Ctrl+S save, Ctrl+Shift+S save as, Ctrl+1…8 go to a "
+            "step, Ctrl+Q quit, F1 this help.</p>",
+        )
 
     def _on_project_edited(self) -> None:
         if self.session is None:
@@ -607,7 +687,9 @@ class MainWindow(QMainWindow):
     def maybe_keep_changes(self) -> bool:
         """True when it is fine to drop the current project (saved, discarded, or nothing to save)."""
         if self.runs.active:
-            self.show_error(ShrinkwiseError("runs are still in progress", fix="wait for them, or cancel them on the Run page"))
+            self.show_error(
+                ShrinkwiseError("runs are still in progress", fix="wait for them, or cancel them on the Run page")
+            )
             return False
         if self.session is None or not self.dirty:
             return True
@@ -652,7 +734,12 @@ class MainWindow(QMainWindow):
         if project.exists():
             self.open_project(project, ask=False)
         else:
-            self.run_job("Building the demo project (first use, a few seconds)…", _build_demo, folder, on_done=lambda r: self.set_session(*r))
+            self.run_job(
+                "Building the demo project (first use, a few seconds)…",
+                _build_demo,
+                folder,
+                on_done=lambda r: self.set_session(*r),
+            )
 
     def save(self) -> bool:
         if self.session is None:
@@ -727,7 +814,11 @@ class MainWindow(QMainWindow):
             self.attach_model_file(Path(path))
 
     def add_data_dialog(self, role: str | None = None) -> None:
-        title = {"evaluation": "Add evaluation data", "calibration": "Add calibration data", "training": "Add training data"}.get(role or "", "Add data")
+        title = {
+            "evaluation": "Add evaluation data",
+            "calibration": "Add calibration data",
+            "training": "Add training data",
+        }.get(role or "", "Add data")
         path = dialogs.choose_open_path(self, title, DATA_FILTER)
         if path:
             self.add_data_path(Path(path), role)
@@ -740,7 +831,9 @@ class MainWindow(QMainWindow):
     def attach_model_file(self, path: Path) -> None:
         if self.session is None:
             # A model needs a project to live in: offer one next to the model file.
-            self.new_project(then=lambda: self.attach_model_file(path), suggested=str(path.with_suffix("")) + ".shrinkwise.json")
+            self.new_project(
+                then=lambda: self.attach_model_file(path), suggested=str(path.with_suffix("")) + ".shrinkwise.json"
+            )
             return
         from shrinkwise.compression.intake import detect_format, parse_input_shape
 
@@ -763,11 +856,15 @@ class MainWindow(QMainWindow):
                 architecture = answers.architecture
                 try:
                     if needs_arch and not architecture:
-                        raise ModelLoadError("a state dict needs its architecture", path, "give it as path/to/file.py:ClassName")
+                        raise ModelLoadError(
+                            "a state dict needs its architecture", path, "give it as path/to/file.py:ClassName"
+                        )
                     if needs_shape:
                         if not answers.input_shape:
                             raise ModelLoadError("needs its input shape", path, "give it as NAME:1,3,224,224")
-                        input_specs = [parse_input_shape(part.strip()) for part in answers.input_shape.split(";") if part.strip()]
+                        input_specs = [
+                            parse_input_shape(part.strip()) for part in answers.input_shape.split(";") if part.strip()
+                        ]
                 except ShrinkwiseError as exc:
                     self.show_error(exc)
                     return
@@ -783,7 +880,11 @@ class MainWindow(QMainWindow):
 
     def add_data_path(self, path: Path, role: str | None = None) -> None:
         if self.session is None:
-            self.show_error(ShrinkwiseError("there is no project to add data to", fix="open or create a project first (File > New Project…)"))
+            self.show_error(
+                ShrinkwiseError(
+                    "there is no project to add data to", fix="open or create a project first (File > New Project…)"
+                )
+            )
             return
         if role is None:
             role = dialogs.ask_data_role(self, path.name)
@@ -805,13 +906,18 @@ class MainWindow(QMainWindow):
         def failed(_exc: BaseException, _tb: str) -> None:
             self.profile_view.show_waiting("Profiling failed. Use Model > Profile Again after fixing the problem.")
 
-        self.run_job("Profiling the model…", self.session.profile, force, on_done=lambda p: self._refresh(p), on_error=failed)
+        self.run_job(
+            "Profiling the model…", self.session.profile, force, on_done=lambda p: self._refresh(p), on_error=failed
+        )
 
     def measure_baseline(self) -> None:
         if self.session is None:
             return
-        self.run_job("Measuring the original model…", self.session.measure_baseline,
-                     on_done=lambda _e: (self.set_dirty(False), self._refresh(self.profile_view.profile)))
+        self.run_job(
+            "Measuring the original model…",
+            self.session.measure_baseline,
+            on_done=lambda _e: (self.set_dirty(False), self._refresh(self.profile_view.profile)),
+        )
 
     # --- drag and drop -------------------------------------------------------------------------------------------
 
@@ -848,8 +954,12 @@ class MainWindow(QMainWindow):
             self.busy_label.setText("Busy — drop the file again when the current step has finished")
             return
         if self.runs.active:
-            self.show_error(ShrinkwiseError("runs are using the current model and data",
-                                            fix="drop the file again when the runs have finished, or cancel them on the Run page"))
+            self.show_error(
+                ShrinkwiseError(
+                    "runs are using the current model and data",
+                    fix="drop the file again when the runs have finished, or cancel them on the Run page",
+                )
+            )
             return
         path = paths[0]
         if path.suffix.lower() in MODEL_SUFFIXES:
@@ -857,25 +967,30 @@ class MainWindow(QMainWindow):
         elif path.is_dir() or path.suffix.lower() in DATA_SUFFIXES:
             self.add_data_path(path)
         else:
-            self.show_error(ShrinkwiseError(
-                "is not a model or data file Shrinkwise reads", path,
-                "drop a model (.onnx, .pt, .pt2, .pth), a data file (.npz) or an image folder",
-            ))
+            self.show_error(
+                ShrinkwiseError(
+                    "is not a model or data file Shrinkwise reads",
+                    path,
+                    "drop a model (.onnx, .pt, .pt2, .pth), a data file (.npz) or an image folder",
+                )
+            )
 
     # --- about and closing ---------------------------------------------------------------------------------------
 
     def about_text(self) -> str:
-        from shrinkwise.workspace.versions import library_versions
-
-        from PySide6 import __version__ as pyside_version
         import pyqtgraph
+        from PySide6 import __version__ as pyside_version
+
+        from shrinkwise.workspace.versions import library_versions
 
         versions = dict(library_versions())
         versions["PySide6"] = pyside_version
         versions["pyqtgraph"] = pyqtgraph.__version__
         rows = "".join(f"<tr><td>{k}</td><td>&nbsp;{v}</td></tr>" for k, v in versions.items())
-        return ("<h3>Shrinkwise</h3><p>A workbench that helps you make neural networks smaller and faster, "
-                f"and shows what it cost.</p><table>{rows}</table>")
+        return (
+            "<h3>Shrinkwise</h3><p>A workbench that helps you make neural networks smaller and faster, "
+            f"and shows what it cost.</p><table>{rows}</table>"
+        )
 
     def show_about(self) -> None:
         box = QMessageBox(self)
@@ -894,8 +1009,12 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if self.runs.active:
-            if dialogs.ask_yes_no(self, "Runs in progress", "Stop the runs and quit?",
-                                  "Running steps are cancelled cleanly and recorded as cancelled; finished ones are kept."):
+            if dialogs.ask_yes_no(
+                self,
+                "Runs in progress",
+                "Stop the runs and quit?",
+                "Running steps are cancelled cleanly and recorded as cancelled; finished ones are kept.",
+            ):
                 self._close_when_idle = True
                 self.busy_label.setText("Stopping the runs…")
                 self.runs.cancel_all()

@@ -1,4 +1,5 @@
 """Smaller pages: the project's name and notes, its data files with their health, and the baseline measurements."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -75,7 +76,11 @@ def _classes_text(h: Any) -> str:
     if h is None or not h.class_counts:
         return "–"
     counts = list(h.class_counts.values())
-    return f"{len(counts)}, {min(counts)}–{max(counts)} each" if min(counts) != max(counts) else f"{len(counts)}, {counts[0]} each"
+    return (
+        f"{len(counts)}, {min(counts)}–{max(counts)} each"
+        if min(counts) != max(counts)
+        else f"{len(counts)}, {counts[0]} each"
+    )
 
 
 class DataPanel(QWidget):
@@ -110,8 +115,10 @@ class DataPanel(QWidget):
         self.roles_label.setWordWrap(True)
         self.roles_label.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.roles_label)
-        self.empty_label = QLabel("No data yet. Drop a .npz file or an image folder here, or use the buttons above.\n"
-                                  "Without data, Shrinkwise can measure speed and size but not accuracy.")
+        self.empty_label = QLabel(
+            "No data yet. Drop a .npz file or an image folder here, or use the buttons above.\n"
+            "Without data, Shrinkwise can measure speed and size but not accuracy."
+        )
         self.empty_label.setStyleSheet(f"color: {theme.muted()};")
         layout.addWidget(self.empty_label)
         self.tree = QTreeWidget()
@@ -137,11 +144,24 @@ class DataPanel(QWidget):
         n = lambda d: f"<b>{d.path.rsplit('/', 1)[-1]}</b> ({d.samples:,} samples)"  # noqa: E731
         frac = getattr(split, "evaluation_fraction", 0.3)
         calib_n = getattr(split, "calibration_count", 100)
-        ev = n(by["evaluation"]) if "evaluation" in by else (
-            f"{int(round(frac * 100))} % of {n(by['all'])}, held out" if "all" in by else
-            f"<span style='color:{theme.severity('medium')}'>none — Shrinkwise makes up random inputs: speed and size only, no accuracy</span>")
-        tr = n(by["training"]) if "training" in by else (f"the rest of {n(by['all'])}" if "all" in by else
-                                                         f"<span style='color:{theme.muted()}'>none — steps that train are not possible</span>")
+        ev = (
+            n(by["evaluation"])
+            if "evaluation" in by
+            else (
+                f"{int(round(frac * 100))} % of {n(by['all'])}, held out"
+                if "all" in by
+                else f"<span style='color:{theme.severity('medium')}'>none — Shrinkwise makes up random inputs: speed and size only, no accuracy</span>"
+            )
+        )
+        tr = (
+            n(by["training"])
+            if "training" in by
+            else (
+                f"the rest of {n(by['all'])}"
+                if "all" in by
+                else f"<span style='color:{theme.muted()}'>none — steps that train are not possible</span>"
+            )
+        )
         src = by.get("calibration")
         if src is not None:
             cal = n(src)
@@ -149,8 +169,10 @@ class DataPanel(QWidget):
             cal = f"{calib_n} samples drawn from the training data"
         else:
             cal = f"<span style='color:{theme.muted()}'>none — int8 with calibration needs some typical inputs</span>"
-        return (f"<table><tr><td>Evaluation:&nbsp;</td><td>{ev}</td></tr><tr><td>Calibration:&nbsp;</td><td>{cal}</td></tr>"
-                f"<tr><td>Training:&nbsp;</td><td>{tr}</td></tr></table>")
+        return (
+            f"<table><tr><td>Evaluation:&nbsp;</td><td>{ev}</td></tr><tr><td>Calibration:&nbsp;</td><td>{cal}</td></tr>"
+            f"<tr><td>Training:&nbsp;</td><td>{tr}</td></tr></table>"
+        )
 
     def show_data(self, data: list[Any], split: Any = None) -> None:
         from shrinkwise.gui import theme
@@ -161,15 +183,19 @@ class DataPanel(QWidget):
         for ref in data:
             h = ref.health
             warnings = list(h.warnings) if h is not None else []
-            item = QTreeWidgetItem([
-                ref.path,
-                ref.role,
-                f"{ref.samples:,}",
-                "yes" if h is not None and h.has_labels else "no",
-                _classes_text(h),
-                (", ".join(f"{k} {v}" for k, v in h.group_counts.items()) or "yes") if h is not None and h.has_groups else "no",
-                f"{len(warnings)} (below)" if warnings else "none",
-            ])
+            item = QTreeWidgetItem(
+                [
+                    ref.path,
+                    ref.role,
+                    f"{ref.samples:,}",
+                    "yes" if h is not None and h.has_labels else "no",
+                    _classes_text(h),
+                    (", ".join(f"{k} {v}" for k, v in h.group_counts.items()) or "yes")
+                    if h is not None and h.has_groups
+                    else "no",
+                    f"{len(warnings)} (below)" if warnings else "none",
+                ]
+            )
             for col in (2,):
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if h is not None and h.class_counts:

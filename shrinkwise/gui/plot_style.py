@@ -1,4 +1,5 @@
 """One look for every pyqtgraph plot: title, axis labels and grid in the theme's colours, no context menu."""
+
 from __future__ import annotations
 
 import pyqtgraph as pg

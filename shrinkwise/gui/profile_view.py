@@ -1,5 +1,6 @@
 """The model page: a summary, the per-layer profile as a sortable and filterable table, and where ops, time and
 weights go by op type (bar charts; clicking a bar filters the table to that op type)."""
+
 from __future__ import annotations
 
 import html
@@ -66,7 +67,9 @@ class LayerTableModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.DisplayRole:
                 return COLUMNS[section][0]
             if role == Qt.ItemDataRole.TextAlignmentRole:
-                return (Qt.AlignmentFlag.AlignRight if COLUMNS[section][3] else Qt.AlignmentFlag.AlignLeft) | Qt.AlignmentFlag.AlignVCenter
+                return (
+                    Qt.AlignmentFlag.AlignRight if COLUMNS[section][3] else Qt.AlignmentFlag.AlignLeft
+                ) | Qt.AlignmentFlag.AlignVCenter
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -81,7 +84,9 @@ class LayerTableModel(QAbstractTableModel):
                 return -1.0 if value is None else float(value)
             return str(value).lower()
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            return (Qt.AlignmentFlag.AlignRight if numeric else Qt.AlignmentFlag.AlignLeft) | Qt.AlignmentFlag.AlignVCenter
+            return (
+                Qt.AlignmentFlag.AlignRight if numeric else Qt.AlignmentFlag.AlignLeft
+            ) | Qt.AlignmentFlag.AlignVCenter
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == COL_LAYER:
             return value
         return None
@@ -205,7 +210,7 @@ TOP_LAYERS = 10
 
 def short_name(name: str, width: int = 26) -> str:
     """The tail of a long layer name ('…features.8/Conv'), for chart ticks."""
-    return name if len(name) <= width else "…" + name[-(width - 1):]
+    return name if len(name) <= width else "…" + name[-(width - 1) :]
 
 
 FORMAT_NAMES = {
@@ -230,8 +235,12 @@ def launch_netron(path: str) -> Any:
     import subprocess
     import sys
 
-    return subprocess.Popen([sys.executable, "-m", "netron", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "netron", path],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 class ProfileView(QWidget):
@@ -256,7 +265,9 @@ class ProfileView(QWidget):
         self.empty_label = QLabel("Drop a model file here or use File > Open Model…")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setStyleSheet(f"font-size: 16pt; color: {theme.muted()};")
-        self.empty_hint = QLabel("ONNX (.onnx), TorchScript (.pt), torch.export (.pt2) or a state dict (.pt/.pth) with its architecture")
+        self.empty_hint = QLabel(
+            "ONNX (.onnx), TorchScript (.pt), torch.export (.pt2) or a state dict (.pt/.pth) with its architecture"
+        )
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_hint.setStyleSheet(f"color: {theme.muted()};")
         self.open_button = QPushButton("Open Model…")
@@ -375,7 +386,8 @@ class ProfileView(QWidget):
         self.count_chart.op_clicked.connect(self.select_op_type)
         self.metric_chart.op_clicked.connect(self._on_metric_bar)
         self.table.selectionModel().selectionChanged.connect(
-            lambda *_: self.metric_chart.set_selected(self.selected_layer()) if self.layer_chart_shown else None)
+            lambda *_: self.metric_chart.set_selected(self.selected_layer()) if self.layer_chart_shown else None
+        )
         self.show_empty()
 
     # --- states --------------------------------------------------------------------------------------------------
@@ -449,7 +461,9 @@ class ProfileView(QWidget):
         if kind.startswith("layer_"):
             layers = sorted(self.profile.layers, key=lambda l: -agg(l))[:TOP_LAYERS]
             layers = [l for l in layers if agg(l) > 0]
-            self.metric_chart.set_data([l.name for l in layers], [agg(l) for l in layers], [short_name(l.name) for l in layers])
+            self.metric_chart.set_data(
+                [l.name for l in layers], [agg(l) for l in layers], [short_name(l.name) for l in layers]
+            )
             self.metric_chart.set_selected(self.selected_layer())
             return
         values = [agg([l for l in self.profile.layers if l.op_type == op]) for op in ops]
@@ -493,9 +507,13 @@ class ProfileView(QWidget):
     @staticmethod
     def _summary_html(p: ModelProfile, model: Any) -> str:
         fmt = FORMAT_NAMES.get(model.format, model.format) if model is not None else "ONNX"
-        inputs = ", ".join(
-            f"{html.escape(t.name)} [{', '.join(str(d) for d in t.shape)}] {html.escape(t.dtype)}" for t in (model.signature.inputs if model is not None else [])
-        ) or "–"
+        inputs = (
+            ", ".join(
+                f"{html.escape(t.name)} [{', '.join(str(d) for d in t.shape)}] {html.escape(t.dtype)}"
+                for t in (model.signature.inputs if model is not None else [])
+            )
+            or "–"
+        )
         dtypes = ", ".join(f"{k} {fmt_bytes(v)}" for k, v in sorted(p.weight_bytes_by_dtype.items()))
         cells = [
             ("Format", html.escape(fmt)),
@@ -506,7 +524,10 @@ class ProfileView(QWidget):
             ("Ops", f"{p.op_count} (opset {p.opset})"),
             ("MACs", fmt_count(p.total_macs) + " at batch 1" if p.total_macs is not None else "unknown"),
         ]
-        row = "".join(f"<td style='padding-right:18px'><span style='color:{theme.muted()}'>{k}</span><br><b>{v}</b></td>" for k, v in cells)
+        row = "".join(
+            f"<td style='padding-right:18px'><span style='color:{theme.muted()}'>{k}</span><br><b>{v}</b></td>"
+            for k, v in cells
+        )
         return f"<table><tr>{row}</tr></table>"
 
     @staticmethod
@@ -515,10 +536,14 @@ class ProfileView(QWidget):
         if size := p.top_by_size(1):
             l = size[0]
             share = 100.0 * l.weight_bytes / max(p.weight_bytes, 1)
-            parts.append(f"<b>Largest:</b> {html.escape(l.name)} ({l.op_type}, {fmt_bytes(l.weight_bytes)}, {share:.0f}% of the weights)")
+            parts.append(
+                f"<b>Largest:</b> {html.escape(l.name)} ({l.op_type}, {fmt_bytes(l.weight_bytes)}, {share:.0f}% of the weights)"
+            )
         if slow := p.top_by_time(1):
             l = slow[0]
             total = p.node_time_total_us or sum(x.time_us or 0 for x in p.layers)
             share = 100.0 * (l.time_us or 0) / max(total, 1e-9)
-            parts.append(f"<b>Slowest:</b> {html.escape(l.name)} ({l.op_type}, {l.time_us:.1f} µs, {share:.0f}% of node time)")
+            parts.append(
+                f"<b>Slowest:</b> {html.escape(l.name)} ({l.op_type}, {l.time_us:.1f} µs, {share:.0f}% of node time)"
+            )
         return " &nbsp;·&nbsp; ".join(parts)

@@ -5,6 +5,7 @@ The UI thread only enqueues, cancels and listens: `workspace.runs.run_recipe` ru
 (`gui.workers.run_in_background`), its `on_event` callback emits a Qt signal (queued onto the UI thread), and
 `Run.cancel()` is called from the UI thread (it only signals the worker process).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -46,7 +47,7 @@ class RunItem:
     def elapsed(self, now: float | None = None) -> float:
         if self.started is None:
             return 0.0
-        return ((self.ended if self.ended is not None else (now or time.monotonic()))) - self.started
+        return (self.ended if self.ended is not None else (now or time.monotonic())) - self.started
 
     def remaining(self, now: float | None = None) -> float | None:
         """Seconds left, from the progress so far (None until there is enough progress to tell)."""
@@ -63,8 +64,15 @@ class _Bridge(QObject):
     started = Signal(int)
 
 
-def run_recipe_job(session: Any, steps: list[dict[str, Any]], label: str, key: int, bridge: _Bridge, controller: "RunController",
-                   group: str | None = None) -> Any:
+def run_recipe_job(
+    session: Any,
+    steps: list[dict[str, Any]],
+    label: str,
+    key: int,
+    bridge: _Bridge,
+    controller: RunController,
+    group: str | None = None,
+) -> Any:
     """On a pool thread: run one recipe through workspace.runs and return the experiment."""
     from shrinkwise.workspace import runs
 
@@ -76,8 +84,15 @@ def run_recipe_job(session: Any, steps: list[dict[str, Any]], label: str, key: i
             raise KeyboardInterrupt  # recorded by run_recipe as 'cancelled' before the worker process starts
         bridge.started.emit(key)
 
-    return runs.run_recipe(session, steps, label=label, group=group, kind="sweep" if group else "run",
-                           on_event=lambda ev: bridge.event.emit(key, ev), on_start=on_start)
+    return runs.run_recipe(
+        session,
+        steps,
+        label=label,
+        group=group,
+        kind="sweep" if group else "run",
+        on_event=lambda ev: bridge.event.emit(key, ev),
+        on_start=on_start,
+    )
 
 
 class RunController(QObject):
@@ -106,10 +121,22 @@ class RunController(QObject):
     def active(self) -> bool:
         return any(i.active for i in self.items)
 
-    def enqueue(self, steps: list[dict[str, Any]], label: str | None = None, group: str | None = None,
-                sweep_key: str | None = None, level: Any = None) -> RunItem:
-        item = RunItem(key=next(self._keys), label=label or " + ".join(s["technique"] for s in steps), steps=list(steps), group=group,
-                       sweep_key=sweep_key, level=level)
+    def enqueue(
+        self,
+        steps: list[dict[str, Any]],
+        label: str | None = None,
+        group: str | None = None,
+        sweep_key: str | None = None,
+        level: Any = None,
+    ) -> RunItem:
+        item = RunItem(
+            key=next(self._keys),
+            label=label or " + ".join(s["technique"] for s in steps),
+            steps=list(steps),
+            group=group,
+            sweep_key=sweep_key,
+            level=level,
+        )
         self.items.append(item)
         self.added.emit(item)
         self._next()
@@ -127,8 +154,18 @@ class RunController(QObject):
         item.started = time.monotonic()
         item.message = "preparing the data and the original's measurements…"
         self.changed.emit(item)
-        run_in_background(run_recipe_job, self.session, item.steps, item.label, item.key, self._bridge, self, item.group,
-                          on_done=lambda exp, it=item: self._done(it, exp), on_error=lambda exc, tb, it=item: self._failed(it, exc, tb))
+        run_in_background(
+            run_recipe_job,
+            self.session,
+            item.steps,
+            item.label,
+            item.key,
+            self._bridge,
+            self,
+            item.group,
+            on_done=lambda exp, it=item: self._done(it, exp),
+            on_error=lambda exc, tb, it=item: self._failed(it, exc, tb),
+        )
 
     def cancel(self, item: RunItem) -> None:
         if not item.active:

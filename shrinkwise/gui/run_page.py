@@ -3,6 +3,7 @@
 Plots are created once; events only append to lists and mark a curve dirty, and a 20 Hz timer calls `setData` on
 the dirty curves (never `processEvents`). The log is buffered the same way.
 """
+
 from __future__ import annotations
 
 import time
@@ -32,8 +33,14 @@ REDRAW_MS = 50  # 20 Hz
 METRIC_HINT = "Curves appear here for steps that train or calibrate step by step (loss, accuracy)."
 CLOCK_MS = 500
 COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75), (227, 119, 194)]
-STATUS_WORDS = {"queued": "Waiting", "starting": "Starting", "running": "Running", "finished": "Finished",
-                "failed": "Failed", "cancelled": "Cancelled"}
+STATUS_WORDS = {
+    "queued": "Waiting",
+    "starting": "Starting",
+    "running": "Running",
+    "finished": "Finished",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+}
 COL_RUN, COL_STATUS, COL_PROGRESS, COL_ELAPSED, COL_LEFT, COL_MESSAGE, COL_ACTION = range(7)
 
 
@@ -64,7 +71,9 @@ class RunPage(QWidget):
         title = QLabel("Run")
         title.setStyleSheet(theme.title_css())
         top.addWidget(title)
-        self.summary = QLabel("Nothing has run yet. Choose steps on the Advice page and press “Run the selected steps”.")
+        self.summary = QLabel(
+            "Nothing has run yet. Choose steps on the Advice page and press “Run the selected steps”."
+        )
         self.summary.setStyleSheet(f"color: {theme.muted()};")
         top.addWidget(self.summary, 1)
         self.compare_button = QPushButton("Compare the Results →")
@@ -85,10 +94,15 @@ class RunPage(QWidget):
         self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         self.table.verticalHeader().setDefaultSectionSize(30)
         header = self.table.horizontalHeader()
-        for c, mode in ((COL_RUN, QHeaderView.ResizeMode.ResizeToContents), (COL_STATUS, QHeaderView.ResizeMode.ResizeToContents),
-                        (COL_PROGRESS, QHeaderView.ResizeMode.Fixed), (COL_ELAPSED, QHeaderView.ResizeMode.ResizeToContents),
-                        (COL_LEFT, QHeaderView.ResizeMode.ResizeToContents), (COL_MESSAGE, QHeaderView.ResizeMode.Stretch),
-                        (COL_ACTION, QHeaderView.ResizeMode.ResizeToContents)):
+        for c, mode in (
+            (COL_RUN, QHeaderView.ResizeMode.ResizeToContents),
+            (COL_STATUS, QHeaderView.ResizeMode.ResizeToContents),
+            (COL_PROGRESS, QHeaderView.ResizeMode.Fixed),
+            (COL_ELAPSED, QHeaderView.ResizeMode.ResizeToContents),
+            (COL_LEFT, QHeaderView.ResizeMode.ResizeToContents),
+            (COL_MESSAGE, QHeaderView.ResizeMode.Stretch),
+            (COL_ACTION, QHeaderView.ResizeMode.ResizeToContents),
+        ):
             header.setSectionResizeMode(c, mode)
         self.table.setColumnWidth(COL_PROGRESS, 160)
 
@@ -220,7 +234,10 @@ class RunPage(QWidget):
         done = sum(1 for i in items if i.status == "finished")
         failed = sum(1 for i in items if i.status in ("failed", "cancelled"))
         if items:
-            self.summary.setText(f"{running} running, {waiting} waiting, {done} finished" + (f", {failed} failed or cancelled" if failed else ""))
+            self.summary.setText(
+                f"{running} running, {waiting} waiting, {done} finished"
+                + (f", {failed} failed or cancelled" if failed else "")
+            )
         self.cancel_all_button.setEnabled(self.controller.active)
         self.compare_button.setEnabled(done > 0)
 
@@ -230,7 +247,14 @@ class RunPage(QWidget):
         if key in self.curves:
             return
         color = COLORS[len([k for k in self.curves if k[0] == key[0]]) % len(COLORS)]
-        self.curves[key] = plot.plot([], [], pen=pg.mkPen(color, width=2), name=name, symbol="o" if key[0] in ("metric", "sweep") else None, symbolSize=6)
+        self.curves[key] = plot.plot(
+            [],
+            [],
+            pen=pg.mkPen(color, width=2),
+            name=name,
+            symbol="o" if key[0] in ("metric", "sweep") else None,
+            symbolSize=6,
+        )
         self.data[key] = ([], [])
 
     def _on_event(self, item: RunItem, ev: Any) -> None:
@@ -260,7 +284,9 @@ class RunPage(QWidget):
 
     def _on_finished(self, item: RunItem) -> None:
         word = STATUS_WORDS.get(item.status, item.status).lower()
-        self._log(f"{word}: {item.label}" + (f" — {item.error}" if item.error else "") + f" ({fmt_seconds(item.elapsed())})")
+        self._log(
+            f"{word}: {item.label}" + (f" — {item.error}" if item.error else "") + f" ({fmt_seconds(item.elapsed())})"
+        )
         if item.status == "finished" and self.controller.session is not None and item.experiment_id:
             self._add_quality(item)
 
@@ -290,7 +316,9 @@ class RunPage(QWidget):
             if not self.sweep_mode:  # the plot switches to 'quality vs level' at the first sweep
                 self.sweep_mode = True
                 self.quality_scatter.setData([], [])
-                self.quality_plot.plotItem.setTitle("Quality vs level (sweeps)", color=theme.plot_foreground(), size="10pt")
+                self.quality_plot.plotItem.setTitle(
+                    "Quality vs level (sweeps)", color=theme.plot_foreground(), size="10pt"
+                )
                 self.quality_plot.plotItem.getAxis("bottom").setTicks(None)
             self._series(self.quality_plot, key, name)
         numeric = isinstance(item.level, (int, float)) and not isinstance(item.level, bool)
@@ -324,8 +352,11 @@ class RunPage(QWidget):
             self.curves[key].setData(xs, ys)
         self.dirty.clear()
         if self._quality_dirty and not self.sweep_mode:
-            self.quality_scatter.setData([p[0] for p in self.quality_points], [p[1] for p in self.quality_points],
-                                         data=[p[2] for p in self.quality_points])
+            self.quality_scatter.setData(
+                [p[0] for p in self.quality_points],
+                [p[1] for p in self.quality_points],
+                data=[p[2] for p in self.quality_points],
+            )
             ticks = [(p[0], p[2]) for p in self.quality_points]
             self.quality_plot.plotItem.getAxis("bottom").setTicks([ticks])
             if self.quality_points:
@@ -342,7 +373,9 @@ class RunPage(QWidget):
         self.bars.clear()
         self.buttons.clear()
         for key, curve in self.curves.items():
-            {"progress": self.progress_plot, "metric": self.metric_plot, "sweep": self.quality_plot}[key[0]].removeItem(curve)
+            {"progress": self.progress_plot, "metric": self.metric_plot, "sweep": self.quality_plot}[key[0]].removeItem(
+                curve
+            )
         self.sweep_mode = False
         self.sweep_levels.clear()
         self.quality_plot.plotItem.setTitle("Quality of finished runs", color=theme.plot_foreground(), size="10pt")

@@ -1,10 +1,20 @@
 """The Start page: new, open, recent projects, or the demo; and, once a project is open, its name and notes."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from shrinkwise.gui import theme
 from shrinkwise.gui.panels import ProjectPanel
@@ -22,9 +32,11 @@ class StartPage(QWidget):
         title = QLabel("Shrinkwise")
         title.setStyleSheet(theme.title_css(18))
         layout.addWidget(title)
-        intro = QLabel("Make a trained model fit your device — smaller, faster — and see what it costs in quality. "
-                       "Follow the steps on the left from top to bottom; you can go back to any step at any time. "
-                       "Drop a model file (.onnx, .pt, .pt2) anywhere on this window to start. Press F1 for help on any page.")
+        intro = QLabel(
+            "Make a trained model fit your device — smaller, faster — and see what it costs in quality. "
+            "Follow the steps on the left from top to bottom; you can go back to any step at any time. "
+            "Drop a model file (.onnx, .pt, .pt2) anywhere on this window to start. Press F1 for help on any page."
+        )
         intro.setWordWrap(True)
         layout.addWidget(intro)
         row = QHBoxLayout()
@@ -32,7 +44,11 @@ class StartPage(QWidget):
         self.open_button = QPushButton("Open Project…")
         self.demo_button = QPushButton("Try the Demo")
         self.demo_button.setToolTip("A small digits CNN with its data, to look around before using your own model")
-        for b, sig in ((self.new_button, self.new_requested), (self.open_button, self.open_requested), (self.demo_button, self.demo_requested)):
+        for b, sig in (
+            (self.new_button, self.new_requested),
+            (self.open_button, self.open_requested),
+            (self.demo_button, self.demo_requested),
+        ):
             b.setMinimumHeight(34)
             b.clicked.connect(sig)
             row.addWidget(b)

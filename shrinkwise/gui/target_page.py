@@ -1,4 +1,5 @@
 """The Target page: which device, what it can do in plain words, and the budgets next to the model's own numbers."""
+
 from __future__ import annotations
 
 import html
@@ -26,12 +27,28 @@ BUDGETS: list[tuple[str, str, str, float, int, str]] = [
     ("latency_ms", "Latency, at most", "ms", 1e6, 3, "How long one inference (batch 1) may take on the device"),
     ("size_mb", "Model file size, at most", "MB", 1e6, 3, "The largest model file the device or the app can take"),
     ("peak_memory_mb", "Memory while running, at most", "MB", 1e6, 1, "RAM the model may use while it runs"),
-    ("accuracy_drop_pts", "Accuracy loss, at most", "points", 100, 2,
-     "How many percentage points of accuracy you can give up: 1.0 means 99.4 % → 98.4 % is fine"),
-    ("max_disagreement_pct", "Changed answers, at most", "%", 100, 2,
-     "The share of inputs whose answer may differ from the original model's"),
+    (
+        "accuracy_drop_pts",
+        "Accuracy loss, at most",
+        "points",
+        100,
+        2,
+        "How many percentage points of accuracy you can give up: 1.0 means 99.4 % → 98.4 % is fine",
+    ),
+    (
+        "max_disagreement_pct",
+        "Changed answers, at most",
+        "%",
+        100,
+        2,
+        "The share of inputs whose answer may differ from the original model's",
+    ),
 ]
-STATISTICS = [("median", "typical (median)"), ("p90", "9 out of 10 runs (p90)"), ("worst_case", "every run (worst case)")]
+STATISTICS = [
+    ("median", "typical (median)"),
+    ("p90", "9 out of 10 runs (p90)"),
+    ("worst_case", "every run (worst case)"),
+]
 
 
 def _spin(maximum: float, decimals: int, unit: str) -> QDoubleSpinBox:
@@ -66,8 +83,10 @@ class TargetPage(QWidget):
         title = QLabel("Target and budget")
         title.setStyleSheet(theme.title_css())
         layout.addWidget(title)
-        intro = QLabel("Where will the model run, and what must it fit into? Shrinkwise uses this to choose the steps "
-                       "and to judge the results. Leave a budget at “not set” if it does not matter.")
+        intro = QLabel(
+            "Where will the model run, and what must it fit into? Shrinkwise uses this to choose the steps "
+            "and to judge the results. Leave a budget at “not set” if it does not matter."
+        )
         intro.setWordWrap(True)
         layout.addWidget(intro)
 
@@ -186,15 +205,24 @@ class TargetPage(QWidget):
         def m(metric: str) -> Any:
             return base.measurement(metric) if base is not None else None
 
-        size, lat, p90, mem, acc = m("size_bytes"), m("latency_ms_median"), m("latency_ms_p90"), m("peak_memory_mb"), m("accuracy")
+        size, lat, p90, mem, acc = (
+            m("size_bytes"),
+            m("latency_ms_median"),
+            m("latency_ms_p90"),
+            m("peak_memory_mb"),
+            m("accuracy"),
+        )
         stat = (project.budget or {}).get("latency_statistic") or "median"
         lat_used = p90 if stat in ("p90", "worst_case") and p90 is not None else lat
         self.current["size_mb"] = (size.value / 1e6, "measured here") if size else (None, "")
         self.current["latency_ms"] = (lat_used.value, "measured on this computer") if lat_used else (None, "")
         self.current["peak_memory_mb"] = (mem.value, "measured here") if mem else (None, "")
         self.current["accuracy"] = (acc.value, "measured here") if acc else (None, "")
-        fmt = {"size_mb": lambda v: f"{v:.3g} MB", "latency_ms": lambda v: f"{v * 1000:.3g} µs" if v < 1 else f"{v:.3g} ms",
-               "peak_memory_mb": lambda v: f"{v:.3g} MB"}
+        fmt = {
+            "size_mb": lambda v: f"{v:.3g} MB",
+            "latency_ms": lambda v: f"{v * 1000:.3g} µs" if v < 1 else f"{v:.3g} ms",
+            "peak_memory_mb": lambda v: f"{v:.3g} MB",
+        }
         for key, label in self.now_labels.items():
             value, source = self.current.get(key, (None, ""))
             if key == "accuracy_drop_pts":
@@ -208,7 +236,9 @@ class TargetPage(QWidget):
         self.budget_note.setText(
             "The model's numbers come from measuring it on this computer (Model > Measure Baseline). "
             "For another device, latency is estimated by the advisor and should be checked with the benchmark bundle."
-            if base is not None else "Measure the original model (below) to see its numbers next to each budget.")
+            if base is not None
+            else "Measure the original model (below) to see its numbers next to each budget."
+        )
 
     # --- user edits ----------------------------------------------------------------------------------------------
 
@@ -243,15 +273,21 @@ class TargetPage(QWidget):
 
         t = self._targets.get(self.combo.currentData() or "")
         if t is None:
-            self.description.setText(f"<span style='color:{theme.muted()}'>No device chosen yet. Pick the closest one; "
-                                     "“This computer” if the model runs where Shrinkwise runs.</span>")
+            self.description.setText(
+                f"<span style='color:{theme.muted()}'>No device chosen yet. Pick the closest one; "
+                "“This computer” if the model runs where Shrinkwise runs.</span>"
+            )
             self.capabilities.setText("")
             return
         examples = ", ".join(t.example_devices[:4])
-        self.description.setText(html.escape(t.description or "") + (f"<br><i>For example: {html.escape(examples)}</i>" if examples else ""))
+        self.description.setText(
+            html.escape(t.description or "") + (f"<br><i>For example: {html.escape(examples)}</i>" if examples else "")
+        )
         good, bad = theme.severity("good"), theme.severity("medium")
-        lines = [f"<span style='color:{good if ok else bad}'>{'✔' if ok else '✘'}</span> {html.escape(text)}"
-                 for text, ok in capabilities_in_words(t)]
+        lines = [
+            f"<span style='color:{good if ok else bad}'>{'✔' if ok else '✘'}</span> {html.escape(text)}"
+            for text, ok in capabilities_in_words(t)
+        ]
         self.capabilities.setText("<br>".join(lines))
 
     def _verdicts(self) -> None:
@@ -264,7 +300,9 @@ class TargetPage(QWidget):
                 verdict.setText("")
                 continue
             if key == "latency_ms" and not here:
-                verdict.setText(f"<span style='color:{theme.muted()}'>measured here, not on the device: the advisor estimates it</span>")
+                verdict.setText(
+                    f"<span style='color:{theme.muted()}'>measured here, not on the device: the advisor estimates it</span>"
+                )
                 continue
             if value <= limit:
                 verdict.setText(f"<span style='color:{theme.severity('good')}'>fits already</span>")

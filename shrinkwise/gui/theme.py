@@ -2,6 +2,7 @@
 
 Fixed colours are used only where their meaning matters (good / warning / bad); everything else asks the palette.
 """
+
 from __future__ import annotations
 
 from PySide6.QtGui import QColor, QPalette

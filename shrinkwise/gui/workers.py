@@ -7,12 +7,14 @@ GUI calls the engine directly: loading, attaching, adding data and profiling all
 `CALLS` records, per finished call, the function's name and the thread it ran on, so that tests can check that the
 heavy work never ran on the UI thread.
 """
+
 from __future__ import annotations
 
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
@@ -24,7 +26,7 @@ class CallRecord:
 
 
 CALLS: list[CallRecord] = []
-_LIVE: set["Worker"] = set()  # keep workers (and their signal objects) alive until they report
+_LIVE: set[Worker] = set()  # keep workers (and their signal objects) alive until they report
 
 
 class WorkerSignals(QObject):

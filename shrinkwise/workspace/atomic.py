@@ -1,4 +1,5 @@
 """Atomic file writes: a crash mid-save never leaves a half-written file, and the previous save can be kept as .bak."""
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 The data is written as two files so that evaluation uses only images the model never trained on: `digits_train.npz`
 (training and calibration) and `digits_eval.npz` (the held-out 30 %, the same split the weights were trained with).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -34,7 +35,9 @@ def build_demo(out_dir: Path | str, measure: bool = True) -> Session:
     raw = np.load(demo_file("digits.npz"), allow_pickle=False)
     train, held_out = split_indices(len(raw["y"]))
     for name, idx in (("digits_train.npz", train), ("digits_eval.npz", held_out)):
-        np.savez_compressed(out_dir / "data" / name, x=_model_input(raw["images"][idx]), y=raw["y"][idx], groups=raw["groups"][idx])
+        np.savez_compressed(
+            out_dir / "data" / name, x=_model_input(raw["images"][idx]), y=raw["y"][idx], groups=raw["groups"][idx]
+        )
 
     project_path = out_dir / f"{DEMO_NAME}.shrinkwise.json"
     session = Session.create(project_path, name="Digits demo", overwrite=True)

@@ -4,6 +4,7 @@ The model card (`model_card.json`) says what was done (recipe, settings, what ea
 measured and where (host / device / estimate), the input signature read from the exported file itself, and the
 hashes that tie the file to the original model and data.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,9 @@ def find_candidate(session: Session, ref: str | None) -> Experiment:
     project = session.project
     if ref in (None, "", "chosen"):
         if not project.chosen:
-            raise ShrinkwiseError("no candidate is chosen yet", session.path, "name one, or run 'shrinkwise choose PROJECT CANDIDATE'")
+            raise ShrinkwiseError(
+                "no candidate is chosen yet", session.path, "name one, or run 'shrinkwise choose PROJECT CANDIDATE'"
+            )
         ref = project.chosen
     assert ref is not None
     for e in project.experiments:
@@ -37,15 +40,21 @@ def find_candidate(session: Session, ref: str | None) -> Experiment:
         return by_label[0]
     ids = ", ".join(e.id for e in project.experiments) or "none yet"
     if by_label:
-        raise ShrinkwiseError(f"several candidates are labelled '{ref}'", session.path, f"use the id: {', '.join(e.id for e in by_label)}")
+        raise ShrinkwiseError(
+            f"several candidates are labelled '{ref}'", session.path, f"use the id: {', '.join(e.id for e in by_label)}"
+        )
     raise ShrinkwiseError(f"no candidate '{ref}'", session.path, f"use one of: {ids}")
 
 
 def _require_usable(session: Session, exp: Experiment) -> None:
     if exp.status != "finished":
-        raise ShrinkwiseError(f"candidate '{exp.id}' is {exp.status}, not finished", session.path, "choose a finished candidate")
+        raise ShrinkwiseError(
+            f"candidate '{exp.id}' is {exp.status}, not finished", session.path, "choose a finished candidate"
+        )
     if exp.kind == "sensitivity" or exp.final_artifact is None:
-        raise ShrinkwiseError(f"'{exp.id}' has no model file to ship", session.path, "choose a compressed candidate or the original")
+        raise ShrinkwiseError(
+            f"'{exp.id}' has no model file to ship", session.path, "choose a compressed candidate or the original"
+        )
 
 
 def choose(session: Session, ref: str) -> Experiment:
@@ -98,15 +107,31 @@ def model_card(session: Session, exp: Experiment, model_file: Path) -> dict[str,
     by_step = {a.step: a for a in exp.artifacts}
     for i, s in enumerate(exp.recipe):
         a = by_step.get(i)
-        steps.append({"technique": s.technique, "config": s.config, "summary": a.summary if a else "", "notes": list(a.notes) if a else []})
+        steps.append(
+            {
+                "technique": s.technique,
+                "config": s.config,
+                "summary": a.summary if a else "",
+                "notes": list(a.notes) if a else [],
+            }
+        )
     return {
         "model_card_version": MODEL_CARD_VERSION,
         "project": project.name,
         "candidate": {"id": exp.id, "label": exp.label or exp.id, "kind": exp.kind, "chosen": project.chosen == exp.id},
-        "file": {"name": model_file.name, "format": art.format, "size_bytes": model_file.stat().st_size, "sha256": sha256_file(model_file)},
-        "what_was_done": steps if exp.kind != "baseline" else [{"technique": "none", "config": {}, "summary": "The original model, unchanged", "notes": []}],
+        "file": {
+            "name": model_file.name,
+            "format": art.format,
+            "size_bytes": model_file.stat().st_size,
+            "sha256": sha256_file(model_file),
+        },
+        "what_was_done": steps
+        if exp.kind != "baseline"
+        else [{"technique": "none", "config": {}, "summary": "The original model, unchanged", "notes": []}],
         "measurements": [m.model_dump(mode="json") for m in exp.measurements],
-        "original_measurements": [m.model_dump(mode="json") for m in base.measurements] if base is not None and base is not exp else [],
+        "original_measurements": [m.model_dump(mode="json") for m in base.measurements]
+        if base is not None and base is not exp
+        else [],
         "quality": exp.quality.model_dump(mode="json", exclude={"disagreements"}) if exp.quality else None,
         "input_signature": _signature(model_file),
         "lineage": {
@@ -117,7 +142,7 @@ def model_card(session: Session, exp: Experiment, model_file: Path) -> dict[str,
             "versions": art.lineage.versions,
         },
         "how_measured": "source 'host' = measured on the computer that made it, 'device' = measured on the target with the "
-                        "benchmark bundle, 'estimate' = computed from the target's profile",
+        "benchmark bundle, 'estimate' = computed from the target's profile",
     }
 
 
@@ -129,10 +154,16 @@ def export_candidate(session: Session, ref: str | None, out_dir: Path | str) -> 
     assert art is not None
     src = session.resolve(art.path)
     if not src.exists():
-        raise ShrinkwiseError("the candidate's model file is missing", src, "re-run the candidate (see the report's reproducibility section)")
+        raise ShrinkwiseError(
+            "the candidate's model file is missing",
+            src,
+            "re-run the candidate (see the report's reproducibility section)",
+        )
     actual = sha256_file(src)
     if actual != art.sha256:
-        raise ShrinkwiseError("the candidate's model file changed since it was measured (hash differs)", src, "re-run the candidate")
+        raise ShrinkwiseError(
+            "the candidate's model file changed since it was measured (hash differs)", src, "re-run the candidate"
+        )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = _safe_stem(exp.label or exp.id)

@@ -12,6 +12,7 @@ Project fields used:
 - `project.answers`: answers to the advisor's questions, keyed by fact path ("data.has_training_data",
   "budget.latency_ms", "target.id", "device_available", "stage", ...). Answers win over what is derived.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,14 +27,38 @@ from shrinkwise.compression.measure.records import Measurement
 from shrinkwise.compression.profile_types import ModelProfile
 from shrinkwise.workspace.project import Experiment, Project, artifacts_dir
 
-MATMUL_OPS = {"MatMul", "Gemm", "FusedMatMul", "MatMulInteger", "QGemm", "QLinearMatMul", "MatMulNBits", "DynamicQuantizeMatMul"}
+MATMUL_OPS = {
+    "MatMul",
+    "Gemm",
+    "FusedMatMul",
+    "MatMulInteger",
+    "QGemm",
+    "QLinearMatMul",
+    "MatMulNBits",
+    "DynamicQuantizeMatMul",
+}
 CONV_OPS = {"Conv", "ConvTranspose", "ConvInteger", "QLinearConv"}
-DTYPES = {"float32": "fp32", "float": "fp32", "float16": "fp16", "bfloat16": "bf16", "int8": "int8", "uint8": "int8",
-          "int4": "int4", "uint4": "int4"}
+DTYPES = {
+    "float32": "fp32",
+    "float": "fp32",
+    "float16": "fp16",
+    "bfloat16": "bf16",
+    "int8": "int8",
+    "uint8": "int8",
+    "int4": "int4",
+    "uint4": "int4",
+}
 SOURCE_PREFERENCE = ("device", "host", "estimate")
 CANDIDATE_KINDS = ("run", "sweep")
-BUDGET_KEYS = ("size_mb", "latency_ms", "latency_statistic", "peak_memory_mb", "power_mw", "accuracy_drop_pts",
-               "max_disagreement_pct")
+BUDGET_KEYS = (
+    "size_mb",
+    "latency_ms",
+    "latency_statistic",
+    "peak_memory_mb",
+    "power_mw",
+    "accuracy_drop_pts",
+    "max_disagreement_pct",
+)
 
 
 def load_saved_profile(project: Project, project_path: Path | str) -> tuple[ModelProfile | None, bool | None]:
@@ -72,7 +97,11 @@ def _value(exp: Experiment | None, metric: str) -> float | None:
 
 
 def _share(profile: ModelProfile, ops: set[str]) -> float | None:
-    return round(sum(l.parameters for l in profile.layers if l.op_type in ops) / profile.parameters, 4) if profile.parameters else None
+    return (
+        round(sum(l.parameters for l in profile.layers if l.op_type in ops) / profile.parameters, 4)
+        if profile.parameters
+        else None
+    )
 
 
 def _time_share(profile: ModelProfile, ops: set[str]) -> float | None:
@@ -98,7 +127,11 @@ def _arch_family(profile: ModelProfile, conv_share: float | None) -> str:
     ops = set(profile.op_histogram)
     if ops & {"LSTM", "GRU", "RNN"}:
         return "rnn"
-    if ops & {"Attention", "MultiHeadAttention"} or {"LayerNormalization", "Softmax"} <= ops and ops & {"MatMul", "FusedMatMul"}:
+    if (
+        ops & {"Attention", "MultiHeadAttention"}
+        or {"LayerNormalization", "Softmax"} <= ops
+        and ops & {"MatMul", "FusedMatMul"}
+    ):
         return "transformer"
     if (conv_share or 0.0) >= 0.3:
         return "cnn"
@@ -141,9 +174,13 @@ def model_facts(project: Project, profile: ModelProfile | None, stale: bool | No
             matmul_time_share=_time_share(profile, MATMUL_OPS),
             conv_time_share=_time_share(profile, CONV_OPS),
             largest_layers=[
-                {"name": l.name, "op_type": l.op_type, "parameters": l.parameters,
-                 "parameter_share": round(l.parameters / profile.parameters, 4) if profile.parameters else 0.0,
-                 "time_share": round(l.time_us / total_time, 4) if l.time_us and total_time else None}
+                {
+                    "name": l.name,
+                    "op_type": l.op_type,
+                    "parameters": l.parameters,
+                    "parameter_share": round(l.parameters / profile.parameters, 4) if profile.parameters else 0.0,
+                    "time_share": round(l.time_us / total_time, 4) if l.time_us and total_time else None,
+                }
                 for l in profile.top_by_size(5)
             ],
             cast_ops=profile.op_histogram.get("Cast", 0),
@@ -184,7 +221,9 @@ def data_facts(project: Project) -> dict[str, Any]:
         out["calibration_matches_production"] = None
     elif roles & {"all", "training"}:
         pool = sum(d.samples for d in project.data if d.role in ("all", "training"))
-        out["calibration_samples"] = min(project.split.calibration_count, pool) if pool else project.split.calibration_count
+        out["calibration_samples"] = (
+            min(project.split.calibration_count, pool) if pool else project.split.calibration_count
+        )
         out["calibration_matches_production"] = True  # drawn from the same data as the evaluation
     elif project.data:
         out["calibration_samples"] = 0
@@ -238,8 +277,11 @@ def _candidate(exp: Experiment, base: Experiment | None, statistic: str | None) 
 def results_facts(project: Project) -> dict[str, Any]:
     base = project.baseline
     statistic = project.budget.get("latency_statistic")
-    candidates = [_candidate(e, base, statistic) for e in project.experiments
-                  if e.kind in CANDIDATE_KINDS and e.status == "finished" and e.recipe]
+    candidates = [
+        _candidate(e, base, statistic)
+        for e in project.experiments
+        if e.kind in CANDIDATE_KINDS and e.status == "finished" and e.recipe
+    ]
     out: dict[str, Any] = {"candidates": candidates}
     sens = [e for e in project.experiments if e.kind == "sensitivity" and e.status == "finished"]
     if sens:

@@ -1,4 +1,5 @@
 """Content hashes for lineage: which model and data produced an artifact."""
+
 from __future__ import annotations
 
 import hashlib

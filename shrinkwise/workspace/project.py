@@ -4,11 +4,12 @@ Why pydantic: the file is validated on load (a hand-edited typo is refused with 
 comes for free, and the same models serve the CLI, the GUI and the reports. Saves are atomic and keep a `.bak`.
 Older schema versions are migrated on load; a newer one is refused rather than half-understood.
 """
+
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,7 +28,7 @@ RunStatus = Literal["queued", "running", "finished", "failed", "cancelled"]
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 class _Record(BaseModel):
@@ -195,7 +196,11 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 def migrate(raw: dict[str, Any], path: Path) -> dict[str, Any]:
     version = raw.get("schema_version")
     if not isinstance(version, int):
-        raise ProjectFileError("has no valid 'schema_version'", path, "this is not a Shrinkwise project file, or it was edited by hand; restore the .bak copy")
+        raise ProjectFileError(
+            "has no valid 'schema_version'",
+            path,
+            "this is not a Shrinkwise project file, or it was edited by hand; restore the .bak copy",
+        )
     if version > SCHEMA_VERSION:
         raise ProjectFileError(
             f"was saved by a newer Shrinkwise (schema {version}; this one reads up to {SCHEMA_VERSION})",
@@ -223,14 +228,20 @@ def load_project(path: Path | str) -> Project:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ProjectFileError("no such project file", path, "check the path or create it with 'shrinkwise new'") from None
+        raise ProjectFileError(
+            "no such project file", path, "check the path or create it with 'shrinkwise new'"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ProjectFileError(f"cannot be read ({exc.__class__.__name__})", path, "check the file's permissions") from None
+        raise ProjectFileError(
+            f"cannot be read ({exc.__class__.__name__})", path, "check the file's permissions"
+        ) from None
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProjectFileError(
-            f"is not valid JSON (line {exc.lineno}, column {exc.colno})", path, f"restore {path.name}.bak or fix the file by hand"
+            f"is not valid JSON (line {exc.lineno}, column {exc.colno})",
+            path,
+            f"restore {path.name}.bak or fix the file by hand",
         ) from None
     if not isinstance(raw, dict):
         raise ProjectFileError("is not a Shrinkwise project (expected a JSON object)", path, f"restore {path.name}.bak")
@@ -238,7 +249,9 @@ def load_project(path: Path | str) -> Project:
     try:
         return Project.model_validate(raw)
     except ValidationError as exc:
-        raise ProjectFileError(f"is not a valid project: {_first_error(exc)}", path, f"fix that field or restore {path.name}.bak") from None
+        raise ProjectFileError(
+            f"is not a valid project: {_first_error(exc)}", path, f"fix that field or restore {path.name}.bak"
+        ) from None
 
 
 def save_project(project: Project, path: Path | str) -> Path:

@@ -5,6 +5,7 @@ results enter the project file: the experiment is saved as `running` before the 
 whole app still leaves a trace), and saved again, atomically, the moment the worker ends — finished, failed or
 cancelled. Earlier experiments are never touched.
 """
+
 from __future__ import annotations
 
 import threading
@@ -88,7 +89,9 @@ def _needs(steps: Sequence[RecipeStep]) -> dict[str, bool]:
     return needs
 
 
-def prepare_job(session: Session, steps: Sequence[RecipeStep], run_dir: Path, chain: bool = True, **options: Any) -> Job:
+def prepare_job(
+    session: Session, steps: Sequence[RecipeStep], run_dir: Path, chain: bool = True, **options: Any
+) -> Job:
     """Write the session's datasets as .npz in the run folder and describe the job (plain data)."""
     model = session.require_model()
     sets = session.datasets()
@@ -105,8 +108,13 @@ def prepare_job(session: Session, steps: Sequence[RecipeStep], run_dir: Path, ch
     spec = session.torch_spec()
     torch = None
     if spec is not None:
-        torch = TorchSpecData(format=spec.format, path=str(spec.path), architecture=spec.architecture,
-                              arch_kwargs=spec.arch_kwargs, base_dir=str(session.folder))
+        torch = TorchSpecData(
+            format=spec.format,
+            path=str(spec.path),
+            architecture=spec.architecture,
+            arch_kwargs=spec.arch_kwargs,
+            base_dir=str(session.folder),
+        )
     if "sensitivity" not in options:
         options["sensitivity"] = latest_sensitivity(session)
     return Job(
@@ -154,8 +162,13 @@ def run_recipe(
     exp_id = new_id("run")
     run_dir = session.artifacts / "runs" / exp_id
     exp = Experiment(
-        id=exp_id, label=label or " + ".join(s.technique for s in recipe), kind=kind, group=group,  # type: ignore[arg-type]
-        recipe=recipe, status="running", started=utc_now(),
+        id=exp_id,
+        label=label or " + ".join(s.technique for s in recipe),
+        kind=kind,  # type: ignore[arg-type]
+        group=group,
+        recipe=recipe,
+        status="running",
+        started=utc_now(),
     )
     session.project.experiments.append(exp)
     _save(session)
@@ -194,14 +207,24 @@ def record_outcome(session: Session, exp_id: str, outcome: RunOutcome, run_dir: 
     if outcome.status != "finished" or outcome.result is None:
         if outcome.partial_steps:
             _record_steps(session, exp, outcome.partial_steps, run_dir)
-        _record_error(session, exp_id, outcome.status, outcome.error or outcome.status, outcome.error_details or outcome.stderr_tail)
+        _record_error(
+            session,
+            exp_id,
+            outcome.status,
+            outcome.error or outcome.status,
+            outcome.error_details or outcome.stderr_tail,
+        )
         return exp
     steps = outcome.result["steps"]
     _record_steps(session, exp, steps, run_dir)
     last = steps[-1]
     exp.measurements = [Measurement.model_validate(m) for m in last["measurements"]]
     exp.quality = QualityDetails.model_validate(last["quality"])
-    exp.recipe = [RecipeStep(technique=s["technique"], config=s["config"]) for s in steps] if len(steps) == len(exp.recipe) else exp.recipe
+    exp.recipe = (
+        [RecipeStep(technique=s["technique"], config=s["config"]) for s in steps]
+        if len(steps) == len(exp.recipe)
+        else exp.recipe
+    )
     exp.extra = dict(exp.extra, wall_s=outcome.wall_s)
     if "layer_error" in last:
         exp.extra["layer_error"] = last["layer_error"]
@@ -218,8 +241,11 @@ def range_anomalies(layer_error: dict[str, Any]) -> list[str]:
 
     The advisor reads them as `range_anomalies` (check ranges layer by layer after quantizing; keep those layers
     in float first)."""
-    return [e["node"] for e in layer_error.get("layers", [])
-            if e.get("activation_sqnr_db") is not None and e["activation_sqnr_db"] < RANGE_ANOMALY_SQNR_DB]
+    return [
+        e["node"]
+        for e in layer_error.get("layers", [])
+        if e.get("activation_sqnr_db") is not None and e["activation_sqnr_db"] < RANGE_ANOMALY_SQNR_DB
+    ]
 
 
 def _record_steps(session: Session, exp: Experiment, steps: list[dict[str, Any]], run_dir: Path) -> None:
@@ -228,14 +254,29 @@ def _record_steps(session: Session, exp: Experiment, steps: list[dict[str, Any]]
     for i, step in enumerate(steps):
         art = step["artifact"]
         path = run_dir / art["path"]
-        artifacts.append(ArtifactRecord(
-            path=session.relpath(path), size_bytes=path.stat().st_size, sha256=sha256_file(path),
-            summary=art.get("summary", ""), encoded_size_bytes=art.get("encoded_size_bytes"), notes=art.get("notes", []),
-            step=i, lineage=session.lineage(exp.recipe[: i + 1]),
-        ))
+        artifacts.append(
+            ArtifactRecord(
+                path=session.relpath(path),
+                size_bytes=path.stat().st_size,
+                sha256=sha256_file(path),
+                summary=art.get("summary", ""),
+                encoded_size_bytes=art.get("encoded_size_bytes"),
+                notes=art.get("notes", []),
+                step=i,
+                lineage=session.lineage(exp.recipe[: i + 1]),
+            )
+        )
         quality = {k: v for k, v in step["quality"].items() if k != "disagreements"}
-        extra_steps.append({"technique": step["technique"], "config": step["config"], "summary": art.get("summary", ""),
-                            "details": art.get("details", {}), "measurements": step["measurements"], "quality": quality})
+        extra_steps.append(
+            {
+                "technique": step["technique"],
+                "config": step["config"],
+                "summary": art.get("summary", ""),
+                "details": art.get("details", {}),
+                "measurements": step["measurements"],
+                "quality": quality,
+            }
+        )
     exp.artifacts = artifacts
     exp.extra = dict(exp.extra, steps=extra_steps)
 
@@ -267,10 +308,12 @@ def sweep(
         check_techniques(r)
     group = new_id("sweep")
     out = []
-    for i, (recipe, label) in enumerate(zip(recipes, labels)):
+    for i, (recipe, label) in enumerate(zip(recipes, labels, strict=False)):
         cb = (lambda ev, i=i: on_event(i, ev)) if on_event else None
         st = (lambda run, i=i: on_start(i, run)) if on_start else None
-        out.append(run_recipe(session, recipe, label=label, group=group, on_event=cb, kind="sweep", on_start=st, **job_options))
+        out.append(
+            run_recipe(session, recipe, label=label, group=group, on_event=cb, kind="sweep", on_start=st, **job_options)
+        )
     return out
 
 
@@ -312,7 +355,10 @@ def quantizable_layers(onnx_path: Path) -> list[dict[str, Any]]:
     model = ou.load(onnx_path)
     ou.ensure_node_names(model)
     inits = ou.initializers(model)
-    return [{"node": r.node, "op_type": r.op_type, "weight_bytes": ou.tensor_nbytes(inits[r.name])} for r in ou.weight_refs(model)]
+    return [
+        {"node": r.node, "op_type": r.op_type, "weight_bytes": ou.tensor_nbytes(inits[r.name])}
+        for r in ou.weight_refs(model)
+    ]
 
 
 def sensitivity(
@@ -343,8 +389,14 @@ def sensitivity(
     names = [l["node"] for l in layers]
     exp_id = new_id("sensitivity")
     run_dir = session.artifacts / "runs" / exp_id
-    exp = Experiment(id=exp_id, label=f"Sensitivity ({technique}, tolerance {tolerance:g})", kind="sensitivity",
-                     recipe=[RecipeStep(technique=technique)], status="running", started=utc_now())
+    exp = Experiment(
+        id=exp_id,
+        label=f"Sensitivity ({technique}, tolerance {tolerance:g})",
+        kind="sensitivity",
+        recipe=[RecipeStep(technique=technique)],
+        status="running",
+        started=utc_now(),
+    )
     session.project.experiments.append(exp)
     _save(session)
 
@@ -371,9 +423,14 @@ def sensitivity(
     def summary(step_result: dict[str, Any]) -> dict[str, Any]:
         values = _metric_map(step_result["measurements"])
         q = values.get(metric_name, 0.0)
-        return {"quality": q, "drop": base_q - q, "size_bytes": values.get("size_bytes"),
-                "latency_ms": values.get("latency_ms_median"), "latency_ratio": values.get("latency_ratio"),
-                "sqnr_db": values.get("sqnr_db")}
+        return {
+            "quality": q,
+            "drop": base_q - q,
+            "size_bytes": values.get("size_bytes"),
+            "latency_ms": values.get("latency_ms_median"),
+            "latency_ratio": values.get("latency_ratio"),
+            "sqnr_db": values.get("sqnr_db"),
+        }
 
     full = summary(res[0])
     base_m = ensure_baseline(session).measurement("latency_ms_median")
@@ -382,22 +439,32 @@ def sensitivity(
     ranking = []
     for i, layer in enumerate(layers):
         alone, but = summary(res[1 + i]), summary(res[1 + n + i])
-        ranking.append(dict(
-            layer,
-            drop_alone=alone["drop"],
-            recovery=full["drop"] - but["drop"],
-            sqnr_alone_db=alone["sqnr_db"],
-            size_cost_bytes=(but["size_bytes"] or 0) - (full["size_bytes"] or 0),
-            # Paired ratios (each timed interleaved with the original) drift less than raw medians between variants.
-            latency_cost_ms=_latency_cost(but, full, base_latency),
-        ))
-    layer_error = outcome.result.get("layer_error") or {"layers": [], "reason": "the worker reported no per-layer error"}
+        ranking.append(
+            dict(
+                layer,
+                drop_alone=alone["drop"],
+                recovery=full["drop"] - but["drop"],
+                sqnr_alone_db=alone["sqnr_db"],
+                size_cost_bytes=(but["size_bytes"] or 0) - (full["size_bytes"] or 0),
+                # Paired ratios (each timed interleaved with the original) drift less than raw medians between variants.
+                latency_cost_ms=_latency_cost(but, full, base_latency),
+            )
+        )
+    layer_error = outcome.result.get("layer_error") or {
+        "layers": [],
+        "reason": "the worker reported no per-layer error",
+    }
     per_node = {e["node"]: e for e in layer_error.get("layers", [])}
     for row in ranking:
         e = per_node.get(row["node"], {})
         row["activation_sqnr_db"] = e.get("activation_sqnr_db")
         row["weight_sqnr_db"] = e.get("weight_sqnr_db")
-    ranking.sort(key=lambda r: (-max(r["drop_alone"], r["recovery"]), r["sqnr_alone_db"] if r["sqnr_alone_db"] is not None else 1e9))
+    ranking.sort(
+        key=lambda r: (
+            -max(r["drop_alone"], r["recovery"]),
+            r["sqnr_alone_db"] if r["sqnr_alone_db"] is not None else 1e9,
+        )
+    )
     order = [r["node"] for r in ranking]
 
     # Keep-in-float sets of growing size, measured (k = 1 is "all but the first" from job 1).
@@ -419,7 +486,7 @@ def sensitivity(
             if out2.interrupted:
                 raise KeyboardInterrupt
             return session.project.experiment(exp_id)
-        for k, r in zip(range(2, n), out2.result["steps"]):
+        for k, r in zip(range(2, n), out2.result["steps"], strict=False):
             curve.append({"keep_float": order[:k], **summary(r), "source": "pass2"})
             sources.append((run_dir / "pass2", r))
             if chosen is None and curve[-1]["drop"] <= tolerance:
@@ -432,20 +499,42 @@ def sensitivity(
     art = step_result["artifact"]
     path = folder / art["path"]
     exp.recipe = [step(chosen["keep_float"])]
-    exp.artifacts = [ArtifactRecord(path=session.relpath(path), size_bytes=path.stat().st_size, sha256=sha256_file(path),
-                                    summary=art.get("summary", ""), notes=art.get("notes", []), lineage=session.lineage(exp.recipe))]
+    exp.artifacts = [
+        ArtifactRecord(
+            path=session.relpath(path),
+            size_bytes=path.stat().st_size,
+            sha256=sha256_file(path),
+            summary=art.get("summary", ""),
+            notes=art.get("notes", []),
+            lineage=session.lineage(exp.recipe),
+        )
+    ]
     exp.measurements = [Measurement.model_validate(m) for m in step_result["measurements"]]
     exp.quality = QualityDetails.model_validate(step_result["quality"])
     exp.extra = {
-        "technique": technique, "metric": metric_name, "tolerance": tolerance, "original_quality": base_q,
+        "technique": technique,
+        "metric": metric_name,
+        "tolerance": tolerance,
+        "original_quality": base_q,
         "sensitivity": {r["node"]: r["drop_alone"] for r in ranking},
-        "ranking": ranking, "all_quantized": full, "curve": curve, "layer_error": layer_error,
-        "proposal": {"keep_float": chosen["keep_float"], "quality": chosen["quality"], "drop": chosen["drop"],
-                     "meets_tolerance": meets, "size_bytes": chosen["size_bytes"], "latency_ms": chosen["latency_ms"],
-                     "config": {**base_config, "nodes_to_exclude": chosen["keep_float"]}},
+        "ranking": ranking,
+        "all_quantized": full,
+        "curve": curve,
+        "layer_error": layer_error,
+        "proposal": {
+            "keep_float": chosen["keep_float"],
+            "quality": chosen["quality"],
+            "drop": chosen["drop"],
+            "meets_tolerance": meets,
+            "size_bytes": chosen["size_bytes"],
+            "latency_ms": chosen["latency_ms"],
+            "config": {**base_config, "nodes_to_exclude": chosen["keep_float"]},
+        },
     }
     if not meets:
-        exp.extra["proposal"]["note"] = f"no measured set met the tolerance of {tolerance:g}; the least-bad one is shown"
+        exp.extra["proposal"]["note"] = (
+            f"no measured set met the tolerance of {tolerance:g}; the least-bad one is shown"
+        )
     exp.status = "finished"
     exp.finished = utc_now()
     _save(session)
@@ -460,11 +549,26 @@ def _latency_cost(variant: dict[str, Any], reference: dict[str, Any], base_laten
     return variant["latency_ms"] - reference["latency_ms"]
 
 
-def _run_variants(session: Session, variants: list[RecipeStep], run_dir: Path, on_event: EventCallback | None,
-                  on_start: Callable[[Run], None] | None, latency_seconds: float, layer_error: bool = False) -> RunOutcome:
+def _run_variants(
+    session: Session,
+    variants: list[RecipeStep],
+    run_dir: Path,
+    on_event: EventCallback | None,
+    on_start: Callable[[Run], None] | None,
+    latency_seconds: float,
+    layer_error: bool = False,
+) -> RunOutcome:
     """Many independent variants of the original in one worker (no chaining), measured lightly."""
-    job = prepare_job(session, variants, run_dir, chain=False, latency_seconds=latency_seconds, measure_memory=False,
-                      sensitivity=None, layer_error_step=0 if layer_error else None)
+    job = prepare_job(
+        session,
+        variants,
+        run_dir,
+        chain=False,
+        latency_seconds=latency_seconds,
+        measure_memory=False,
+        sensitivity=None,
+        layer_error_step=0 if layer_error else None,
+    )
     run = Run(job, run_dir / "job.json", on_event=on_event)
     if on_start is not None:
         on_start(run)
@@ -497,8 +601,9 @@ def results(session: Session) -> list[dict[str, Any]]:
     the baseline's median: runs measured at different times drift, paired ratios much less.
     """
     base = session.project.baseline
-    exps = ([base] if base else []) + [e for e in session.project.experiments
-                                       if e.kind != "baseline" and e.status == "finished" and e.measurements]
+    exps = ([base] if base else []) + [
+        e for e in session.project.experiments if e.kind != "baseline" and e.status == "finished" and e.measurements
+    ]
     base_values = _metric_map(base.measurements) if base else {}
     base_classes = base.quality.per_class_accuracy if base and base.quality else {}
     rows: list[dict[str, Any]] = []
@@ -510,20 +615,36 @@ def results(session: Session) -> list[dict[str, Any]]:
     for e in exps:
         v = _metric_map(e.measurements)
         ratio = v.get("latency_ratio")
-        latency = (ratio * base_values["latency_ms_median"]) if ratio is not None and "latency_ms_median" in base_values else v.get("latency_ms_median")
+        latency = (
+            (ratio * base_values["latency_ms_median"])
+            if ratio is not None and "latency_ms_median" in base_values
+            else v.get("latency_ms_median")
+        )
         classes = e.quality.per_class_accuracy if e.quality else {}
-        rows.append({
-            "id": e.id, "label": e.label or e.id, "kind": e.kind, "group": e.group, "original": e.kind == "baseline",
-            "size_bytes": v.get("size_bytes"), "encoded_size_bytes": v.get("encoded_size_bytes"),
-            "latency_ms_median": v.get("latency_ms_median"), "latency_ms_p90": v.get("latency_ms_p90"),
-            "latency_ratio": ratio, "latency_ms_paired": latency,
-            "accuracy": v.get("accuracy"), "agreement": v.get("top1_agreement"), "sqnr_db": v.get("sqnr_db"),
-            "quality_metric": metric, "quality": v.get(metric) if metric else None,
-            "per_class_delta": {k: classes[k] - base_classes[k] for k in classes if k in base_classes},
-        })
+        rows.append(
+            {
+                "id": e.id,
+                "label": e.label or e.id,
+                "kind": e.kind,
+                "group": e.group,
+                "original": e.kind == "baseline",
+                "size_bytes": v.get("size_bytes"),
+                "encoded_size_bytes": v.get("encoded_size_bytes"),
+                "latency_ms_median": v.get("latency_ms_median"),
+                "latency_ms_p90": v.get("latency_ms_p90"),
+                "latency_ratio": ratio,
+                "latency_ms_paired": latency,
+                "accuracy": v.get("accuracy"),
+                "agreement": v.get("top1_agreement"),
+                "sqnr_db": v.get("sqnr_db"),
+                "quality_metric": metric,
+                "quality": v.get(metric) if metric else None,
+                "per_class_delta": {k: classes[k] - base_classes[k] for k in classes if k in base_classes},
+            }
+        )
     size_front = pareto_front([(r["size_bytes"], r["quality"]) for r in rows])
     lat_front = pareto_front([(r["latency_ms_paired"], r["quality"]) for r in rows])
-    for r, s, l in zip(rows, size_front, lat_front):
+    for r, s, l in zip(rows, size_front, lat_front, strict=False):
         r["pareto_size"] = s
         r["pareto_latency"] = l
     return rows

@@ -3,6 +3,7 @@
 The GUI and the CLI both drive this class. Heavy calls (attach_model, add_data, profile, measure_baseline) must run
 off the UI thread; each saves the project atomically when it changes something.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from shrinkwise.compression.data import Dataset, DataHealth, generated_inputs, health, load_data
+from shrinkwise.compression.data import DataHealth, Dataset, generated_inputs, health, load_data
 from shrinkwise.compression.errors import DataError, ModelLoadError, ProjectFileError
 from shrinkwise.compression.intake import TorchModelSpec
 from shrinkwise.compression.measure.latency import batch_one_feed
@@ -47,7 +48,7 @@ class Session:
     # --- files -----------------------------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, path: Path | str, name: str | None = None, overwrite: bool = False) -> "Session":
+    def create(cls, path: Path | str, name: str | None = None, overwrite: bool = False) -> Session:
         path = normalise_project_path(path)
         if path.exists() and not overwrite:
             raise ProjectFileError("already exists", path, "open it, or choose another name")
@@ -56,7 +57,7 @@ class Session:
         return session
 
     @classmethod
-    def open(cls, path: Path | str) -> "Session":
+    def open(cls, path: Path | str) -> Session:
         path = normalise_project_path(path)
         return cls(path, load_project(path))
 
@@ -74,6 +75,7 @@ class Session:
         self.path = new_path
         if old_artifacts.exists() and not self.artifacts.exists():
             shutil.copytree(old_artifacts, self.artifacts)
+
         # Paths outside the artifacts folder are relative to the project folder: re-anchor them.
         def rebase(rel: str) -> str:
             absolute = (old_folder / rel).resolve()
@@ -120,7 +122,14 @@ class Session:
 
         model_path = Path(model_path).resolve()
         work = self.artifacts / "model"
-        result = load_model(model_path, work, architecture=architecture, arch_kwargs=arch_kwargs, input_specs=input_specs, base_dir=self.folder)
+        result = load_model(
+            model_path,
+            work,
+            architecture=architecture,
+            arch_kwargs=arch_kwargs,
+            input_specs=input_specs,
+            base_dir=self.folder,
+        )
         ref = ModelRef(
             path=self.relpath(model_path),
             sha256=sha256_file(model_path),
@@ -151,7 +160,11 @@ class Session:
 
     def require_model(self) -> ModelRef:
         if self.project.model is None:
-            raise ModelLoadError("this project has no model yet", self.path, "add one with 'shrinkwise model PROJECT FILE' or drop a model file on the window")
+            raise ModelLoadError(
+                "this project has no model yet",
+                self.path,
+                "add one with 'shrinkwise model PROJECT FILE' or drop a model file on the window",
+            )
         return self.project.model
 
     @property
@@ -162,7 +175,9 @@ class Session:
         m = self.require_model()
         if m.format == "onnx":
             return None
-        return TorchModelSpec(format=m.format, path=self.resolve(m.path), architecture=m.architecture, arch_kwargs=m.arch_kwargs)
+        return TorchModelSpec(
+            format=m.format, path=self.resolve(m.path), architecture=m.architecture, arch_kwargs=m.arch_kwargs
+        )
 
     # --- data ------------------------------------------------------------------------------------------------
 
@@ -175,8 +190,20 @@ class Session:
         digest = sha256_tree(data_path) if data_path.is_dir() else sha256_file(data_path)
         calib = self.project.split.calibration_count if role in ("all", "calibration", "training") else None
         if calib is not None:
-            calib = min(calib, len(dataset) if role != "all" else len(dataset) - int(round(self.project.split.evaluation_fraction * len(dataset))))
-        ref = DataRef(path=self.relpath(data_path), sha256=digest, kind=kind, role=role, samples=len(dataset), health=health(dataset, role, calib))  # type: ignore[arg-type]
+            calib = min(
+                calib,
+                len(dataset)
+                if role != "all"
+                else len(dataset) - int(round(self.project.split.evaluation_fraction * len(dataset))),
+            )
+        ref = DataRef(
+            path=self.relpath(data_path),
+            sha256=digest,
+            kind=kind,  # type: ignore[arg-type]
+            role=role,  # type: ignore[arg-type]
+            samples=len(dataset),
+            health=health(dataset, role, calib),
+        )
         self.project.data = [d for d in self.project.data if d.role != role] + [ref]
         self.save()
         return ref
@@ -209,7 +236,11 @@ class Session:
             ref = self._by_role(role)
             if ref is not None:
                 out[role] = self._load(ref)
-        if self._by_role("calibration") is None and self._by_role("training") is not None and out["training"] is not None:
+        if (
+            self._by_role("calibration") is None
+            and self._by_role("training") is not None
+            and out["training"] is not None
+        ):
             train = out["training"]
             order = np.random.default_rng(split.seed).permutation(len(train))
             out["calibration"] = train.subset(np.sort(order[: split.calibration_count]))
@@ -257,7 +288,12 @@ class Session:
         return prof
 
     def lineage(self, recipe: list[Any] | None = None) -> Lineage:
-        return Lineage(model_sha256=self.require_model().sha256, data_sha256=self.data_sha256(), recipe=recipe or [], versions=library_versions())
+        return Lineage(
+            model_sha256=self.require_model().sha256,
+            data_sha256=self.data_sha256(),
+            recipe=recipe or [],
+            versions=library_versions(),
+        )
 
     def measure_baseline(self) -> Experiment:
         """Measure the original model exactly as candidates will be measured, and store it as the baseline."""
@@ -277,7 +313,15 @@ class Session:
             status="finished",
             started=utc_now(),
             finished=utc_now(),
-            artifacts=[ArtifactRecord(path=model.onnx_path, size_bytes=onnx_path.stat().st_size, sha256=model.onnx_sha256, summary="The original model, as ONNX", lineage=self.lineage())],
+            artifacts=[
+                ArtifactRecord(
+                    path=model.onnx_path,
+                    size_bytes=onnx_path.stat().st_size,
+                    sha256=model.onnx_sha256,
+                    summary="The original model, as ONNX",
+                    lineage=self.lineage(),
+                )
+            ],
             measurements=result.measurements,
             quality=QualityDetails.model_validate(result.quality),
         )

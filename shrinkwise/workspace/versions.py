@@ -1,4 +1,5 @@
 """Versions of Shrinkwise and the libraries that shape results, recorded in every artifact's lineage."""
+
 from __future__ import annotations
 
 from importlib import metadata

@@ -1,4 +1,5 @@
 """Shared fixtures: the technique manifest (as data) and the rules, loaded once per test session."""
+
 from __future__ import annotations
 
 from typing import Any

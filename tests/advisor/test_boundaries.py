@@ -1,5 +1,6 @@
 """The advisor stays pure: it imports no torch, onnx, onnxruntime, Qt, engine or workspace, and the lessons index
 agrees with the digest when the digest is at hand."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """The advisor's commands: advise on a facts file, the schema, targets, rules and coverage."""
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,9 @@ def test_advise_facts_text_and_json(tmp_path: Path, capsys: pytest.CaptureFixtur
         ({"target_id": "phone-npuu"}, "unknown target 'phone-npuu'"),
     ],
 )
-def test_bad_facts_file_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: dict, needle: str) -> None:  # type: ignore[type-arg]
+def test_bad_facts_file_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: dict, needle: str
+) -> None:  # type: ignore[type-arg]
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(content))
     assert main(["advise", "--facts", str(path)]) == 2

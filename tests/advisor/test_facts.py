@@ -1,4 +1,5 @@
 """The facts vocabulary: strict parsing with one-line errors, a JSON schema, and facts from a project."""
+
 from __future__ import annotations
 
 import json

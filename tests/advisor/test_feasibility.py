@@ -1,4 +1,5 @@
 """Feasibility before any run: gaps against what each technique can give at best on the device."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -59,4 +60,9 @@ def test_microcontroller_memory_is_a_wall(manifest: dict[str, Any]) -> None:
 
 def test_no_budget_means_no_gap(manifest: dict[str, Any]) -> None:
     fz = _fz(manifest, {})
-    assert fz.size_gap is None and fz.worst_gap is None and fz.binding_metric == "none" and fz.reachable_post_training is None
+    assert (
+        fz.size_gap is None
+        and fz.worst_gap is None
+        and fz.binding_metric == "none"
+        and fz.reachable_post_training is None
+    )

@@ -1,4 +1,5 @@
 """Every rule file: schema, compiled expression, known technique with a valid config, provenance, examples."""
+
 from __future__ import annotations
 
 import importlib
@@ -36,8 +37,21 @@ def _by_id(rules: list[LoadedRule], rule_id: str) -> LoadedRule:
 def test_there_are_many_rules_in_every_category(rules: list[LoadedRule]) -> None:
     assert len(rules) == len(RULE_FILES) >= 80
     categories = {r.category for r in rules}
-    assert {"process", "feasibility", "tradeoffs", "quantization", "palettization", "mixed_precision", "pruning",
-            "distillation", "architecture", "profiling", "evaluation", "results", "questions"} <= categories
+    assert {
+        "process",
+        "feasibility",
+        "tradeoffs",
+        "quantization",
+        "palettization",
+        "mixed_precision",
+        "pruning",
+        "distillation",
+        "architecture",
+        "profiling",
+        "evaluation",
+        "results",
+        "questions",
+    } <= categories
 
 
 @pytest.mark.parametrize("rule_id", RULE_IDS)
@@ -60,13 +74,21 @@ def test_rule_examples_behave_as_declared(rules: list[LoadedRule], manifest: dic
     assert check_examples(_by_id(rules, rule_id), manifest) == []
 
 
-RECOMMENDING = [stem for cat, stem in RULE_FILES
-                if (yaml.safe_load(resources.files("shrinkwise.rules").joinpath(cat, f"{stem}.yaml").read_text(encoding="utf-8"))
-                    .get("action", {}).get("technique"))]
+RECOMMENDING = [
+    stem
+    for cat, stem in RULE_FILES
+    if (
+        yaml.safe_load(resources.files("shrinkwise.rules").joinpath(cat, f"{stem}.yaml").read_text(encoding="utf-8"))
+        .get("action", {})
+        .get("technique")
+    )
+]
 
 
 @pytest.mark.parametrize("rule_id", RECOMMENDING)
-def test_recommended_config_validates_against_the_technique(rules: list[LoadedRule], manifest: dict[str, Any], rule_id: str) -> None:
+def test_recommended_config_validates_against_the_technique(
+    rules: list[LoadedRule], manifest: dict[str, Any], rule_id: str
+) -> None:
     a = _by_id(rules, rule_id).rule.action
     module_name = manifest[a.technique]["module"]
     try:
@@ -77,16 +99,22 @@ def test_recommended_config_validates_against_the_technique(rules: list[LoadedRu
     assert config.technique == a.technique
 
 
-def test_every_technique_in_the_manifest_is_recommended_somewhere(rules: list[LoadedRule], manifest: dict[str, Any]) -> None:
+def test_every_technique_in_the_manifest_is_recommended_somewhere(
+    rules: list[LoadedRule], manifest: dict[str, Any]
+) -> None:
     recommended = {r.rule.action.technique for r in rules if r.rule.action.technique}
-    assert recommended >= set(manifest) - {"prune_unstructured", "int4_weight_only"}, "only techniques we warn about may go unrecommended"
+    assert recommended >= set(manifest) - {"prune_unstructured", "int4_weight_only"}, (
+        "only techniques we warn about may go unrecommended"
+    )
 
 
 # --- loading fails early, in one line, naming what is wrong ---------------------------------------------------------
 
 
 def _rule(**changes: Any) -> dict[str, Any]:
-    raw = yaml.safe_load(resources.files("shrinkwise.rules").joinpath("quantization", "fp16-first.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load(
+        resources.files("shrinkwise.rules").joinpath("quantization", "fp16-first.yaml").read_text(encoding="utf-8")
+    )
     raw.update(changes)
     return raw
 

@@ -11,6 +11,7 @@ written to a real facts file) and its expectations:
   subject                rule id -> the candidate a result rule is about
   what_contains          rule id -> text its 'what' must contain
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,21 @@ from shrinkwise.advisor.facts import load_facts_file
 from shrinkwise.advisor.rules import LoadedRule
 
 SCENARIOS = sorted(Path(__file__).with_name("scenarios").glob("*.yaml"))
-ALLOWED = {"include", "exclude", "blockers", "questions", "question_first", "plan_first", "plan_order", "plan_includes",
-           "plan_excludes", "blocked", "config", "subject", "what_contains"}
+ALLOWED = {
+    "include",
+    "exclude",
+    "blockers",
+    "questions",
+    "question_first",
+    "plan_first",
+    "plan_order",
+    "plan_includes",
+    "plan_excludes",
+    "blocked",
+    "config",
+    "subject",
+    "what_contains",
+}
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -76,8 +90,12 @@ def test_scenario(path: Path, tmp_path: Path, manifest: dict[str, Any], rules: l
     assert not set(e.get("plan_excludes", [])) & set(keys), f"{where}: plan is {keys}"
     by_id = {r.id: r for r in rules}
     for step in e.get("blocked", []):
-        stoppers = [b for b in advice.blockers
-                    if step in by_id[b.rule_id].rule.action.blocks or ("*" in by_id[b.rule_id].rule.action.blocks and step in manifest)]
+        stoppers = [
+            b
+            for b in advice.blockers
+            if step in by_id[b.rule_id].rule.action.blocks
+            or ("*" in by_id[b.rule_id].rule.action.blocks and step in manifest)
+        ]
         assert stoppers, f"{where}: nothing blocks {step}"
         for s in advice.plan:
             if (s.technique or s.activity) == step:

@@ -1,4 +1,5 @@
 """Device targets as data, and "this computer" from the CPU flags."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,8 +9,14 @@ from shrinkwise.advisor.hostcpu import detect_this_computer, read_cpu_flags
 from shrinkwise.advisor.targets import all_targets, get_target, load_target_profiles
 
 REQUIRED = {
-    "desktop-avx512-vnni", "desktop-avx2", "phone-arm-dotprod", "raspberry-pi-4", "phone-npu", "apple-ane-like",
-    "jetson-orin-gpu", "cortex-m-mcu",
+    "desktop-avx512-vnni",
+    "desktop-avx2",
+    "phone-arm-dotprod",
+    "raspberry-pi-4",
+    "phone-npu",
+    "apple-ane-like",
+    "jetson-orin-gpu",
+    "cortex-m-mcu",
 }
 
 
@@ -43,7 +50,13 @@ PI4 = "processor : 0\nFeatures : fp asimd evtstrm crc32 cpuid\n"
 
 @pytest.mark.parametrize(
     ("cpuinfo", "machine", "fast_int8"),
-    [(VNNI, "x86_64", True), (AVX2, "x86_64", False), (ARM, "aarch64", True), (PI4, "aarch64", False), ("", "x86_64", False)],
+    [
+        (VNNI, "x86_64", True),
+        (AVX2, "x86_64", False),
+        (ARM, "aarch64", True),
+        (PI4, "aarch64", False),
+        ("", "x86_64", False),
+    ],
 )
 def test_this_computer_from_cpu_flags(cpuinfo: str, machine: str, fast_int8: bool) -> None:
     p = detect_this_computer(cpuinfo_text=cpuinfo, machine=machine, cores=4)

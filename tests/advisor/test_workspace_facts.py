@@ -1,4 +1,5 @@
 """Facts from a saved project (the demo-like digits CNN), and the advice on it, through the API and the CLI."""
+
 from __future__ import annotations
 
 import json
@@ -31,16 +32,46 @@ ONNX_SHA = "b" * 64
 
 def _profile() -> ModelProfile:
     layers = [
-        LayerProfile(name="conv1", op_type="Conv", parameters=320, weight_bytes=1280, macs=18432, output_bytes=8192, time_us=1.0),
+        LayerProfile(
+            name="conv1", op_type="Conv", parameters=320, weight_bytes=1280, macs=18432, output_bytes=8192, time_us=1.0
+        ),
         LayerProfile(name="relu1", op_type="Relu", output_bytes=8192, time_us=0.2),
-        LayerProfile(name="conv2", op_type="Conv", parameters=18496, weight_bytes=73984, macs=294912, output_bytes=4096, time_us=2.0),
-        LayerProfile(name="conv3", op_type="Conv", parameters=36928, weight_bytes=147712, macs=147456, output_bytes=1024, time_us=3.0),
-        LayerProfile(name="fc1", op_type="Gemm", parameters=32896, weight_bytes=131584, macs=32768, output_bytes=512, time_us=0.7),
-        LayerProfile(name="fc2", op_type="Gemm", parameters=1290, weight_bytes=5160, macs=1280, output_bytes=40, time_us=0.4),
+        LayerProfile(
+            name="conv2",
+            op_type="Conv",
+            parameters=18496,
+            weight_bytes=73984,
+            macs=294912,
+            output_bytes=4096,
+            time_us=2.0,
+        ),
+        LayerProfile(
+            name="conv3",
+            op_type="Conv",
+            parameters=36928,
+            weight_bytes=147712,
+            macs=147456,
+            output_bytes=1024,
+            time_us=3.0,
+        ),
+        LayerProfile(
+            name="fc1", op_type="Gemm", parameters=32896, weight_bytes=131584, macs=32768, output_bytes=512, time_us=0.7
+        ),
+        LayerProfile(
+            name="fc2", op_type="Gemm", parameters=1290, weight_bytes=5160, macs=1280, output_bytes=40, time_us=0.4
+        ),
     ]
-    return ModelProfile(file_bytes=362191, parameters=89930, weight_bytes_by_dtype={"float32": 359720}, op_count=12, opset=17,
-                        ir_version=8, layers=layers, op_histogram={"Conv": 3, "Relu": 4, "MaxPool": 2, "Flatten": 1, "Gemm": 2},
-                        total_macs=494848)
+    return ModelProfile(
+        file_bytes=362191,
+        parameters=89930,
+        weight_bytes_by_dtype={"float32": 359720},
+        op_count=12,
+        opset=17,
+        ir_version=8,
+        layers=layers,
+        op_histogram={"Conv": 3, "Relu": 4, "MaxPool": 2, "Flatten": 1, "Gemm": 2},
+        total_macs=494848,
+    )
 
 
 def _m(metric: str, value: float, source: str = "host") -> Measurement:
@@ -49,18 +80,38 @@ def _m(metric: str, value: float, source: str = "host") -> Measurement:
 
 def _project(target: str = "phone-npu", **extra: Any) -> Project:
     health = DataHealth(samples=540, has_labels=True, has_groups=True, class_counts={str(i): 54 for i in range(10)})
-    base = Experiment(id="original", kind="baseline", status="finished",
-                      measurements=[_m("size_bytes", 362191), _m("latency_ms_median", 0.067), _m("accuracy", 0.9944),
-                                    _m("peak_memory_mb", 11.7)],
-                      quality=QualityDetails(per_subgroup_accuracy={"light": 0.99, "medium": 1.0, "heavy": 0.99}))
+    base = Experiment(
+        id="original",
+        kind="baseline",
+        status="finished",
+        measurements=[
+            _m("size_bytes", 362191),
+            _m("latency_ms_median", 0.067),
+            _m("accuracy", 0.9944),
+            _m("peak_memory_mb", 11.7),
+        ],
+        quality=QualityDetails(per_subgroup_accuracy={"light": 0.99, "medium": 1.0, "heavy": 0.99}),
+    )
     return Project(
         name="Digits demo",
-        model=ModelRef(path="model/digits_cnn.pt", sha256="a" * 64, format="state_dict",
-                       signature=InputSignature(inputs=[TensorSpec(name="x", shape=["batch", 1, 8, 8], dtype="float32")]),
-                       architecture="model/arch.py:DigitsCNN", onnx_path="model.onnx", onnx_sha256=ONNX_SHA),
-        data=[DataRef(path="data/train.npz", sha256="c" * 64, kind="npz", role="training", samples=1257, health=health),
-              DataRef(path="data/eval.npz", sha256="d" * 64, kind="npz", role="evaluation", samples=540, health=health)],
-        target={"id": target}, budget={"accuracy_drop_pts": 1.0}, experiments=[base], **extra)
+        model=ModelRef(
+            path="model/digits_cnn.pt",
+            sha256="a" * 64,
+            format="state_dict",
+            signature=InputSignature(inputs=[TensorSpec(name="x", shape=["batch", 1, 8, 8], dtype="float32")]),
+            architecture="model/arch.py:DigitsCNN",
+            onnx_path="model.onnx",
+            onnx_sha256=ONNX_SHA,
+        ),
+        data=[
+            DataRef(path="data/train.npz", sha256="c" * 64, kind="npz", role="training", samples=1257, health=health),
+            DataRef(path="data/eval.npz", sha256="d" * 64, kind="npz", role="evaluation", samples=540, health=health),
+        ],
+        target={"id": target},
+        budget={"accuracy_drop_pts": 1.0},
+        experiments=[base],
+        **extra,
+    )
 
 
 def _save(tmp_path: Path, project: Project, onnx_sha: str = ONNX_SHA) -> Path:
@@ -98,17 +149,33 @@ def test_demo_on_phone_npu_plans_safe_steps_first(tmp_path: Path, manifest: dict
 
 
 def test_candidates_from_experiments_are_interpreted(tmp_path: Path, manifest: dict[str, Any]) -> None:
-    run = Experiment(id="run-1", label="dynamic int8", kind="run", status="finished",
-                     recipe=[RecipeStep(technique="int8_dynamic")],
-                     measurements=[_m("size_bytes", 100700), _m("latency_ms_median", 0.29), _m("latency_ratio", 4.4),
-                                   _m("accuracy", 0.9944), _m("top1_agreement", 1.0)],
-                     quality=QualityDetails(per_subgroup_accuracy={"light": 0.95, "medium": 1.0, "heavy": 0.99}))
+    run = Experiment(
+        id="run-1",
+        label="dynamic int8",
+        kind="run",
+        status="finished",
+        recipe=[RecipeStep(technique="int8_dynamic")],
+        measurements=[
+            _m("size_bytes", 100700),
+            _m("latency_ms_median", 0.29),
+            _m("latency_ratio", 4.4),
+            _m("accuracy", 0.9944),
+            _m("top1_agreement", 1.0),
+        ],
+        quality=QualityDetails(per_subgroup_accuracy={"light": 0.95, "medium": 1.0, "heavy": 0.99}),
+    )
     project = _project(target="this-computer")
     project.experiments.append(run)
     facts = build_facts(project, _save(tmp_path, project))
     c = facts.results.candidates[0]
-    assert c.techniques == ["int8_dynamic"] and c.latency_ratio == 4.4 and c.size_ratio == pytest.approx(0.278, abs=1e-3)
-    assert c.accuracy_drop_pts == pytest.approx(0.0) and c.worst_subgroup == "light" and c.max_subgroup_drop_pts == pytest.approx(4.0)
+    assert (
+        c.techniques == ["int8_dynamic"] and c.latency_ratio == 4.4 and c.size_ratio == pytest.approx(0.278, abs=1e-3)
+    )
+    assert (
+        c.accuracy_drop_pts == pytest.approx(0.0)
+        and c.worst_subgroup == "light"
+        and c.max_subgroup_drop_pts == pytest.approx(4.0)
+    )
     advice = advise(facts, manifest)
     fired = {(w.rule_id, w.subject) for w in advice.warnings}
     assert ("dynamic-int8-conv-was-slow", "run-1") in fired

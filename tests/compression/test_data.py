@@ -1,4 +1,5 @@
 """Data intake: npz and image folders, bad data refused in one line, health warnings that matter."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,7 +29,12 @@ def test_npz_with_labels_and_groups(tmp_path: Path) -> None:
 
 
 def test_multi_input_npz_uses_input_names(tmp_path: Path) -> None:
-    sig = InputSignature(inputs=[TensorSpec(name="input_ids", shape=["b", "s"], dtype="int64"), TensorSpec(name="attention_mask", shape=["b", "s"], dtype="int64")])
+    sig = InputSignature(
+        inputs=[
+            TensorSpec(name="input_ids", shape=["b", "s"], dtype="int64"),
+            TensorSpec(name="attention_mask", shape=["b", "s"], dtype="int64"),
+        ]
+    )
     np.savez(tmp_path / "t.npz", input_ids=np.ones((4, 7), np.int64), attention_mask=np.ones((4, 7), np.int64))
     assert set(load_npz(tmp_path / "t.npz", sig).inputs) == {"input_ids", "attention_mask"}
     np.savez(tmp_path / "t2.npz", input_ids=np.ones((4, 7), np.int64))

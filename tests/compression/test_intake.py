@@ -1,4 +1,5 @@
 """Model intake: every supported format, and every bad file refused with one line and no unpickling."""
+
 from __future__ import annotations
 
 import pickle
@@ -75,11 +76,15 @@ def test_state_dict_with_architecture(tmp_path: Path) -> None:
     spec.loader.exec_module(mod)  # type: ignore[union-attr]
     net = mod.Net(width=6).eval()
     torch.save(net.state_dict(), tmp_path / "w.pth")
-    result = load_model(tmp_path / "w.pth", tmp_path / "work", architecture=f"{arch}:Net", arch_kwargs={"width": 6}, input_specs=X)
+    result = load_model(
+        tmp_path / "w.pth", tmp_path / "work", architecture=f"{arch}:Net", arch_kwargs={"width": 6}, input_specs=X
+    )
     x = torch.rand(3, 1, 8, 8)
     np.testing.assert_allclose(_run(result.onnx_path, x.numpy()), net(x).detach().numpy(), rtol=1e-4, atol=1e-5)
     with pytest.raises(ModelLoadError, match="do not fit Net"):
-        load_model(tmp_path / "w.pth", tmp_path / "work2", architecture=f"{arch}:Net", arch_kwargs={"width": 4}, input_specs=X)
+        load_model(
+            tmp_path / "w.pth", tmp_path / "work2", architecture=f"{arch}:Net", arch_kwargs={"width": 4}, input_specs=X
+        )
 
 
 class _Evil:

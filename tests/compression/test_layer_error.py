@@ -1,4 +1,5 @@
 """Per-layer quantization error with ONNX Runtime's QDQ debugging tools: the numbers, their nodes, and failures."""
+
 from __future__ import annotations
 
 import os
@@ -24,14 +25,26 @@ def mlp(path: Path, outlier_layer: str | None = None) -> Path:
         w = (rng.standard_normal(shape) / np.sqrt(shape[1])).astype(np.float32)
         if name == outlier_layer:
             w[3, 5] = 1000.0 * np.abs(w).max()
-        inits += [numpy_helper.from_array(w, f"{name}.weight"), numpy_helper.from_array(np.zeros(shape[0], np.float32), f"{name}.bias")]
+        inits += [
+            numpy_helper.from_array(w, f"{name}.weight"),
+            numpy_helper.from_array(np.zeros(shape[0], np.float32), f"{name}.bias"),
+        ]
         out = "y" if name == "fc3" else f"{name}_out"
-        nodes.append(helper.make_node("Gemm", ["x" if i == 0 else prev, f"{name}.weight", f"{name}.bias"], [out], name=name, transB=1))
+        nodes.append(
+            helper.make_node(
+                "Gemm", ["x" if i == 0 else prev, f"{name}.weight", f"{name}.bias"], [out], name=name, transB=1
+            )
+        )
         if name != "fc3":
             nodes.append(helper.make_node("Relu", [out], [f"{name}_act"], name=f"{name}_relu"))
             prev = f"{name}_act"
-    graph = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", N_IN])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", N_OUT])], inits)
+    graph = helper.make_graph(
+        nodes,
+        "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", N_IN])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", N_OUT])],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, str(path))

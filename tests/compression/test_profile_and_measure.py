@@ -1,4 +1,5 @@
 """Profiling and measurement on a tiny model: real per-node times, MACs, latency statistics, fidelity metrics."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,7 +33,13 @@ def test_profile_counts_params_macs_and_times(cnn_path: Path) -> None:
 
 
 def test_latency_reports_median_p90_and_paired_ratio(cnn_path: Path) -> None:
-    res = measure_latency({"a": cnn_path, "b": cnn_path}, {"x": np.zeros((1, 1, 8, 8), np.float32)}, rounds=4, runs_per_round=5, reference="a")
+    res = measure_latency(
+        {"a": cnn_path, "b": cnn_path},
+        {"x": np.zeros((1, 1, 8, 8), np.float32)},
+        rounds=4,
+        runs_per_round=5,
+        reference="a",
+    )
     assert res["a"].runs == 20 and res["a"].median_ms > 0 and res["a"].p90_ms >= res["a"].median_ms
     lo, hi = res["b"].ratio_iqr  # same model twice: the paired ratio straddles ~1
     assert 0.3 < res["b"].ratio_to_reference < 3 and lo <= hi
@@ -50,7 +57,11 @@ def test_quality_metrics() -> None:
 
 def test_measure_candidate_against_itself(cnn_path: Path, tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
-    ds = Dataset(inputs={"x": rng.random((20, 1, 8, 8), dtype=np.float32)}, labels=rng.integers(0, 10, 20), groups=np.array(["a", "b"] * 10))
+    ds = Dataset(
+        inputs={"x": rng.random((20, 1, 8, 8), dtype=np.float32)},
+        labels=rng.integers(0, 10, 20),
+        groups=np.array(["a", "b"] * 10),
+    )
     m = measure_candidate(cnn_path, cnn_path, ds, tmp_path)
     by = {x.metric: x for x in m.measurements}
     assert by["size_bytes"].value == cnn_path.stat().st_size

@@ -1,4 +1,5 @@
 """The runner: events streamed, cancel within 2 s, crashes and SIGKILL reported as failed with stderr, pool."""
+
 from __future__ import annotations
 
 import os
@@ -26,7 +27,15 @@ def slow_env() -> dict[str, str]:
 
 def test_run_streams_events_and_finishes(project: Path, tmp_path: Path) -> None:
     events = []
-    outcome = Run(make_job(project, tmp_path / "r", [JobStep(technique="fp16")]), tmp_path / "r" / "job.json", on_event=events.append).start().wait()
+    outcome = (
+        Run(
+            make_job(project, tmp_path / "r", [JobStep(technique="fp16")]),
+            tmp_path / "r" / "job.json",
+            on_event=events.append,
+        )
+        .start()
+        .wait()
+    )
     assert outcome.status == "finished", outcome.error
     assert outcome.result is not None and len(outcome.result["steps"]) == 1
     assert events[-1].kind == "result" and any(e.kind == "progress" for e in events)
@@ -41,7 +50,12 @@ def _started(run: Run, events: list) -> None:  # type: ignore[type-arg]
 
 def test_cancel_stops_within_two_seconds(project: Path, tmp_path: Path) -> None:
     events: list = []
-    run = Run(make_job(project, tmp_path / "r", [JobStep(technique="fp16")]), tmp_path / "r" / "job.json", on_event=events.append, env=slow_env())
+    run = Run(
+        make_job(project, tmp_path / "r", [JobStep(technique="fp16")]),
+        tmp_path / "r" / "job.json",
+        on_event=events.append,
+        env=slow_env(),
+    )
     run.start()
     timing: dict[str, float] = {}
 
@@ -58,7 +72,12 @@ def test_cancel_stops_within_two_seconds(project: Path, tmp_path: Path) -> None:
 
 def test_sigkill_is_failed_with_message(project: Path, tmp_path: Path) -> None:
     events: list = []
-    run = Run(make_job(project, tmp_path / "r", [JobStep(technique="fp16")]), tmp_path / "r" / "job.json", on_event=events.append, env=slow_env())
+    run = Run(
+        make_job(project, tmp_path / "r", [JobStep(technique="fp16")]),
+        tmp_path / "r" / "job.json",
+        on_event=events.append,
+        env=slow_env(),
+    )
     run.start()
 
     def kill() -> None:
@@ -72,7 +91,12 @@ def test_sigkill_is_failed_with_message(project: Path, tmp_path: Path) -> None:
 
 
 def test_time_limit_fails_the_run(project: Path, tmp_path: Path) -> None:
-    run = Run(make_job(project, tmp_path / "r", [JobStep(technique="fp16")]), tmp_path / "r" / "job.json", time_limit_s=1.0, env=slow_env())
+    run = Run(
+        make_job(project, tmp_path / "r", [JobStep(technique="fp16")]),
+        tmp_path / "r" / "job.json",
+        time_limit_s=1.0,
+        env=slow_env(),
+    )
     t0 = time.monotonic()
     outcome = run.start().wait()
     assert outcome.status == "failed" and "time limit" in (outcome.error or "")
@@ -93,12 +117,24 @@ def test_interrupt_in_callback_cancels(project: Path, tmp_path: Path) -> None:
         if getattr(ev, "message", "") == "test hook: waiting":
             raise KeyboardInterrupt  # what Ctrl-C looks like in the reading thread
 
-    outcome = Run(make_job(project, tmp_path / "r", [JobStep(technique="fp16")]), tmp_path / "r" / "job.json", on_event=on_event, env=slow_env()).start().wait()
+    outcome = (
+        Run(
+            make_job(project, tmp_path / "r", [JobStep(technique="fp16")]),
+            tmp_path / "r" / "job.json",
+            on_event=on_event,
+            env=slow_env(),
+        )
+        .start()
+        .wait()
+    )
     assert outcome.status == "cancelled" and outcome.interrupted
 
 
 def test_run_many_keeps_order(project: Path, tmp_path: Path) -> None:
-    jobs = [(make_job(project, tmp_path / f"r{i}", [JobStep(technique=t)]), tmp_path / f"r{i}" / "job.json") for i, t in enumerate(["fp16", "int8_dynamic"])]
+    jobs = [
+        (make_job(project, tmp_path / f"r{i}", [JobStep(technique=t)]), tmp_path / f"r{i}" / "job.json")
+        for i, t in enumerate(["fp16", "int8_dynamic"])
+    ]
     outcomes = run_many(jobs, max_parallel=2)
     assert [o.status for o in outcomes] == ["finished", "finished"]
     assert [o.result["steps"][0]["technique"] for o in outcomes] == ["fp16", "int8_dynamic"]  # type: ignore[index]

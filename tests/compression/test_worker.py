@@ -1,4 +1,5 @@
 """The worker process: events only on stdout, each step measured, bad settings refused in one line."""
+
 from __future__ import annotations
 
 import json
@@ -34,22 +35,39 @@ def make_job(project: Path, out: Path, steps: list[JobStep], **kw) -> Job:  # ty
     session = Session.open(project)
     sets = session.datasets()
     return Job(
-        original_onnx=str(session.onnx_path), out_dir=str(out), steps=steps, input_names=["x"],
+        original_onnx=str(session.onnx_path),
+        out_dir=str(out),
+        steps=steps,
+        input_names=["x"],
         evaluation=save_dataset(sets["evaluation"], out / "eval.npz"),
-        calibration=save_dataset(sets["calibration"], out / "calib.npz"), latency_seconds=0.5, measure_memory=False, **kw,
+        calibration=save_dataset(sets["calibration"], out / "calib.npz"),
+        latency_seconds=0.5,
+        measure_memory=False,
+        **kw,
     )
 
 
 def run_worker(job: Job, path: Path) -> tuple[int, list[str]]:
     job.write(path)
-    proc = subprocess.run([sys.executable, "-m", "shrinkwise.compression.worker", str(path)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "shrinkwise.compression.worker", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     return proc.returncode, proc.stdout.splitlines()
 
 
 def test_worker_runs_and_measures_each_step(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
     project = demo_copy(tmp_path_factory, tmp_path)
     out = tmp_path / "run"
-    job = make_job(project, out, [JobStep(technique="fp16"), JobStep(technique="int8_dynamic", config={"op_preset": "all_supported"})], chain=False)
+    job = make_job(
+        project,
+        out,
+        [JobStep(technique="fp16"), JobStep(technique="int8_dynamic", config={"op_preset": "all_supported"})],
+        chain=False,
+    )
     rc, lines = run_worker(job, out / "job.json")
     events = [parse_event(line) for line in lines]  # every stdout line is an event
     assert rc == 0
@@ -85,6 +103,12 @@ def test_config_error_message_names_key() -> None:
 
 
 def test_job_round_trips_json(tmp_path: Path) -> None:
-    job = Job(original_onnx="/m.onnx", out_dir="/o", steps=[JobStep(technique="fp16", config={"a": [1, 2]})], input_names=["x"],
-              sensitivity={"conv": 0.1}, time_budget_s=5.0)
+    job = Job(
+        original_onnx="/m.onnx",
+        out_dir="/o",
+        steps=[JobStep(technique="fp16", config={"a": [1, 2]})],
+        input_names=["x"],
+        sensitivity={"conv": 0.1},
+        time_budget_s=5.0,
+    )
     assert Job.model_validate(json.loads(job.model_dump_json())) == job

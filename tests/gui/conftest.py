@@ -1,5 +1,6 @@
 """GUI fixtures: one demo project per test session, a throw-away QSettings file, and modal dialogs captured
 instead of shown (offscreen, a modal dialog would block the test forever)."""
+
 from __future__ import annotations
 
 import shutil
@@ -30,7 +31,11 @@ class DialogLog:
     on_dialog: Any = None
 
     def errors(self) -> list[dict[str, Any]]:
-        return [d for d in self.shown if d["kind"] == "message" and d["icon"] in (QMessageBox.Icon.Warning, QMessageBox.Icon.Critical)]
+        return [
+            d
+            for d in self.shown
+            if d["kind"] == "message" and d["icon"] in (QMessageBox.Icon.Warning, QMessageBox.Icon.Critical)
+        ]
 
 
 @pytest.fixture
@@ -39,7 +44,15 @@ def dialog_log(monkeypatch: pytest.MonkeyPatch) -> DialogLog:
 
     def fake_exec(dialog: QDialog) -> Any:
         if isinstance(dialog, QMessageBox):
-            log.shown.append({"kind": "message", "icon": dialog.icon(), "title": dialog.windowTitle(), "text": dialog.text(), "details": dialog.detailedText()})
+            log.shown.append(
+                {
+                    "kind": "message",
+                    "icon": dialog.icon(),
+                    "title": dialog.windowTitle(),
+                    "text": dialog.text(),
+                    "details": dialog.detailedText(),
+                }
+            )
             return log.answer
         log.shown.append({"kind": "dialog", "title": dialog.windowTitle(), "widget": dialog})
         if log.on_dialog is not None:
@@ -91,5 +104,6 @@ def wait_idle(qtbot: Any, win: Any) -> None:
 
 def open_and_wait(qtbot: Any, win: Any, path: Path) -> None:
     win.open_project(path)
-    qtbot.waitUntil(lambda: win.session is not None and win.session.path == path.resolve() and not win.busy, timeout=WAIT_MS)
-
+    qtbot.waitUntil(
+        lambda: win.session is not None and win.session.path == path.resolve() and not win.busy, timeout=WAIT_MS
+    )

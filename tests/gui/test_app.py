@@ -1,4 +1,5 @@
 """Starting the app: `--demo` opens the demo project (built into the user data folder on first use)."""
+
 from __future__ import annotations
 
 import shutil
@@ -12,7 +13,9 @@ from PySide6.QtWidgets import QApplication
 from tests.gui.conftest import WAIT_MS
 
 
-def test_start_with_demo_opens_the_demo(qtbot: Any, demo_source: Path, tmp_path: Path, monkeypatch: Any, settings: Any, dialog_log: Any) -> None:
+def test_start_with_demo_opens_the_demo(
+    qtbot: Any, demo_source: Path, tmp_path: Path, monkeypatch: Any, settings: Any, dialog_log: Any
+) -> None:
     from shrinkwise.gui import app as app_module
     from shrinkwise.gui import main_window
 
@@ -29,7 +32,9 @@ def test_start_with_demo_opens_the_demo(qtbot: Any, demo_source: Path, tmp_path:
     assert window.recent_projects()[0] == (folder / demo_source.name).resolve()
 
 
-def test_start_builds_the_demo_on_first_use(qtbot: Any, tmp_path: Path, monkeypatch: Any, settings: Any, dialog_log: Any) -> None:
+def test_start_builds_the_demo_on_first_use(
+    qtbot: Any, tmp_path: Path, monkeypatch: Any, settings: Any, dialog_log: Any
+) -> None:
     from shrinkwise.gui import app as app_module
     from shrinkwise.gui import main_window, workers
 
@@ -63,8 +68,14 @@ def test_no_display_gives_one_line_instead_of_a_qt_abort(tmp_path: Path) -> None
 
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     env["HOME"] = str(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "shrinkwise.workspace.cli", "gui", "--demo"], capture_output=True, text=True, env=env,
-                          cwd=Path(__file__).parents[2], timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "shrinkwise.workspace.cli", "gui", "--demo"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).parents[2],
+        timeout=120,
+    )
     assert proc.returncode == 2
     err = proc.stderr.strip()
     assert err.startswith("shrinkwise: error:") and "no display" in err and "\n" not in err

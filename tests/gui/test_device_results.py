@@ -1,4 +1,5 @@
 """Export page: the device's benchmark results come back into the project as 'measured on the device'."""
+
 from __future__ import annotations
 
 import subprocess
@@ -9,20 +10,37 @@ from typing import Any
 import pytest
 
 from shrinkwise.gui import dialogs
-from tests.gui.conftest import open_and_wait, wait_idle
 from shrinkwise.workspace.bundle import make_bundle
 from shrinkwise.workspace.project import load_project
 from shrinkwise.workspace.runs import run_recipe
 from shrinkwise.workspace.session import Session
+from tests.gui.conftest import open_and_wait, wait_idle
 
 
-def test_import_device_results_from_the_export_page(qtbot: Any, window: Any, demo_project: Path, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_import_device_results_from_the_export_page(
+    qtbot: Any, window: Any, demo_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     session = Session.open(demo_project)
     exp = run_recipe(session, ["fp16"])
     folder = make_bundle(session, exp.id, tmp_path / "bundle", samples=8)
-    proc = subprocess.run([sys.executable, "run_benchmark.py", "--device-name", "bench board", "--repeats", "20", "--rounds", "2",
-                           "--warmup", "2"], cwd=folder, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "run_benchmark.py",
+            "--device-name",
+            "bench board",
+            "--repeats",
+            "20",
+            "--rounds",
+            "2",
+            "--warmup",
+            "2",
+        ],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     results = folder / "results.json"
 
@@ -38,8 +56,9 @@ def test_import_device_results_from_the_export_page(qtbot: Any, window: Any, dem
     assert all(m.details["device"] == "bench board" for m in device)
 
 
-def test_a_results_file_for_another_model_is_refused_in_the_window(qtbot: Any, window: Any, demo_project: Path, tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch, dialog_log: Any) -> None:
+def test_a_results_file_for_another_model_is_refused_in_the_window(
+    qtbot: Any, window: Any, demo_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dialog_log: Any
+) -> None:
     bogus = tmp_path / "results.json"
     bogus.write_text('{"not": "a results file"}')
     open_and_wait(qtbot, window, demo_project)

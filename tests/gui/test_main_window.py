@@ -1,4 +1,5 @@
 """The main window over the demo project: profile table, charts, files, dirty state, drops, threads, recent files."""
+
 from __future__ import annotations
 
 import threading
@@ -12,8 +13,8 @@ from PySide6.QtWidgets import QMessageBox
 from shrinkwise.gui import workers
 from shrinkwise.gui.main_window import MainWindow
 from shrinkwise.gui.profile_view import COL_OP, COL_PARAMS
-from tests.gui.conftest import WAIT_MS, open_and_wait, wait_idle
 from shrinkwise.workspace.session import Session
+from tests.gui.conftest import WAIT_MS, open_and_wait, wait_idle
 
 
 def _cell(view: Any, row: int, col: int) -> str:
@@ -70,7 +71,9 @@ def test_clicking_a_bar_filters_to_its_op_type(qtbot: Any, window: MainWindow, d
     assert view.metric_chart.values[view.metric_chart.ops.index("Relu")] == 0.0
 
 
-def test_new_save_reopen_round_trip(qtbot: Any, window: MainWindow, dialog_log: Any, tmp_path: Path, monkeypatch: Any) -> None:
+def test_new_save_reopen_round_trip(
+    qtbot: Any, window: MainWindow, dialog_log: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
     from shrinkwise.gui import dialogs
 
     target = tmp_path / "mine.shrinkwise.json"
@@ -124,11 +127,15 @@ def test_unsaved_changes_prompt_on_close(qtbot: Any, window: MainWindow, demo_pr
 def _drop(window: MainWindow, path: Path) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    event = QDropEvent(QPointF(200, 200), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(200, 200), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    )
     window.dropEvent(event)
 
 
-def test_dropping_a_corrupt_onnx_shows_error_and_changes_nothing(qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any) -> None:
+def test_dropping_a_corrupt_onnx_shows_error_and_changes_nothing(
+    qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any
+) -> None:
     open_and_wait(qtbot, window, demo_project)
     before = window.session.project.model_dump()
     on_disk = demo_project.read_text()
@@ -155,7 +162,9 @@ def test_unexpected_exception_shows_traceback(qtbot: Any, window: MainWindow, di
     assert error["icon"] == QMessageBox.Icon.Critical
 
 
-def test_attach_and_profile_run_off_the_ui_thread(qtbot: Any, window: MainWindow, demo_project: Path, tmp_path: Path, monkeypatch: Any, dialog_log: Any) -> None:
+def test_attach_and_profile_run_off_the_ui_thread(
+    qtbot: Any, window: MainWindow, demo_project: Path, tmp_path: Path, monkeypatch: Any, dialog_log: Any
+) -> None:
     from shrinkwise.gui import dialogs
 
     onnx = demo_project.parent / "digits-demo.artifacts" / "model" / "digits_cnn.onnx"
@@ -191,7 +200,9 @@ def test_data_and_baseline_panels(qtbot: Any, window: MainWindow, demo_project: 
     assert {table.item(r, 2).text() for r in range(table.rowCount())} >= {"measured here"}
 
 
-def test_recent_projects_persist_and_prune(qtbot: Any, window: MainWindow, demo_project: Path, tmp_path: Path, settings: Any) -> None:
+def test_recent_projects_persist_and_prune(
+    qtbot: Any, window: MainWindow, demo_project: Path, tmp_path: Path, settings: Any
+) -> None:
     other = Session.create(tmp_path / "other.shrinkwise.json")
     open_and_wait(qtbot, window, demo_project)
     open_and_wait(qtbot, window, other.path)
@@ -214,7 +225,9 @@ def test_about_lists_versions(window: MainWindow, dialog_log: Any) -> None:
     assert "onnxruntime" in text and "PySide6" in text and "shrinkwise" in text
 
 
-def test_torch_state_dict_drop_asks_for_architecture_and_shape(qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any) -> None:
+def test_torch_state_dict_drop_asks_for_architecture_and_shape(
+    qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any
+) -> None:
     from shrinkwise.compression.demo import ARCHITECTURE_CLASS, ARCHITECTURE_FILE
 
     open_and_wait(qtbot, window, demo_project)
@@ -235,7 +248,9 @@ def test_torch_state_dict_drop_asks_for_architecture_and_shape(qtbot: Any, windo
     assert all(c.thread is not threading.main_thread() for c in workers.CALLS)
 
 
-def test_dropping_data_asks_its_role_and_adds_it_off_the_ui_thread(qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any) -> None:
+def test_dropping_data_asks_its_role_and_adds_it_off_the_ui_thread(
+    qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any
+) -> None:
     open_and_wait(qtbot, window, demo_project)
     data = demo_project.parent / "data" / "digits_eval.npz"
 
@@ -257,7 +272,9 @@ def test_dropping_data_asks_its_role_and_adds_it_off_the_ui_thread(qtbot: Any, w
     assert not window.dirty and Session.open(demo_project).project.data == window.session.project.data
 
 
-def test_dropping_data_cancelled_changes_nothing(qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any) -> None:
+def test_dropping_data_cancelled_changes_nothing(
+    qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any
+) -> None:
     open_and_wait(qtbot, window, demo_project)
     before = window.session.project.model_dump()
     _drop(window, demo_project.parent / "data" / "digits_eval.npz")  # the role dialog is rejected

@@ -1,6 +1,7 @@
 """The whole wizard on the demo project with real (fast) runs: load → target → data → advice → run fp16 and
 int8_static → compare → pick → export; then the saved project reopened shows everything again. Every heavy call is
 checked to have run off the UI thread."""
+
 from __future__ import annotations
 
 import threading
@@ -11,9 +12,17 @@ import pytest
 from PySide6.QtCore import Qt
 
 from shrinkwise.gui import workers
-from shrinkwise.gui.main_window import STEP_ADVICE, STEP_COMPARE, STEP_DATA, STEP_EXPORT, STEP_RUN, STEP_TARGET, MainWindow
-from tests.gui.conftest import WAIT_MS, open_and_wait, wait_idle
+from shrinkwise.gui.main_window import (
+    STEP_ADVICE,
+    STEP_COMPARE,
+    STEP_DATA,
+    STEP_EXPORT,
+    STEP_RUN,
+    STEP_TARGET,
+    MainWindow,
+)
 from shrinkwise.workspace.session import Session
+from tests.gui.conftest import WAIT_MS, open_and_wait, wait_idle
 
 RUN_WAIT_MS = 120_000
 
@@ -57,8 +66,15 @@ def _card_button(page: Any, fact: str, text: str) -> Any:
     raise AssertionError(f"no '{text}' button for {fact}")
 
 
-def test_whole_flow_on_the_demo(qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any, tmp_path: Path,
-                                monkeypatch: Any, heavy_calls: list[Any]) -> None:
+def test_whole_flow_on_the_demo(
+    qtbot: Any,
+    window: MainWindow,
+    demo_project: Path,
+    dialog_log: Any,
+    tmp_path: Path,
+    monkeypatch: Any,
+    heavy_calls: list[Any],
+) -> None:
     from shrinkwise.gui import dialogs
 
     workers.CALLS.clear()
@@ -110,7 +126,9 @@ def test_whole_flow_on_the_demo(qtbot: Any, window: MainWindow, demo_project: Pa
     assert window.pages.currentIndex() == STEP_RUN
     assert len(window.runs.items) == 2
     qtbot.waitUntil(lambda: not window.runs.active, timeout=RUN_WAIT_MS)
-    assert [i.status for i in window.runs.items] == ["finished", "finished"], [(i.status, i.error) for i in window.runs.items]
+    assert [i.status for i in window.runs.items] == ["finished", "finished"], [
+        (i.status, i.error) for i in window.runs.items
+    ]
     rp = window.run_page
     qtbot.waitUntil(lambda: "finished" in rp.log.toPlainText(), timeout=5000)
     assert all(bar.value() == 1000 for bar in rp.bars.values())
@@ -186,13 +204,21 @@ def test_whole_flow_on_the_demo(qtbot: Any, window: MainWindow, demo_project: Pa
     again.go(STEP_COMPARE)
     assert again.compare_page.table.rowCount() == 3
     assert again.compare_page.selected_id == static and "★ chosen" in " ".join(
-        again.compare_page.table.item(r, 0).text() for r in range(3))
+        again.compare_page.table.item(r, 0).text() for r in range(3)
+    )
     again.go(STEP_EXPORT)
     assert "int8_static" in again.export_page.chosen_label.text()
 
     # No compression, profiling, measuring or evaluation ran on the UI thread.
     names = {n for n, _ in heavy_calls}
-    assert {"Run.wait", "Session.datasets", "shrinkwise.workspace.export.export_candidate", "shrinkwise.workspace.report.write_report"} <= names, names
-    assert all(t is not threading.main_thread() for _, t in heavy_calls), [n for n, t in heavy_calls if t is threading.main_thread()]
+    assert {
+        "Run.wait",
+        "Session.datasets",
+        "shrinkwise.workspace.export.export_candidate",
+        "shrinkwise.workspace.report.write_report",
+    } <= names, names
+    assert all(t is not threading.main_thread() for _, t in heavy_calls), [
+        n for n, t in heavy_calls if t is threading.main_thread()
+    ]
     assert all(c.thread is not threading.main_thread() for c in workers.CALLS)
     assert "run_recipe_job" in [c.name for c in workers.CALLS]

@@ -1,5 +1,6 @@
 """The wizard's pages one by one: cancelling runs, closing during a run, generated settings forms, Netron, help,
 window geometry, disagreement images, and a start-up that never loads torch."""
+
 from __future__ import annotations
 
 import subprocess
@@ -13,19 +14,21 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from shrinkwise.gui.main_window import STEP_ADVICE, STEP_MODEL, STEP_RUN, MainWindow
-from tests.gui.conftest import WAIT_MS, open_and_wait, wait_idle
 from shrinkwise.workspace.session import Session
+from tests.gui.conftest import WAIT_MS, open_and_wait, wait_idle
 
 RUN_WAIT_MS = 120_000
 
 
 def test_cancel_one_run_then_all(qtbot: Any, window: MainWindow, demo_project: Path) -> None:
     open_and_wait(qtbot, window, demo_project)
-    first, second, third = window.start_runs([
-        {"steps": [{"technique": "int8_static", "config": {}}], "label": "first"},
-        {"steps": [{"technique": "fp16", "config": {}}], "label": "second"},
-        {"steps": [{"technique": "int8_dynamic", "config": {}}], "label": "third"},
-    ])
+    first, second, third = window.start_runs(
+        [
+            {"steps": [{"technique": "int8_static", "config": {}}], "label": "first"},
+            {"steps": [{"technique": "fp16", "config": {}}], "label": "second"},
+            {"steps": [{"technique": "int8_dynamic", "config": {}}], "label": "third"},
+        ]
+    )
     assert window.pages.currentIndex() == STEP_RUN
     assert [i.status for i in (first, second, third)] == ["starting", "queued", "queued"]
     qtbot.waitUntil(lambda: first.status == "running", timeout=WAIT_MS)
@@ -42,7 +45,9 @@ def test_cancel_one_run_then_all(qtbot: Any, window: MainWindow, demo_project: P
     assert "cancelled" in window.run_page.table.item(window.run_page.rows[first.key], 1).text().lower()
 
 
-def test_closing_during_a_run_asks_then_stops_cleanly(qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any) -> None:
+def test_closing_during_a_run_asks_then_stops_cleanly(
+    qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any
+) -> None:
     open_and_wait(qtbot, window, demo_project)
     (item,) = window.start_runs([{"steps": [{"technique": "int8_static", "config": {}}], "label": "long"}])
     qtbot.waitUntil(lambda: item.status == "running", timeout=WAIT_MS)
@@ -57,9 +62,13 @@ def test_closing_during_a_run_asks_then_stops_cleanly(qtbot: Any, window: MainWi
     assert exp.status == "cancelled"
 
 
-def test_a_failed_run_shows_its_reason_with_details(qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any) -> None:
+def test_a_failed_run_shows_its_reason_with_details(
+    qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any
+) -> None:
     open_and_wait(qtbot, window, demo_project)
-    (item,) = window.start_runs([{"steps": [{"technique": "int8_static", "config": {"calibrate_method": "Nonsense"}}], "label": "bad"}])
+    (item,) = window.start_runs(
+        [{"steps": [{"technique": "int8_static", "config": {"calibrate_method": "Nonsense"}}], "label": "bad"}]
+    )
     qtbot.waitUntil(lambda: not window.runs.active, timeout=RUN_WAIT_MS)
     assert item.status == "failed" and item.error
     button = window.run_page.buttons[item.key]
@@ -97,7 +106,9 @@ def test_settings_forms_for_every_technique(qtbot: Any) -> None:
         fp16.values()
 
 
-def test_settings_dialog_and_added_technique_reach_the_run(qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any) -> None:
+def test_settings_dialog_and_added_technique_reach_the_run(
+    qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any
+) -> None:
     open_and_wait(qtbot, window, demo_project)
     window.go(STEP_ADVICE)
     qtbot.waitUntil(lambda: window.advice is not None and not window.busy, timeout=WAIT_MS)
@@ -137,7 +148,9 @@ def test_target_question_sets_the_target(qtbot: Any, window: MainWindow, demo_pr
     assert window.advice.target == "phone-npu"
 
 
-def test_netron_button_only_when_installed(qtbot: Any, settings: Any, demo_project: Path, monkeypatch: Any, dialog_log: Any) -> None:
+def test_netron_button_only_when_installed(
+    qtbot: Any, settings: Any, demo_project: Path, monkeypatch: Any, dialog_log: Any
+) -> None:
     from shrinkwise.gui import profile_view
 
     monkeypatch.setattr(profile_view, "netron_available", lambda: False)
@@ -192,7 +205,9 @@ def test_disagreement_images_render_from_the_evaluation_data(qtbot: Any, demo_pr
     assert payload["images"] and payload["indices"] == [3, 5] and len(payload["labels"]) == 2
     img = digit_image(payload["inputs"][0])
     assert (img.width(), img.height()) == (40, 40)
-    assert img.pixelColor(0, 0).value() != img.pixelColor(20, 20).value() or not np.allclose(payload["inputs"][0], payload["inputs"][0].mean())
+    assert img.pixelColor(0, 0).value() != img.pixelColor(20, 20).value() or not np.allclose(
+        payload["inputs"][0], payload["inputs"][0].mean()
+    )
     page = ComparePage()
     qtbot.addWidget(page)
     page.selected_id = "run-x"
@@ -223,11 +238,15 @@ def test_gui_start_up_does_not_load_torch() -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
-def test_data_buttons_add_data_with_their_role(qtbot: Any, window: MainWindow, demo_project: Path, monkeypatch: Any, dialog_log: Any) -> None:
+def test_data_buttons_add_data_with_their_role(
+    qtbot: Any, window: MainWindow, demo_project: Path, monkeypatch: Any, dialog_log: Any
+) -> None:
     from shrinkwise.gui import dialogs
 
     open_and_wait(qtbot, window, demo_project)
-    monkeypatch.setattr(dialogs, "choose_open_path", lambda *a, **k: str(demo_project.parent / "data" / "digits_eval.npz"))
+    monkeypatch.setattr(
+        dialogs, "choose_open_path", lambda *a, **k: str(demo_project.parent / "data" / "digits_eval.npz")
+    )
     window.data_panel.role_buttons["calibration"].click()
     wait_idle(qtbot, window)
     assert not dialog_log.shown  # the role came from the button: no question asked
@@ -235,7 +254,9 @@ def test_data_buttons_add_data_with_their_role(qtbot: Any, window: MainWindow, d
     assert "digits_eval.npz</b> (540 samples)" in window.data_panel.roles_label.text().split("Calibration:")[1]
 
 
-def test_sweep_plots_quality_against_the_level(qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any) -> None:
+def test_sweep_plots_quality_against_the_level(
+    qtbot: Any, window: MainWindow, demo_project: Path, dialog_log: Any
+) -> None:
     open_and_wait(qtbot, window, demo_project)
     window.go(STEP_ADVICE)
     qtbot.waitUntil(lambda: window.advice is not None and not window.busy, timeout=WAIT_MS)
@@ -329,4 +350,8 @@ def test_questions_get_the_right_input(qtbot: Any) -> None:
     apply_answer(p, "budget.size_mb", 2.0)
     apply_answer(p, "target.id", "phone-npu")
     apply_answer(p, "data.has_training_data", True)
-    assert p.budget == {"size_mb": 2.0} and p.target == {"id": "phone-npu"} and p.answers == {"data.has_training_data": True}
+    assert (
+        p.budget == {"size_mb": 2.0}
+        and p.target == {"id": "phone-npu"}
+        and p.answers == {"data.has_training_data": True}
+    )

@@ -5,6 +5,7 @@
 PATH. It runs in CI (CI=true) or when SHRINKWISE_PACKAGE_TEST=1; a developer's `make test` skips it, since it adds
 minutes and 2 GB of build output (build/, dist/: both gitignored).
 """
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,9 @@ WANTED = os.environ.get("CI") == "true" or os.environ.get("SHRINKWISE_PACKAGE_TE
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not WANTED, reason="builds the PyInstaller bundle (minutes): set SHRINKWISE_PACKAGE_TEST=1 (CI does)")
+@pytest.mark.skipif(
+    not WANTED, reason="builds the PyInstaller bundle (minutes): set SHRINKWISE_PACKAGE_TEST=1 (CI does)"
+)
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_bundle_builds_and_passes_the_smoke_script() -> None:
     build = subprocess.run(["make", "package"], cwd=ROOT, capture_output=True, text=True, timeout=1800)

@@ -1,4 +1,5 @@
 """Desktop integration files and the bundle's launcher, checked without building the bundle."""
+
 from __future__ import annotations
 
 import os
@@ -86,8 +87,15 @@ def test_launcher_is_the_cli() -> None:
 @pytest.mark.slow
 def test_launcher_smoke_quits_the_gui(tmp_path: Path) -> None:
     shot = tmp_path / "gui.png"
-    p = _launcher("gui", env={"SHRINKWISE_SMOKE_QUIT_MS": "1500", "SHRINKWISE_SMOKE_SCREENSHOT": str(shot),
-                              "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config")})
+    p = _launcher(
+        "gui",
+        env={
+            "SHRINKWISE_SMOKE_QUIT_MS": "1500",
+            "SHRINKWISE_SMOKE_SCREENSHOT": str(shot),
+            "XDG_DATA_HOME": str(tmp_path / "data"),
+            "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        },
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     assert "smoke: window 'Shrinkwise" in p.stdout and "1 window(s) shown" in p.stdout
     assert _png_size(shot)[0] > 100

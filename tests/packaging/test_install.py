@@ -5,6 +5,7 @@ exactly as a user's `pip install .` or `pipx install .`. Everything then runs fr
 with PYTHONPATH cleared, so the package data (rules, technique catalog, demo model and data) can only come from the
 venv's site-packages.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,14 +30,18 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = 600, retries: int = 0) -> subprocess.CompletedProcess[str]:
+def _run(
+    cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = 600, retries: int = 0
+) -> subprocess.CompletedProcess[str]:
     for attempt in range(retries + 1):
         proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
         if proc.returncode == 0:
             return proc
         if attempt < retries:  # a network hiccup while pip talks to the index
             time.sleep(5)
-    raise AssertionError(f"{' '.join(map(str, cmd))} exited {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}")
+    raise AssertionError(
+        f"{' '.join(map(str, cmd))} exited {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
+    )
 
 
 @pytest.mark.slow
@@ -44,8 +49,11 @@ def test_non_editable_install_runs_demo_from_site_packages(tmp_path: Path) -> No
     venv = tmp_path / "venv"
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    env = _clean_env(HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "home" / "data"),
-                     PIP_CACHE_DIR=os.environ.get("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip")))
+    env = _clean_env(
+        HOME=str(tmp_path / "home"),
+        XDG_DATA_HOME=str(tmp_path / "home" / "data"),
+        PIP_CACHE_DIR=os.environ.get("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip")),
+    )
     _run([sys.executable, "-m", "venv", venv], cwd=outside, env=env)
     py = venv / "bin" / "python"
     pip = [py, "-m", "pip", "install", "-q"]
@@ -53,14 +61,21 @@ def test_non_editable_install_runs_demo_from_site_packages(tmp_path: Path) -> No
     # A copy of the checkout without build outputs: setuptools builds in-tree and never cleans build/lib, so a stale
     # file there (a deleted rule, say) would end up in the wheel and hide a packaging bug.
     source = tmp_path / "source"
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".import_linter_cache"))
+    shutil.copytree(
+        REPO,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".import_linter_cache"
+        ),
+    )
     _run([*pip, source], cwd=outside, env=env, retries=1)  # non-editable, no extras
 
     # Installed as a regular distribution, not as a link back to the source tree.
     listing = _run([py, "-m", "pip", "list", "--format=json", "--editable"], cwd=outside, env=env).stdout
     assert all(p["name"].lower() != "shrinkwise" for p in json.loads(listing)), "shrinkwise was installed editable"
-    dev_only = _run([py, "-c", "import importlib.util as u; print(u.find_spec('pytest') is None)"], cwd=outside, env=env)
+    dev_only = _run(
+        [py, "-c", "import importlib.util as u; print(u.find_spec('pytest') is None)"], cwd=outside, env=env
+    )
     assert dev_only.stdout.strip() == "True", "dev extras leaked into the install"
 
     shrinkwise = venv / "bin" / "shrinkwise"
@@ -74,7 +89,9 @@ def test_non_editable_install_runs_demo_from_site_packages(tmp_path: Path) -> No
     assert "baseline: accuracy" in out
     assert (demo_dir / "model" / "digits_cnn.py").is_file() and (demo_dir / "model" / "digits_cnn.pt").is_file()
 
-    techniques = _run([shrinkwise, "techniques"], cwd=outside, env=env).stdout  # reads shrinkwise/compression/catalog.toml
+    techniques = _run(
+        [shrinkwise, "techniques"], cwd=outside, env=env
+    ).stdout  # reads shrinkwise/compression/catalog.toml
     assert "int8_static" in techniques
 
     # Every data file the program reads comes from the venv, through package resources.

@@ -1,4 +1,5 @@
 """A demo project built once per test session and copied for each test that changes it."""
+
 from __future__ import annotations
 
 import shutil

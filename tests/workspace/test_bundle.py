@@ -1,4 +1,5 @@
 """The on-device benchmark bundle: contents, the standalone script, strict results import, and the round trip."""
+
 from __future__ import annotations
 
 import copy
@@ -11,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.workspace.test_report_fixtures import swept_project  # noqa: F401  (fixture)
 from shrinkwise.workspace.bundle import import_results, make_bundle
 from shrinkwise.workspace.cli import main
 from shrinkwise.workspace.session import Session
+from tests.workspace.test_report_fixtures import swept_project  # noqa: F401  (fixture)
 
 
 def _candidate(project: Path):  # type: ignore[no-untyped-def]
@@ -23,8 +24,26 @@ def _candidate(project: Path):  # type: ignore[no-untyped-def]
 
 def _run_script(folder: Path, python: str = sys.executable, extra: list[str] | None = None) -> Path:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
-    proc = subprocess.run([python, "run_benchmark.py", "--device-name", "test <board>", "--repeats", "40", "--rounds", "4",
-                           "--warmup", "3", *(extra or [])], cwd=folder, capture_output=True, text=True, timeout=300, env=env)
+    proc = subprocess.run(
+        [
+            python,
+            "run_benchmark.py",
+            "--device-name",
+            "test <board>",
+            "--repeats",
+            "40",
+            "--rounds",
+            "4",
+            "--warmup",
+            "3",
+            *(extra or []),
+        ],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     return folder / "results.json"
 
@@ -33,18 +52,52 @@ def test_bundle_folder_contents(swept_project: Path, tmp_path: Path) -> None:  #
     exp = _candidate(swept_project)
     out = make_bundle(Session.open(swept_project), exp.id, tmp_path / "b", samples=16)
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["README.txt", "candidate.onnx", "manifest.json", "original.onnx", "run_benchmark.py", "samples.npz"]
+    assert names == [
+        "README.txt",
+        "candidate.onnx",
+        "manifest.json",
+        "original.onnx",
+        "run_benchmark.py",
+        "samples.npz",
+    ]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["candidate"]["id"] == exp.id and manifest["sample_count"] == 16
     assert manifest["models"]["candidate"]["sha256"] == exp.final_artifact.sha256
     script = (out / "run_benchmark.py").read_text()
-    imports = {line.split()[1].split(".")[0] for line in script.splitlines() if line.strip().startswith(("import ", "from "))}
-    assert imports <= {"__future__", "argparse", "hashlib", "json", "os", "platform", "subprocess", "sys", "time", "numpy",
-                       "onnxruntime", "resource"}, imports
+    imports = {
+        line.split()[1].split(".")[0] for line in script.splitlines() if line.strip().startswith(("import ", "from "))
+    }
+    assert imports <= {
+        "__future__",
+        "argparse",
+        "hashlib",
+        "json",
+        "os",
+        "platform",
+        "subprocess",
+        "sys",
+        "time",
+        "numpy",
+        "onnxruntime",
+        "resource",
+    }, imports
 
 
 def test_bundle_zip(swept_project: Path, tmp_path: Path) -> None:  # noqa: F811
-    assert main(["bundle", str(swept_project), _candidate(swept_project).id, "--out", str(tmp_path / "dev.zip"), "--samples", "0"]) == 0
+    assert (
+        main(
+            [
+                "bundle",
+                str(swept_project),
+                _candidate(swept_project).id,
+                "--out",
+                str(tmp_path / "dev.zip"),
+                "--samples",
+                "0",
+            ]
+        )
+        == 0
+    )
     with zipfile.ZipFile(tmp_path / "dev.zip") as zf:
         names = set(zf.namelist())
     assert "dev/run_benchmark.py" in names and "dev/manifest.json" in names and "dev/samples.npz" not in names
@@ -86,14 +139,17 @@ def results_file(swept_project: Path, tmp_path: Path) -> tuple[Path, dict]:  # n
     return path, json.loads(path.read_text())
 
 
-@pytest.mark.parametrize(("edit", "field"), [
-    (lambda r: r["latency_ms"].pop("median"), "latency_ms.median"),
-    (lambda r: r["device"].__setitem__("threads", 0), "device.threads"),
-    (lambda r: r.__setitem__("surprise", 1), "surprise"),
-    (lambda r: r["latency_ms"].__setitem__("p90", "fast"), "latency_ms.p90"),
-    (lambda r: r.__setitem__("results_version", 99), "results_version"),
-    (lambda r: r["bundle"].__setitem__("model_sha256", "xyz"), "bundle.model_sha256"),
-])
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda r: r["latency_ms"].pop("median"), "latency_ms.median"),
+        (lambda r: r["device"].__setitem__("threads", 0), "device.threads"),
+        (lambda r: r.__setitem__("surprise", 1), "surprise"),
+        (lambda r: r["latency_ms"].__setitem__("p90", "fast"), "latency_ms.p90"),
+        (lambda r: r.__setitem__("results_version", 99), "results_version"),
+        (lambda r: r["bundle"].__setitem__("model_sha256", "xyz"), "bundle.model_sha256"),
+    ],
+)
 def test_results_are_validated_strictly(swept_project: Path, results_file, edit, field, capsys) -> None:  # noqa: F811
     path, raw = results_file
     bad = copy.deepcopy(raw)
@@ -120,11 +176,17 @@ def test_script_runs_in_a_clean_venv_with_only_numpy_and_onnxruntime(swept_proje
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     py = str(venv / ("Scripts/python.exe" if sys.platform.startswith("win") else "bin/python"))
-    pip = subprocess.run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "numpy", "onnxruntime"],
-                         capture_output=True, text=True, timeout=600)
+    pip = subprocess.run(
+        [py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "numpy", "onnxruntime"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if pip.returncode != 0:
         pytest.skip(f"pip could not install numpy/onnxruntime here: {pip.stderr.strip().splitlines()[-1:]}")
-    listed = subprocess.run([py, "-m", "pip", "list", "--format=json"], capture_output=True, text=True, check=True).stdout
+    listed = subprocess.run(
+        [py, "-m", "pip", "list", "--format=json"], capture_output=True, text=True, check=True
+    ).stdout
     installed = {p["name"].lower() for p in json.loads(listed)}
     assert "torch" not in installed and "shrinkwise" not in installed and "pydantic" not in installed
     exp = _candidate(swept_project)

@@ -1,4 +1,5 @@
 """The CLI end to end on the demo project, and every bad input: exit 2, one line, no traceback, nothing changed."""
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,9 @@ ROOT = Path(__file__).parents[2]
 
 
 def shrinkwise(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shrinkwise.workspace.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "shrinkwise.workspace.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
 
 
 def test_demo_then_profile_json(tmp_path: Path) -> None:
@@ -85,7 +88,9 @@ def test_new_project_with_onnx_and_image_less_data(tmp_path: Path, capsys: pytes
     from tests.helpers import export_onnx, tiny_cnn
 
     model = export_onnx(tiny_cnn(), tmp_path / "m.onnx")
-    np.savez(tmp_path / "d.npz", x=np.random.default_rng(0).random((30, 1, 8, 8), dtype=np.float32), y=np.arange(30) % 10)
+    np.savez(
+        tmp_path / "d.npz", x=np.random.default_rng(0).random((30, 1, 8, 8), dtype=np.float32), y=np.arange(30) % 10
+    )
     assert main(["new", str(tmp_path / "mine"), "--model", str(model), "--data", str(tmp_path / "d.npz")]) == 0
     assert main(["measure", str(tmp_path / "mine")]) == 0
     out = capsys.readouterr().out

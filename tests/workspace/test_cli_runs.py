@@ -1,4 +1,5 @@
 """The run commands: exit codes, one-line errors, parsed settings, results as JSON."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.compression.test_worker import demo_copy
 from shrinkwise.workspace.cli import main
 from shrinkwise.workspace.cli.commands_runs import parse_set, parse_value
+from tests.compression.test_worker import demo_copy
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Target, budget and answers from the CLI, and the advisor's reading of the demo project (issue 4's demo case)."""
+
 from __future__ import annotations
 
 import json

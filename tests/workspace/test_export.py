@@ -1,4 +1,5 @@
 """choose / export: the chosen candidate as ONNX with a model card; atomic save; one-line errors."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.workspace.test_report_fixtures import swept_project  # noqa: F401  (fixture)
 from shrinkwise.workspace.cli import main
 from shrinkwise.workspace.session import Session
+from tests.workspace.test_report_fixtures import swept_project  # noqa: F401  (fixture)
 
 
 def _candidate_id(project: Path) -> str:

@@ -1,4 +1,5 @@
 """The project file: round trip, atomic saves with .bak, migrations, refusal of newer or corrupt files."""
+
 from __future__ import annotations
 
 import json
@@ -49,7 +50,10 @@ def test_older_schema_is_migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     [
         ("{ not json", "not valid JSON"),
         ("[1, 2]", "expected a JSON object"),
-        ('{"schema_version": 1, "name": "x", "experiments": [{"id": 3, "status": "exploded"}]}', "field 'experiments.0"),
+        (
+            '{"schema_version": 1, "name": "x", "experiments": [{"id": 3, "status": "exploded"}]}',
+            "field 'experiments.0",
+        ),
         ('{"schema_version": 1, "name": "x", "surprise": true}', "field 'surprise'"),
         ('{"name": "x"}', "schema_version"),
     ],

@@ -1,15 +1,16 @@
 """The range check after a QDQ run: layers whose activations drift from float become `range_anomalies`, which the
 advisor turns into a warning (lessons L-QUANT-08 / L-EVAL-04: check ranges layer by layer after quantizing)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 
-from tests.compression.test_layer_error import inputs, mlp
 from shrinkwise.workspace.facts import advise_session
 from shrinkwise.workspace.runs import run_recipe
 from shrinkwise.workspace.session import Session
+from tests.compression.test_layer_error import inputs, mlp
 
 
 def _project(tmp_path: Path, calibration_outliers: bool = False) -> Session:

@@ -1,4 +1,5 @@
 """The report in every format, for the demo project after a sweep: sections, escaping, determinism, schema."""
+
 from __future__ import annotations
 
 import json
@@ -7,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.workspace.test_report_fixtures import swept_project  # noqa: F401  (fixture)
 from shrinkwise.workspace.report import FORMATS, build_report, render, report_schema, write_report
 from shrinkwise.workspace.report.model import ReportData
 from shrinkwise.workspace.report.renderers import SECTIONS
 from shrinkwise.workspace.session import Session
+from tests.workspace.test_report_fixtures import swept_project  # noqa: F401  (fixture)
 
 HOSTILE_LAYER = '<script>alert("layer")</script>'
 HOSTILE_NAME = "<img src=x onerror=alert(1)> & | `rm -rf` *bold*"
@@ -25,11 +26,26 @@ def make_hostile(project_path: Path) -> Session:
     session = Session.open(project_path)
     p = session.project
     p.name = HOSTILE_NAME
-    p.experiments.append(Experiment(id="sens-1", label="sensitivity", kind="sensitivity", status="finished",
-                                    extra={"sensitivity": {HOSTILE_LAYER: 0.31, "/conv1/Conv": 0.12, "/fc/Gemm": 0.02}}))
-    p.experiments.append(Experiment(id="run-bad", label="<b>bad</b> | run", kind="run", status="failed",
-                                    recipe=[RecipeStep(technique="int8_static", config={"calibration_samples": 8})],
-                                    error="<iframe src=evil> failed", error_details="Traceback ...\n<script>x</script>"))
+    p.experiments.append(
+        Experiment(
+            id="sens-1",
+            label="sensitivity",
+            kind="sensitivity",
+            status="finished",
+            extra={"sensitivity": {HOSTILE_LAYER: 0.31, "/conv1/Conv": 0.12, "/fc/Gemm": 0.02}},
+        )
+    )
+    p.experiments.append(
+        Experiment(
+            id="run-bad",
+            label="<b>bad</b> | run",
+            kind="run",
+            status="failed",
+            recipe=[RecipeStep(technique="int8_static", config={"calibration_samples": 8})],
+            error="<iframe src=evil> failed",
+            error_details="Traceback ...\n<script>x</script>",
+        )
+    )
     session.save()
     prof = session.artifacts / "profile.json"
     raw = json.loads(prof.read_text())
@@ -48,7 +64,7 @@ def test_every_format_renders_with_every_section(swept_project: Path, tmp_path: 
         assert f'<section id="{section_id}">' in html, section_id
         assert title.replace("'", "&#39;") in html, title
     # Self-contained: no external resources at all.
-    assert not re.search(r'<(link|script|img|iframe)\b', html)
+    assert not re.search(r"<(link|script|img|iframe)\b", html)
     assert not re.search(r'src="', html)  # links to the advisor's sources are fine; nothing is loaded
     assert not re.search(r'href="(?!https?://|#)', html)
     assert html.count("<svg") >= 3  # two trade-off plots and the per-class bars
@@ -69,7 +85,11 @@ def test_report_content_for_the_demo(swept_project: Path) -> None:  # noqa: F811
     ids = [e.id for e in report.experiments]
     assert ids[0] == "original" and len(ids) == 3
     assert report.verdict.candidate_id in ids[1:]
-    assert report.verdict.checks and {c.key for c in report.verdict.checks} == {"size_mb", "latency_ms", "accuracy_drop_pts"}
+    assert report.verdict.checks and {c.key for c in report.verdict.checks} == {
+        "size_mb",
+        "latency_ms",
+        "accuracy_drop_pts",
+    }
     assert all(c.source in ("host", "device", "estimate", None) for c in report.verdict.checks)
     assert report.verdict.status in ("meets_all", "misses", "unknown")
     assert {p.id for p in report.plots} == {"tradeoff-size", "tradeoff-latency"}
@@ -96,7 +116,10 @@ def test_hostile_strings_are_escaped_in_html_and_markdown(swept_project: Path) -
     html = render(report, "html").decode()
     assert "<script" not in html.lower() and "<iframe" not in html.lower() and "<img" not in html.lower()
     assert "<b>bad</b>" not in html
-    assert "&lt;script&gt;alert(&#34;layer&#34;)&lt;/script&gt;" in html or "&lt;script&gt;alert(&quot;layer&quot;)&lt;/script&gt;" in html
+    assert (
+        "&lt;script&gt;alert(&#34;layer&#34;)&lt;/script&gt;" in html
+        or "&lt;script&gt;alert(&quot;layer&quot;)&lt;/script&gt;" in html
+    )
     assert "&lt;img src=x onerror=alert(1)&gt; &amp; | `rm -rf` *bold*" in html
     md = render(report, "md").decode()
     assert "<img" not in md and "<iframe" not in md and "<b>" not in md
@@ -119,7 +142,9 @@ def test_hostile_strings_are_text_in_the_pdf(swept_project: Path) -> None:  # no
 
 def test_schema_file_is_up_to_date() -> None:
     published = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    assert published == report_schema(), "run: python -m shrinkwise.workspace.report.schema > shrinkwise/workspace/report/report_schema.json"
+    assert published == report_schema(), (
+        "run: python -m shrinkwise.workspace.report.schema > shrinkwise/workspace/report/report_schema.json"
+    )
 
 
 def test_json_report_validates_against_the_published_schema(swept_project: Path) -> None:  # noqa: F811
@@ -147,15 +172,40 @@ def test_cli_report(swept_project: Path, tmp_path: Path, capsys: pytest.CaptureF
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot tell the format" in err
     advice = tmp_path / "advice.json"
-    advice.write_text(json.dumps({"plan": [{"rule_id": "ptq-first", "title": "Try <int8> first",
-                                            "message": {"what": "w", "why": "y", "do": "d"},
-                                            "provenance": [{"source": "A paper", "url": "https://example.org/p", "confidence": "paper"}]}],
-                                  "warnings": [{"rule_id": "calib-small", "message": {"what": "few samples", "why": "ranges", "do": "add"}}]}))
+    advice.write_text(
+        json.dumps(
+            {
+                "plan": [
+                    {
+                        "rule_id": "ptq-first",
+                        "title": "Try <int8> first",
+                        "message": {"what": "w", "why": "y", "do": "d"},
+                        "provenance": [{"source": "A paper", "url": "https://example.org/p", "confidence": "paper"}],
+                    }
+                ],
+                "warnings": [
+                    {"rule_id": "calib-small", "message": {"what": "few samples", "why": "ranges", "do": "add"}}
+                ],
+            }
+        )
+    )
     assert main(["report", str(swept_project), "--advice", str(advice), "--out", str(tmp_path / "a.json")]) == 0
     data = json.loads((tmp_path / "a.json").read_text())
     assert data["advice"]["available"] and data["advice"]["plan"][0]["rule_id"] == "ptq-first"
     assert any(w["ref"] == "calib-small" for w in data["warnings"])
-    assert main(["report", str(swept_project), "--advice", str(tmp_path / "missing.json"), "--out", str(tmp_path / "b.json")]) == 2
+    assert (
+        main(
+            [
+                "report",
+                str(swept_project),
+                "--advice",
+                str(tmp_path / "missing.json"),
+                "--out",
+                str(tmp_path / "b.json"),
+            ]
+        )
+        == 2
+    )
 
 
 def test_pdf_has_the_same_sections_and_opens(swept_project: Path, tmp_path: Path) -> None:  # noqa: F811
@@ -171,7 +221,9 @@ def test_pdf_has_the_same_sections_and_opens(swept_project: Path, tmp_path: Path
     assert "Quality against file size" in text  # the SVG plot's own text is text in the PDF too
     if shutil.which("pdftoppm"):  # poppler, when installed, must read every page
         (tmp_path / "r.pdf").write_bytes(pdf)
-        subprocess.run(["pdftoppm", "-png", "-r", "30", str(tmp_path / "r.pdf"), str(tmp_path / "page")], check=True, timeout=120)
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "30", str(tmp_path / "r.pdf"), str(tmp_path / "page")], check=True, timeout=120
+        )
         assert len(list(tmp_path.glob("page*.png"))) >= 3
 
 
@@ -197,8 +249,8 @@ def test_recreate_commands_parse_back_to_the_recipe(swept_project: Path) -> None
 
 
 def test_pdf_without_a_unicode_font_falls_back_to_latin1(swept_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
-    from tests.workspace.test_report_fixtures import pdf_text
     from shrinkwise.workspace.report import pdf as pdf_module
+    from tests.workspace.test_report_fixtures import pdf_text
 
     monkeypatch.setattr(pdf_module, "find_fonts", lambda: None)
     text = pdf_text(render(build_report(make_hostile(swept_project)), "pdf"))

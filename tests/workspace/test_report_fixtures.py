@@ -4,6 +4,7 @@ Built once per test process (a module-level cache, so every test module that imp
 copied for each test. Uses `workspace.runs.sweep` when it is installed; otherwise applies the techniques in-process
 and measures them the same way, so these tests do not depend on the runner.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -35,11 +36,26 @@ def _in_process_candidate(session, technique: str):  # type: ignore[no-untyped-d
     result = measure_candidate(path, session.onnx_path, evaluation, out_dir / "measure", latency_seconds=0.5)
     recipe = [RecipeStep(technique=technique, config=config.model_dump(mode="json"))]
     exp = Experiment(
-        id=f"sweep-{technique}", label=technique, kind="sweep", group="sweep-test", recipe=recipe, status="finished",
-        started=utc_now(), finished=utc_now(),
-        artifacts=[ArtifactRecord(path=session.relpath(path), size_bytes=path.stat().st_size, sha256=sha256_file(path),
-                                  summary=artifact.summary, notes=artifact.notes, lineage=session.lineage(recipe))],
-        measurements=result.measurements, quality=QualityDetails.model_validate(result.quality),
+        id=f"sweep-{technique}",
+        label=technique,
+        kind="sweep",
+        group="sweep-test",
+        recipe=recipe,
+        status="finished",
+        started=utc_now(),
+        finished=utc_now(),
+        artifacts=[
+            ArtifactRecord(
+                path=session.relpath(path),
+                size_bytes=path.stat().st_size,
+                sha256=sha256_file(path),
+                summary=artifact.summary,
+                notes=artifact.notes,
+                lineage=session.lineage(recipe),
+            )
+        ],
+        measurements=result.measurements,
+        quality=QualityDetails.model_validate(result.quality),
     )
     session.project.experiments.append(exp)
     session.save()
@@ -157,7 +173,13 @@ def pdf_text(pdf: bytes) -> str:
             names[name] = int(num)
     out: list[str] = []
     for head, stream in objects.values():
-        if stream is None or b"Tf" not in stream or b"/Length1" in head or b"/Subtype /Image" in head or b"begincmap" in stream:
+        if (
+            stream is None
+            or b"Tf" not in stream
+            or b"/Length1" in head
+            or b"/Subtype /Image" in head
+            or b"begincmap" in stream
+        ):
             continue
         cmap: dict[int, str] | None = None
         i = 0
@@ -172,7 +194,9 @@ def pdf_text(pdf: bytes) -> str:
             if c == b"(":
                 raw, i = _literal(stream, i + 1)
                 if cmap is not None:
-                    out.append("".join(cmap.get(int.from_bytes(raw[k : k + 2], "big"), "?") for k in range(0, len(raw) - 1, 2)))
+                    out.append(
+                        "".join(cmap.get(int.from_bytes(raw[k : k + 2], "big"), "?") for k in range(0, len(raw) - 1, 2))
+                    )
                 else:
                     out.append(raw.decode("latin-1"))
                 continue
@@ -184,7 +208,9 @@ def pdf_text(pdf: bytes) -> str:
                     i += 1
                     continue
                 if cmap is not None:
-                    out.append("".join(cmap.get(int.from_bytes(raw[k : k + 2], "big"), "?") for k in range(0, len(raw) - 1, 2)))
+                    out.append(
+                        "".join(cmap.get(int.from_bytes(raw[k : k + 2], "big"), "?") for k in range(0, len(raw) - 1, 2))
+                    )
                 i = end + 1
                 continue
             if stream[i : i + 2] == b"ET":

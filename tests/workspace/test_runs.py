@@ -1,4 +1,5 @@
 """Session-level runs: persisted at once, failures recorded without losing earlier results, sweeps, sensitivity, Pareto."""
+
 from __future__ import annotations
 
 import os
@@ -11,11 +12,19 @@ import pytest
 
 from shrinkwise.compression.runner import Run
 from shrinkwise.compression.worker import TEST_SLEEP_ENV
-from tests.compression.test_worker import demo_copy
 from shrinkwise.workspace.hashing import sha256_file
 from shrinkwise.workspace.project import load_project
-from shrinkwise.workspace.runs import latest_sensitivity, pareto_front, prepare_job, results, run_recipe, sensitivity, sweep
+from shrinkwise.workspace.runs import (
+    latest_sensitivity,
+    pareto_front,
+    prepare_job,
+    results,
+    run_recipe,
+    sensitivity,
+    sweep,
+)
 from shrinkwise.workspace.session import Session
+from tests.compression.test_worker import demo_copy
 
 
 @pytest.fixture

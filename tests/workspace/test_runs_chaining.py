@@ -1,14 +1,15 @@
 """Multi-step recipes: a failing later step keeps the finished earlier ones; prune → distill uses the pruned model."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from tests.compression.test_worker import demo_copy
 from shrinkwise.workspace.project import load_project
 from shrinkwise.workspace.runs import run_recipe
 from shrinkwise.workspace.session import Session
+from tests.compression.test_worker import demo_copy
 
 
 @pytest.fixture

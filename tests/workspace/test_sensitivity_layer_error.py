@@ -1,5 +1,6 @@
 """The sensitivity analysis carries ONNX Runtime's per-layer QDQ error (computed in the worker) into its ranking,
 its `extra` and the CLI table."""
+
 from __future__ import annotations
 
 import math
@@ -48,8 +49,9 @@ def test_every_weight_layer_has_finite_per_layer_sqnr(analysed: tuple[Path, Expe
     assert load_project(path).experiment(exp.id).extra["layer_error"] == le
 
 
-def test_cli_table_shows_activation_and_weight_sqnr(analysed: tuple[Path, Experiment], monkeypatch: pytest.MonkeyPatch,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_table_shows_activation_and_weight_sqnr(
+    analysed: tuple[Path, Experiment], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import shrinkwise.workspace.runs as runs_module
     from shrinkwise.workspace.cli import main
 

@@ -3,6 +3,7 @@
 `digits.npz` (the images and labels) and `digits_cnn.pt` (a state dict) are made by `train_digits.py`, a
 deterministic script; both are small and shipped with the package so that the demo works offline.
 """
+
 from __future__ import annotations
 
 from importlib import resources

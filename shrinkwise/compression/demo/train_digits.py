@@ -5,6 +5,7 @@ Deterministic (fixed seeds, one thread, deterministic algorithms). Run from the 
 The subgroup labels are the ink level of each image (light/medium/heavy by tercile of total ink), a stand-in for
 the kind of slice (writer, device, lighting) a real project would have.
 """
+
 from __future__ import annotations
 
 import argparse

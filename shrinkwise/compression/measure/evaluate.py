@@ -4,6 +4,7 @@ One call gives: file size (and encoded size when the technique reports one), lat
 peak session memory, task quality where labels exist, fidelity to the original always, per-class and per-subgroup
 accuracy, and the evaluation inputs whose top-1 answer changed.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,7 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from shrinkwise.compression.data import Dataset
 from shrinkwise.compression.measure.latency import batch_one_feed, measure_latency
 from shrinkwise.compression.measure.memory import peak_session_memory_mb
-from shrinkwise.compression.measure.quality import classification_metrics, fidelity, is_classifier_output, subgroup_accuracy
+from shrinkwise.compression.measure.quality import (
+    classification_metrics,
+    fidelity,
+    is_classifier_output,
+    subgroup_accuracy,
+)
 from shrinkwise.compression.measure.records import Measurement
 from shrinkwise.compression.measure.runtime import make_session, run_batches
 
@@ -45,22 +51,49 @@ def measure_candidate(
     measure_memory: bool = True,
 ) -> CandidateMeasurement:
     """Measure `candidate` (which may be `original` itself, for the baseline) on `evaluation`."""
-    out: list[Measurement] = [Measurement(metric="size_bytes", value=float(Path(candidate).stat().st_size), unit="B", details={"what": "ONNX file"})]
+    out: list[Measurement] = [
+        Measurement(
+            metric="size_bytes", value=float(Path(candidate).stat().st_size), unit="B", details={"what": "ONNX file"}
+        )
+    ]
     if encoded_size_bytes is not None:
-        out.append(Measurement(metric="encoded_size_bytes", value=float(encoded_size_bytes), unit="B", details={"what": "compact encoding the technique describes; not the file ONNX Runtime loads"}))
+        out.append(
+            Measurement(
+                metric="encoded_size_bytes",
+                value=float(encoded_size_bytes),
+                unit="B",
+                details={"what": "compact encoding the technique describes; not the file ONNX Runtime loads"},
+            )
+        )
 
     feed = batch_one_feed(evaluation.inputs)
     same = Path(candidate).resolve() == Path(original).resolve()
     models = {"candidate": Path(candidate)} if same else {"original": Path(original), "candidate": Path(candidate)}
-    lat = measure_latency(models, feed, threads=threads, reference=None if same else "original", max_seconds=latency_seconds)
+    lat = measure_latency(
+        models, feed, threads=threads, reference=None if same else "original", max_seconds=latency_seconds
+    )
     out.extend(lat["candidate"].measurements())
     if not same:
-        out.append(Measurement(metric="original_latency_ms_median", value=lat["original"].median_ms, unit="ms", details={"note": "the original, timed interleaved with this candidate"}))
+        out.append(
+            Measurement(
+                metric="original_latency_ms_median",
+                value=lat["original"].median_ms,
+                unit="ms",
+                details={"note": "the original, timed interleaved with this candidate"},
+            )
+        )
 
     if measure_memory:
         mem = peak_session_memory_mb(Path(candidate), feed, work_dir, threads=threads)
         if mem is not None:
-            out.append(Measurement(metric="peak_memory_mb", value=round(mem["peak_mb"], 2), unit="MB", details={"how": "growth of the peak RSS of a fresh process while loading and running the session"}))
+            out.append(
+                Measurement(
+                    metric="peak_memory_mb",
+                    value=round(mem["peak_mb"], 2),
+                    unit="MB",
+                    details={"how": "growth of the peak RSS of a fresh process while loading and running the session"},
+                )
+            )
 
     cand_out = run_batches(make_session(candidate, threads=threads), evaluation.inputs)[0].astype(np.float32)
     ref = reference if reference is not None else (cand_out if same else reference_outputs(original, evaluation))
@@ -69,7 +102,14 @@ def measure_candidate(
     quality: dict[str, Any] = {"data_source": source, "samples": len(evaluation)}
     details = {"samples": len(evaluation), "data": source}
     if not evaluation.generated:
-        out.append(Measurement(metric="sqnr_db", value=min(fid.sqnr_db, 200.0), unit="dB", details=dict(details, note="200 means identical outputs")))
+        out.append(
+            Measurement(
+                metric="sqnr_db",
+                value=min(fid.sqnr_db, 200.0),
+                unit="dB",
+                details=dict(details, note="200 means identical outputs"),
+            )
+        )
         out.append(Measurement(metric="cosine_mean", value=fid.cosine_mean, details=details))
         out.append(Measurement(metric="cosine_min", value=fid.cosine_min, details=details))
         if fid.top1_agreement is not None:

@@ -4,6 +4,7 @@ Tiny models run in tens of microseconds, where a machine's drift is larger than 
 all candidates' sessions stay alive together and are timed in rounds, in a shuffled order each round; a candidate
 is compared with the original through paired per-round ratios, whose spread (IQR) is reported as the noise bar.
 """
+
 from __future__ import annotations
 
 import time
@@ -29,7 +30,12 @@ class LatencyResult:
     def measurements(self) -> list[Measurement]:
         import onnxruntime as ort
 
-        details = {"runtime": f"onnxruntime {ort.__version__} CPUExecutionProvider", "threads": self.threads, "runs": self.runs, "batch": 1}
+        details = {
+            "runtime": f"onnxruntime {ort.__version__} CPUExecutionProvider",
+            "threads": self.threads,
+            "runs": self.runs,
+            "batch": 1,
+        }
         out = [
             Measurement(metric="latency_ms_median", value=self.median_ms, unit="ms", details=details),
             Measurement(metric="latency_ms_p90", value=self.p90_ms, unit="ms", details=details),
@@ -80,7 +86,13 @@ def measure_latency(
     for name in names:
         arr = np.asarray(samples[name])
         q1, q3 = np.percentile(arr, [25, 75])
-        res = LatencyResult(median_ms=float(np.median(arr)), p90_ms=float(np.percentile(arr, 90)), iqr_ms=float(q3 - q1), runs=len(arr), threads=threads)
+        res = LatencyResult(
+            median_ms=float(np.median(arr)),
+            p90_ms=float(np.percentile(arr, 90)),
+            iqr_ms=float(q3 - q1),
+            runs=len(arr),
+            threads=threads,
+        )
         if reference is not None and name != reference:
             ratios = np.asarray(round_medians[name]) / np.asarray(round_medians[reference])
             res.ratio_to_reference = float(np.median(arr) / np.median(samples[reference]))

@@ -20,6 +20,7 @@ samples is computed from sums of squares accumulated batch by batch, which equal
 concatenation. Everything is written into a temporary folder (and ORT runs under `ou.quiet()`, whose scratch cwd
 catches its stray files). Failures of the debugging tools never raise: the result is empty with a `reason`.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,7 +39,9 @@ class LayerError(BaseModel):
     node: str
     op_type: str
     weight_sqnr_db: float | None = None
-    activation_sqnr_db: float | None = Field(default=None, description="float vs QDQ model at the node's output (xmodel_err)")
+    activation_sqnr_db: float | None = Field(
+        default=None, description="float vs QDQ model at the node's output (xmodel_err)"
+    )
     qdq_sqnr_db: float | None = Field(default=None, description="before vs after the output's own Q/DQ pair (qdq_err)")
 
 
@@ -70,7 +73,9 @@ def _sq_norms(x: Sequence[np.ndarray] | np.ndarray, y: Sequence[np.ndarray] | np
     return float(np.dot(left, left)), float(np.dot(left - right, left - right))
 
 
-def _batches(inputs: dict[str, np.ndarray], names: list[str], max_samples: int, fixed: int | None) -> list[dict[str, np.ndarray]]:
+def _batches(
+    inputs: dict[str, np.ndarray], names: list[str], max_samples: int, fixed: int | None
+) -> list[dict[str, np.ndarray]]:
     n = min(max_samples, *(len(inputs[k]) for k in names))
     step = fixed or BATCH
     out = []
@@ -117,13 +122,28 @@ def layer_error(
     """
     try:
         with tempfile.TemporaryDirectory(prefix="shrinkwise-layer-error-") as tmp:
-            return _layer_error(Path(float_onnx).resolve(), Path(qdq_onnx).resolve(), inputs, max_samples, threads, preprocess, Path(tmp))
+            return _layer_error(
+                Path(float_onnx).resolve(),
+                Path(qdq_onnx).resolve(),
+                inputs,
+                max_samples,
+                threads,
+                preprocess,
+                Path(tmp),
+            )
     except Exception as exc:  # noqa: BLE001 - a debugging aid must never break the analysis it decorates
         return LayerErrorReport(reason=f"ONNX Runtime's QDQ debugging failed: {_one_line(exc)}")
 
 
-def _layer_error(float_onnx: Path, qdq_onnx: Path, inputs: dict[str, np.ndarray], max_samples: int, threads: int,
-                 preprocess: bool, tmp: Path) -> LayerErrorReport:
+def _layer_error(
+    float_onnx: Path,
+    qdq_onnx: Path,
+    inputs: dict[str, np.ndarray],
+    max_samples: int,
+    threads: int,
+    preprocess: bool,
+    tmp: Path,
+) -> LayerErrorReport:
     import onnxruntime as ort
     from onnxruntime.quantization import qdq_loss_debug as qd
 
@@ -132,8 +152,10 @@ def _layer_error(float_onnx: Path, qdq_onnx: Path, inputs: dict[str, np.ndarray]
     qdq_model = ou.load(qdq_onnx)
     ops = {n.op_type for n in qdq_model.graph.node}
     if "QuantizeLinear" not in ops or "DequantizeLinear" not in ops:
-        return LayerErrorReport(reason="the quantized model has no QuantizeLinear/DequantizeLinear pairs on activations "
-                                       "(QOperator format or dynamic quantization); ORT's QDQ debugging needs the QDQ format")
+        return LayerErrorReport(
+            reason="the quantized model has no QuantizeLinear/DequantizeLinear pairs on activations "
+            "(QOperator format or dynamic quantization); ORT's QDQ debugging needs the QDQ format"
+        )
     with ou.quiet():
         float_src, _ = ou.prepared_copy(float_onnx, tmp, preprocess)
     float_model = ou.load(float_src)
@@ -181,7 +203,9 @@ def _layer_error(float_onnx: Path, qdq_onnx: Path, inputs: dict[str, np.ndarray]
         qd.modify_model_output_intermediate_tensors(str(qdq_onnx), str(qdq_aug))
         weights = qd.compute_weight_error(qd.create_weight_matching(str(float_src), str(qdq_onnx)))
         for batch in batches:
-            float_acts = qd.collect_activations(str(float_aug), ou.make_calibration_reader([batch]), session_options=opts)
+            float_acts = qd.collect_activations(
+                str(float_aug), ou.make_calibration_reader([batch]), session_options=opts
+            )
             qdq_acts = qd.collect_activations(str(qdq_aug), ou.make_calibration_reader([batch]), session_options=opts)
             matching = qd.create_activation_matching(qdq_acts, float_acts)
             matching = {k: v for k, v in matching.items() if "float" in v}  # ORT's error function needs the float side
@@ -227,8 +251,14 @@ def _layer_error(float_onnx: Path, qdq_onnx: Path, inputs: dict[str, np.ndarray]
         e.activation_sqnr_db, e.qdq_sqnr_db = act_db, qdq_db
 
     for weight, db in sorted(weights.items()):
-        dq = next((n for n in qdq_model.graph.node if n.op_type == "DequantizeLinear"
-                   and n.input and n.input[0] == weight + "_quantized"), None)
+        dq = next(
+            (
+                n
+                for n in qdq_model.graph.node
+                if n.op_type == "DequantizeLinear" and n.input and n.input[0] == weight + "_quantized"
+            ),
+            None,
+        )
         if dq is None:
             continue
         for reader, pos in readers.get(dq.output[0], []):

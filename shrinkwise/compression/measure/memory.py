@@ -5,6 +5,7 @@ the kernel's peak-RSS mark (Linux `clear_refs`), creates the session, runs it, a
 before. Linux/macOS only
 (`resource`); elsewhere the measurement is skipped rather than guessed.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,7 +44,9 @@ print(json.dumps({"peak_mb": peak - before}))
 """
 
 
-def peak_session_memory_mb(model_path: Path, feed: dict[str, np.ndarray], work_dir: Path, threads: int = 1) -> dict[str, float] | None:
+def peak_session_memory_mb(
+    model_path: Path, feed: dict[str, np.ndarray], work_dir: Path, threads: int = 1
+) -> dict[str, float] | None:
     """Peak resident memory added by loading and running the model (MB), or None where it cannot be measured."""
     if sys.platform.startswith("win"):
         return None
@@ -53,7 +56,9 @@ def peak_session_memory_mb(model_path: Path, feed: dict[str, np.ndarray], work_d
     try:
         proc = subprocess.run(
             [sys.executable, "-c", _CHILD, str(model_path), str(feed_path), str(threads)],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     finally:
         feed_path.unlink(missing_ok=True)

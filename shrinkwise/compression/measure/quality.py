@@ -4,6 +4,7 @@ Fidelity (agreement, cosine, SQNR) needs no labels and is the first thing that m
 is computed for every candidate. Per-subgroup metrics and the list of disagreeing inputs show what one aggregate
 number hides.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
 """The measurement record shared by the engine, the project file, the advisor's facts and the reports."""
+
 from __future__ import annotations
 
 from typing import Any, Literal

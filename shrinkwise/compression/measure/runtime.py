@@ -1,4 +1,5 @@
 """Creating ONNX Runtime sessions and running them over data, the same way for every candidate."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +11,9 @@ if TYPE_CHECKING:  # pragma: no cover
     import onnxruntime as ort
 
 
-def make_session(path: Path | str, threads: int = 1, optimize: bool = True, profile_prefix: str | None = None) -> "ort.InferenceSession":
+def make_session(
+    path: Path | str, threads: int = 1, optimize: bool = True, profile_prefix: str | None = None
+) -> ort.InferenceSession:
     """A CPU session with a fixed thread count so that timings are comparable across candidates."""
     import onnxruntime as ort
 
@@ -26,7 +29,7 @@ def make_session(path: Path | str, threads: int = 1, optimize: bool = True, prof
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
-def run_batches(session: "ort.InferenceSession", inputs: dict[str, np.ndarray], batch_size: int = 64) -> list[np.ndarray]:
+def run_batches(session: ort.InferenceSession, inputs: dict[str, np.ndarray], batch_size: int = 64) -> list[np.ndarray]:
     """Run every sample through the session and return each output concatenated along axis 0.
 
     A model exported with a fixed batch of 1 is run one sample at a time.

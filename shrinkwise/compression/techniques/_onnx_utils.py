@@ -3,6 +3,7 @@ the calibration data reader, quantization pre-processing, and MAC / parameter co
 
 Everything heavy (onnx, onnxruntime) is imported inside the functions so that importing a technique stays cheap.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -36,7 +37,7 @@ EXTERNAL_DATA_ABOVE = 1_500_000_000
 WEIGHT_INPUT = {"Conv": 1, "ConvTranspose": 1, "Gemm": 1, "MatMul": 1, "Gather": 0}
 
 
-def load(path: Path | str) -> "onnx.ModelProto":
+def load(path: Path | str) -> onnx.ModelProto:
     import onnx
 
     try:
@@ -45,7 +46,7 @@ def load(path: Path | str) -> "onnx.ModelProto":
         raise TechniqueError(f"cannot read the ONNX model ({type(exc).__name__}: {exc})", path=path) from exc
 
 
-def save(model: "onnx.ModelProto", path: Path | str) -> int:
+def save(model: onnx.ModelProto, path: Path | str) -> int:
     """Write `model` as one self-contained file (a side `.data` file only above protobuf's 2 GiB limit).
 
     Returns the bytes written, side file included.
@@ -69,25 +70,25 @@ def file_bytes(path: Path | str) -> int:
     return path.stat().st_size + (side.stat().st_size if side.exists() else 0)
 
 
-def graph_input_names(model: "onnx.ModelProto") -> list[str]:
+def graph_input_names(model: onnx.ModelProto) -> list[str]:
     """Real model inputs, in graph order (initializers listed as inputs by old exporters are left out)."""
     inits = {i.name for i in model.graph.initializer}
     return [i.name for i in model.graph.input if i.name not in inits]
 
 
-def graph_output_names(model: "onnx.ModelProto") -> list[str]:
+def graph_output_names(model: onnx.ModelProto) -> list[str]:
     return [o.name for o in model.graph.output]
 
 
-def op_counts(model: "onnx.ModelProto") -> dict[str, int]:
+def op_counts(model: onnx.ModelProto) -> dict[str, int]:
     return dict(Counter(n.op_type for n in model.graph.node))
 
 
-def initializers(model: "onnx.ModelProto") -> dict[str, "onnx.TensorProto"]:
+def initializers(model: onnx.ModelProto) -> dict[str, onnx.TensorProto]:
     return {i.name: i for i in model.graph.initializer}
 
 
-def fixed_batch_size(model: "onnx.ModelProto") -> int | None:
+def fixed_batch_size(model: onnx.ModelProto) -> int | None:
     """The batch size the first input is pinned to, or None when the batch axis is dynamic."""
     inits = {i.name for i in model.graph.initializer}
     for inp in model.graph.input:
@@ -111,7 +112,9 @@ class WeightRef:
     in_axis: int | None  # axis summed over (K) for MatMul/Gemm, input channels for Conv; None for Gather
 
 
-def weight_refs(model: "onnx.ModelProto", op_types: tuple[str, ...] = ("Conv", "ConvTranspose", "Gemm", "MatMul")) -> list[WeightRef]:
+def weight_refs(
+    model: onnx.ModelProto, op_types: tuple[str, ...] = ("Conv", "ConvTranspose", "Gemm", "MatMul")
+) -> list[WeightRef]:
     """Float initializers that are the weight input of a node of one of `op_types`, each listed once."""
     from onnx import TensorProto
 
@@ -126,7 +129,11 @@ def weight_refs(model: "onnx.ModelProto", op_types: tuple[str, ...] = ("Conv", "
             continue
         name = node.input[idx]
         init = inits.get(name)
-        if init is None or name in seen or init.data_type not in (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE):
+        if (
+            init is None
+            or name in seen
+            or init.data_type not in (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE)
+        ):
             continue
         rank = len(init.dims)
         if rank < 2 and node.op_type != "Gather":
@@ -147,7 +154,7 @@ def weight_refs(model: "onnx.ModelProto", op_types: tuple[str, ...] = ("Conv", "
     return refs
 
 
-def ensure_node_names(model: "onnx.ModelProto") -> None:
+def ensure_node_names(model: onnx.ModelProto) -> None:
     """Give every unnamed node a unique name (exclusion lists and reports refer to nodes by name)."""
     used = {n.name for n in model.graph.node if n.name}
     for i, node in enumerate(model.graph.node):
@@ -161,7 +168,7 @@ def ensure_node_names(model: "onnx.ModelProto") -> None:
             used.add(name)
 
 
-def gemm_to_matmul(model: "onnx.ModelProto") -> int:
+def gemm_to_matmul(model: onnx.ModelProto) -> int:
     """Rewrite, in place, each Gemm with a constant weight as MatMul (+ Add for the bias).
 
     The MatMul keeps the Gemm's name (so exclusion lists still match); the Add is named `<name>_bias`. Gemms with
@@ -212,7 +219,9 @@ def gemm_to_matmul(model: "onnx.ModelProto") -> int:
     return rewritten
 
 
-def unquantize_node_inputs(model: "onnx.ModelProto", source: "onnx.ModelProto", node_names: set[str]) -> tuple[int, list[str]]:
+def unquantize_node_inputs(
+    model: onnx.ModelProto, source: onnx.ModelProto, node_names: set[str]
+) -> tuple[int, list[str]]:
     """Feed the named nodes their original float activations again, bypassing QuantizeLinear -> DequantizeLinear.
 
     ORT's QDQ quantizer may still put a Q/DQ pair on a tensor that a float-kept node reads (because another
@@ -222,7 +231,8 @@ def unquantize_node_inputs(model: "onnx.ModelProto", source: "onnx.ModelProto", 
     can remove a Relu and hand its output name to the layer before it, and then the name no longer means the same
     values. Returns (inputs rewired, names of inputs left quantized).
     """
-    def producer_ops(m: "onnx.ModelProto") -> dict[str, str]:
+
+    def producer_ops(m: onnx.ModelProto) -> dict[str, str]:
         ops = {o: n.op_type for n in m.graph.node for o in n.output}
         ops.update({i.name: "<input>" for i in m.graph.input})
         ops.update({i.name: "<initializer>" for i in m.graph.initializer})
@@ -254,7 +264,7 @@ def unquantize_node_inputs(model: "onnx.ModelProto", source: "onnx.ModelProto", 
     return rewired, left
 
 
-def remove_dead_nodes(model: "onnx.ModelProto") -> None:
+def remove_dead_nodes(model: onnx.ModelProto) -> None:
     """Drop nodes whose outputs nobody reads, and initializers nobody reads."""
     outputs = {o.name for o in model.graph.output}
     while True:
@@ -271,11 +281,11 @@ def remove_dead_nodes(model: "onnx.ModelProto") -> None:
         model.graph.initializer.extend(live)
 
 
-def node_names(model: "onnx.ModelProto") -> set[str]:
+def node_names(model: onnx.ModelProto) -> set[str]:
     return {n.name for n in model.graph.node}
 
 
-def check_node_names(model: "onnx.ModelProto", names: list[str] | tuple[str, ...], what: str) -> None:
+def check_node_names(model: onnx.ModelProto, names: list[str] | tuple[str, ...], what: str) -> None:
     """Refuse names that are not in the graph (a typo would otherwise silently quantize everything)."""
     known = node_names(model)
     missing = [n for n in names if n not in known]
@@ -291,7 +301,7 @@ def check_node_names(model: "onnx.ModelProto", names: list[str] | tuple[str, ...
 
 
 def calibration_feeds(
-    data: "LabelledData", input_names: list[str], count: int, batch_size: int | None
+    data: LabelledData, input_names: list[str], count: int, batch_size: int | None
 ) -> list[dict[str, np.ndarray]]:
     """The first `count` samples of `data` as a list of feed dicts (batches of `batch_size`, or 16 when dynamic)."""
     missing = [n for n in input_names if n not in data.inputs]
@@ -369,7 +379,7 @@ def quiet() -> Iterator[None]:
 # ---------------------------------------------------------------- counting
 
 
-def tensor_nbytes(t: "onnx.TensorProto") -> int:
+def tensor_nbytes(t: onnx.TensorProto) -> int:
     """Bytes of a tensor's payload as stored."""
     from onnx import helper
 
@@ -384,15 +394,17 @@ def tensor_nbytes(t: "onnx.TensorProto") -> int:
     return numel * itemsize
 
 
-def count_params(model: "onnx.ModelProto") -> int:
+def count_params(model: onnx.ModelProto) -> int:
     """Elements in float initializers (the model's parameters after the exporter's constant folding)."""
     from onnx import TensorProto
 
     floats = (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE, TensorProto.BFLOAT16)
-    return int(sum(int(np.prod(i.dims)) if len(i.dims) else 1 for i in model.graph.initializer if i.data_type in floats))
+    return int(
+        sum(int(np.prod(i.dims)) if len(i.dims) else 1 for i in model.graph.initializer if i.data_type in floats)
+    )
 
 
-def count_macs(model: "onnx.ModelProto") -> int:
+def count_macs(model: onnx.ModelProto) -> int:
     """Multiply-accumulates of Conv / ConvTranspose / Gemm / MatMul for one sample (batch axis taken as 1)."""
     import onnx
 
@@ -442,7 +454,9 @@ def count_macs(model: "onnx.ModelProto") -> int:
 # ---------------------------------------------------------------- quantization plumbing
 
 
-def prepared_copy(src: Path, work_dir: Path, preprocess: bool, keep_names: tuple[str, ...] | list[str] = ()) -> tuple[Path, list[str]]:
+def prepared_copy(
+    src: Path, work_dir: Path, preprocess: bool, keep_names: tuple[str, ...] | list[str] = ()
+) -> tuple[Path, list[str]]:
     """The file to quantize from, plus log lines saying what was done.
 
     Nodes get unique names first (exclusion lists refer to them). With `preprocess`, ORT's `quant_pre_process`
@@ -496,7 +510,7 @@ TRANSFORMER_OPS = frozenset(
 )
 
 
-def looks_like_transformer(model: "onnx.ModelProto") -> bool:
+def looks_like_transformer(model: onnx.ModelProto) -> bool:
     """Normalisation / softmax / GELU ops, or a decomposed LayerNorm (ReduceMean with Pow and Sqrt)."""
     ops = set(op_counts(model))
     if ops & TRANSFORMER_OPS:
@@ -522,14 +536,16 @@ QUANT_OPS = (
 )
 
 
-def quant_summary(model: "onnx.ModelProto") -> dict[str, int]:
+def quant_summary(model: onnx.ModelProto) -> dict[str, int]:
     counts = op_counts(model)
     return {k: counts[k] for k in QUANT_OPS if counts.get(k)}
 
 
-def quantized_weight_count(model: "onnx.ModelProto") -> int:
+def quantized_weight_count(model: onnx.ModelProto) -> int:
     """Initializers stored as 8-bit or 4-bit integers (the quantized weights)."""
     from onnx import TensorProto
 
     low = {TensorProto.INT8, TensorProto.UINT8, TensorProto.INT4, TensorProto.UINT4}
-    return sum(1 for i in model.graph.initializer if i.data_type in low and int(np.prod(i.dims) if len(i.dims) else 1) > 1)
+    return sum(
+        1 for i in model.graph.initializer if i.data_type in low and int(np.prod(i.dims) if len(i.dims) else 1) > 1
+    )

@@ -5,6 +5,7 @@ Exports go through the legacy TorchScript exporter (fast on small models) with t
 names and a dynamic batch axis, so that the result drops into the same measuring code as every other candidate.
 torch is imported inside the functions.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -89,7 +90,9 @@ class Split:
 def _arrays(data: LabelledData, input_names: list[str], what: str) -> list[np.ndarray]:
     missing = [n for n in input_names if n not in data.inputs]
     if missing:
-        raise TechniqueError(f"the {what} has no array for model input(s) {missing}", fix=f"give arrays named {input_names}")
+        raise TechniqueError(
+            f"the {what} has no array for model input(s) {missing}", fix=f"give arrays named {input_names}"
+        )
     out = []
     for n in input_names:
         a = np.asarray(data.inputs[n])
@@ -104,8 +107,8 @@ class TrainingSetup:
     source: Any  # the step's input model (onnx.ModelProto), for counting MACs/parameters against it
     input_names: list[str]
     output_names: list[str]
-    train: "Split"
-    val: "Split"
+    train: Split
+    val: Split
     held_out: bool  # the validation split came out of the training data
 
 
@@ -153,13 +156,13 @@ def train_val_split(ctx: TechniqueContext, input_names: list[str], holdout: floa
     )
 
 
-def to_tensors(arrays: list[np.ndarray], idx: Any, device: str) -> list["torch.Tensor"]:
+def to_tensors(arrays: list[np.ndarray], idx: Any, device: str) -> list[torch.Tensor]:
     import torch
 
     return [torch.from_numpy(np.ascontiguousarray(a[idx])).to(device) for a in arrays]
 
 
-def forward(model: "torch.nn.Module", xs: list["torch.Tensor"]) -> "torch.Tensor":
+def forward(model: torch.nn.Module, xs: list[torch.Tensor]) -> torch.Tensor:
     """Call the model and return its first output as the logits."""
     out = model(*xs)
     if isinstance(out, (tuple, list)):
@@ -169,7 +172,7 @@ def forward(model: "torch.nn.Module", xs: list["torch.Tensor"]) -> "torch.Tensor
     return out
 
 
-def predict(model: "torch.nn.Module", arrays: list[np.ndarray], device: str, batch_size: int = 256) -> np.ndarray:
+def predict(model: torch.nn.Module, arrays: list[np.ndarray], device: str, batch_size: int = 256) -> np.ndarray:
     import torch
 
     model.eval()
@@ -182,7 +185,7 @@ def predict(model: "torch.nn.Module", arrays: list[np.ndarray], device: str, bat
     return np.concatenate(outs, axis=0) if outs else np.zeros((0,), dtype=np.float32)
 
 
-def example_inputs(arrays: list[np.ndarray], device: str = "cpu", n: int = 1) -> list["torch.Tensor"]:
+def example_inputs(arrays: list[np.ndarray], device: str = "cpu", n: int = 1) -> list[torch.Tensor]:
     return to_tensors(arrays, slice(0, n), device)
 
 
@@ -202,7 +205,7 @@ class FitResult:
 
 
 def fit(
-    model: "torch.nn.Module",
+    model: torch.nn.Module,
     ctx: TechniqueContext,
     train: Split,
     val: Split,
@@ -252,7 +255,10 @@ def fit(
             total += float(loss.detach()) * len(idx)
             count += len(idx)
             frac = lo + (hi - lo) * (epoch + (b + 1) / steps_per_epoch) / epochs
-            yield Progress(fraction=min(max(frac, 0.0), 1.0), message=f"epoch {epoch + 1}/{epochs}, batch {b + 1}/{steps_per_epoch}")
+            yield Progress(
+                fraction=min(max(frac, 0.0), 1.0),
+                message=f"epoch {epoch + 1}/{epochs}, batch {b + 1}/{steps_per_epoch}",
+            )
         if count == 0:
             break
         result.epochs_done = epoch + 1
@@ -274,7 +280,9 @@ def fit(
         if result.stopped_early:
             break
     if result.stopped_early:
-        yield LogLine(level="warning", text=f"time budget spent: stopped after {result.epochs_done} of {epochs} epoch(s)")
+        yield LogLine(
+            level="warning", text=f"time budget spent: stopped after {result.epochs_done} of {epochs} epoch(s)"
+        )
     model.eval()
     return result
 
@@ -282,7 +290,7 @@ def fit(
 # ---------------------------------------------------------------- model surgery helpers
 
 
-def last_layer(model: "torch.nn.Module", example: list["torch.Tensor"]) -> "torch.nn.Module | None":
+def last_layer(model: torch.nn.Module, example: list[torch.Tensor]) -> torch.nn.Module | None:
     """The last Linear/Conv module executed in a forward pass (the output layer, never to be pruned)."""
     import torch
 
@@ -302,7 +310,7 @@ def last_layer(model: "torch.nn.Module", example: list["torch.Tensor"]) -> "torc
     return order[-1] if order else None
 
 
-def count_macs_params(model: "torch.nn.Module", example: list["torch.Tensor"]) -> tuple[int, int]:
+def count_macs_params(model: torch.nn.Module, example: list[torch.Tensor]) -> tuple[int, int]:
     import torch_pruning as tp
 
     with quiet_torch():
@@ -314,8 +322,8 @@ def count_macs_params(model: "torch.nn.Module", example: list["torch.Tensor"]) -
 
 
 def export_onnx(
-    model: "torch.nn.Module",
-    example: list["torch.Tensor"],
+    model: torch.nn.Module,
+    example: list[torch.Tensor],
     input_names: list[str],
     output_names: list[str],
     path: Path,
@@ -334,7 +342,7 @@ def export_onnx(
     return file_bytes(path)
 
 
-def save_torchscript(model: "torch.nn.Module", example: list["torch.Tensor"], path: Path) -> str | None:
+def save_torchscript(model: torch.nn.Module, example: list[torch.Tensor], path: Path) -> str | None:
     """Save as TorchScript (loadable without unpickling). Returns None on success, else why it failed."""
     import torch
 
@@ -351,7 +359,7 @@ def save_torchscript(model: "torch.nn.Module", example: list["torch.Tensor"], pa
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
-def load_torchscript(path: Path | str, device: str = "cpu") -> "torch.nn.Module":
+def load_torchscript(path: Path | str, device: str = "cpu") -> torch.nn.Module:
     import torch
 
     with quiet_torch():
@@ -362,8 +370,8 @@ def load_torchscript(path: Path | str, device: str = "cpu") -> "torch.nn.Module"
 
 
 def channel_pruner(
-    model: "torch.nn.Module",
-    example: list["torch.Tensor"],
+    model: torch.nn.Module,
+    example: list[torch.Tensor],
     *,
     pruning_ratio: float,
     steps: int,

@@ -4,6 +4,7 @@ A technique never touches the project file: it reads its inputs from a `Techniqu
 `ctx.out_dir`, yields events, and returns an `Artifact`. Measuring the artifact is the runner's job, so every
 candidate is measured the same way.
 """
+
 from __future__ import annotations
 
 import time
@@ -35,8 +36,8 @@ class TechniqueConfig(BaseModel):
 class LabelledData:
     """Model inputs by input name (samples along axis 0) with optional integer labels."""
 
-    inputs: dict[str, "np.ndarray"]
-    labels: "np.ndarray | None" = None
+    inputs: dict[str, np.ndarray]
+    labels: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(next(iter(self.inputs.values())))
@@ -52,7 +53,7 @@ class TechniqueContext:
     train: LabelledData | None = None
     validation: LabelledData | None = None
     # Returns a fresh torch module with the current weights; None when the model exists only as ONNX.
-    torch_model: "Callable[[], torch.nn.Module] | None" = None
+    torch_model: Callable[[], torch.nn.Module] | None = None
     # Per-layer sensitivity found earlier (node name -> quality drop); used by mixed precision.
     sensitivity: dict[str, float] | None = None
     time_budget_s: float | None = None
@@ -100,7 +101,7 @@ class Artifact(BaseModel):
 TechniqueRun = Generator[TechniqueEvent, None, Artifact]
 
 
-def drive(run: TechniqueRun, on_event: "Callable[[TechniqueEvent], None] | None" = None) -> Artifact:
+def drive(run: TechniqueRun, on_event: Callable[[TechniqueEvent], None] | None = None) -> Artifact:
     """Run a technique's generator to its end, handing each event to `on_event`; returns the Artifact.
 
     The one way to consume `apply(ctx, config)`: the worker forwards the events, tests and the bench collect them.

@@ -5,6 +5,7 @@ TorchScript model an earlier step (e.g. structured pruning) produced ("previous"
 ("module:path/to/file.py:ClassName", built with `student_kwargs`). Loss = alpha · T² · KL(student/T ‖ teacher/T) +
 (1 − alpha) · cross-entropy(labels).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -37,25 +38,35 @@ class Config(TechniqueConfig):
         default=0.5, ge=0.05, le=1.0, description="Fraction of channels the 'pruned' student keeps in each layer"
     )
     student_kwargs: dict[str, int | float | bool | str] = Field(
-        default_factory=dict, max_length=64, description="Keyword arguments for the student class ('module:' students only)"
+        default_factory=dict,
+        max_length=64,
+        description="Keyword arguments for the student class ('module:' students only)",
     )
     temperature: float = Field(
-        default=4.0, ge=1.0, le=20.0, description="Softens both models' outputs so the student also learns the runner-up classes"
+        default=4.0,
+        ge=1.0,
+        le=20.0,
+        description="Softens both models' outputs so the student also learns the runner-up classes",
     )
     alpha: float = Field(
-        default=0.7, ge=0.0, le=1.0, description="Weight of the teacher's soft targets; 1 − alpha goes to the true labels"
+        default=0.7,
+        ge=0.0,
+        le=1.0,
+        description="Weight of the teacher's soft targets; 1 − alpha goes to the true labels",
     )
     epochs: int = Field(default=10, ge=1, le=1000, description="Training epochs (stops early on the time budget)")
     lr: float = Field(default=1e-3, gt=0.0, le=1.0, description="Adam learning rate")
     batch_size: int = Field(default=64, ge=1, le=65_536, description="Batch size")
 
 
-def _load_student_class(spec: str, kwargs: dict[str, object]) -> "torch.nn.Module":
+def _load_student_class(spec: str, kwargs: dict[str, object]) -> torch.nn.Module:
     _, rest = spec.split(":", 1)
     file, cls_name = rest.rsplit(":", 1)
     path = Path(file).expanduser()
     if not path.is_file():
-        raise TechniqueError("student module file not found", path=path, fix="give 'module:<existing file.py>:<ClassName>'")
+        raise TechniqueError(
+            "student module file not found", path=path, fix="give 'module:<existing file.py>:<ClassName>'"
+        )
     mod_name = f"shrinkwise_student_{abs(hash(str(path.resolve())))}"
     spec_obj = importlib.util.spec_from_file_location(mod_name, path)
     if spec_obj is None or spec_obj.loader is None:
@@ -72,7 +83,9 @@ def _load_student_class(spec: str, kwargs: dict[str, object]) -> "torch.nn.Modul
     try:
         return cls(**kwargs)
     except Exception as exc:  # noqa: BLE001
-        raise TechniqueError(f"building {cls_name}(**student_kwargs) failed: {type(exc).__name__}: {exc}", path=path) from exc
+        raise TechniqueError(
+            f"building {cls_name}(**student_kwargs) failed: {type(exc).__name__}: {exc}", path=path
+        ) from exc
 
 
 def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
@@ -84,7 +97,9 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     from shrinkwise.compression.techniques import _torch_utils as tu
 
     if config.student_kwargs and not config.student.startswith("module:"):
-        raise TechniqueError("student_kwargs only apply to a 'module:<file.py>:<Class>' student", fix="clear student_kwargs")
+        raise TechniqueError(
+            "student_kwargs only apply to a 'module:<file.py>:<Class>' student", fix="clear student_kwargs"
+        )
     setup = yield from tu.training_setup(ctx, "distillation", "loading the teacher")
     assert ctx.torch_model is not None
     device = ctx.torch_device()
@@ -134,27 +149,40 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     t_val = tu.predict(teacher, val.inputs, device) if len(val) else None
     T, alpha = config.temperature, config.alpha
 
-    def loss_fn(logits: "torch.Tensor", labels: "torch.Tensor", idx: "torch.Tensor") -> "torch.Tensor":
+    def loss_fn(logits: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         soft = F.kl_div(
-            F.log_softmax(logits / T, dim=1), F.log_softmax(t_train[idx.to(t_train.device)] / T, dim=1),
-            reduction="batchmean", log_target=True,
+            F.log_softmax(logits / T, dim=1),
+            F.log_softmax(t_train[idx.to(t_train.device)] / T, dim=1),
+            reduction="batchmean",
+            log_target=True,
         ) * (T * T)
         hard = F.cross_entropy(logits, labels)
         return alpha * soft + (1.0 - alpha) * hard
 
-    def agreement(logits_v: "np.ndarray") -> dict[str, float]:
+    def agreement(logits_v: np.ndarray) -> dict[str, float]:
         assert t_val is not None
         return {"val_agreement": float(np.mean(logits_v.argmax(1) == t_val.argmax(1)))}
 
     fit = yield from tu.fit(
-        student, ctx, train, val, epochs=config.epochs, lr=config.lr, batch_size=config.batch_size, device=device,
-        loss_fn=loss_fn, val_extra=agreement if t_val is not None else None, progress=(0.1, 0.9),
+        student,
+        ctx,
+        train,
+        val,
+        epochs=config.epochs,
+        lr=config.lr,
+        batch_size=config.batch_size,
+        device=device,
+        loss_fn=loss_fn,
+        val_extra=agreement if t_val is not None else None,
+        progress=(0.1, 0.9),
     )
     notes: list[str] = []
     if fit.stopped_early:
         notes.append(f"Stopped early on the time budget: trained {fit.epochs_done} of {config.epochs} epoch(s).")
     if held_out:
-        notes.append("Validation accuracy was measured on a 10 % hold-out of the training data (no validation set given).")
+        notes.append(
+            "Validation accuracy was measured on a 10 % hold-out of the training data (no validation set given)."
+        )
     teacher_acc = float(np.mean(t_val.argmax(1) == val.labels)) if t_val is not None else None
 
     yield Progress(fraction=0.92, message="exporting")
@@ -177,7 +205,9 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
         path=out.name,
         size_bytes=size,
         summary=f"Distilled into {origin} ({s_params / max(t_params, 1):.0%} of the teacher's parameters), "
-        f"{fit.epochs_done} epoch(s)" + (f", validation accuracy {final_acc:.3f}" if final_acc is not None else "") + ".",
+        f"{fit.epochs_done} epoch(s)"
+        + (f", validation accuracy {final_acc:.3f}" if final_acc is not None else "")
+        + ".",
         notes=notes,
         torch_model_path=None if ts_error else ts_path.name,
         details={

@@ -3,6 +3,7 @@
 Half the storage with almost never a visible quality change; on CPU it is rarely faster (ONNX Runtime inserts Cast
 nodes and many CPU kernels are fp32 only).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -16,8 +17,18 @@ from shrinkwise.compression.techniques.base import Artifact, TechniqueConfig, Te
 
 FP16_MAX = 65504.0
 QUANTIZATION_OPS = (
-    "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "QLinearConv", "QLinearMatMul", "QGemm",
-    "ConvInteger", "MatMulInteger", "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "MatMulNBits", "GatherBlockQuantized",
+    "QuantizeLinear",
+    "DequantizeLinear",
+    "DynamicQuantizeLinear",
+    "QLinearConv",
+    "QLinearMatMul",
+    "QGemm",
+    "ConvInteger",
+    "MatMulInteger",
+    "DynamicQuantizeMatMul",
+    "MatMulIntegerToFloat",
+    "MatMulNBits",
+    "GatherBlockQuantized",
 )
 
 
@@ -113,7 +124,9 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
             f"Kept in float32: op types {kept or 'none'} and {len(config.keep_float_nodes)} named node(s); "
             "each boundary adds Cast nodes."
         )
-    yield LogLine(text=f"float16 model written: {size:,} bytes (from {original:,}); {counts.get('Cast', 0)} Cast node(s)")
+    yield LogLine(
+        text=f"float16 model written: {size:,} bytes (from {original:,}); {counts.get('Cast', 0)} Cast node(s)"
+    )
     yield Progress(fraction=1.0, message="done")
     return Artifact(
         path=out.name,

@@ -3,6 +3,7 @@
 The quantizer handles MatMul (and Gather) but not Gemm, so `Linear` layers exported as Gemm are first rewritten as
 MatMul + Add. If no layer can be quantized the step fails instead of returning an unchanged model.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -117,5 +118,10 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
         summary=f"Quantized {n_q} weight tensor(s) to 4 bits in blocks of {config.block_size} "
         f"({size / max(original, 1):.2f}× the original size).",
         notes=notes,
-        details={"original_bytes": original, "quantized_ops": summary, "gemm_rewritten": rewritten, "float_layers_left": float_mm},
+        details={
+            "original_bytes": original,
+            "quantized_ops": summary,
+            "gemm_rewritten": rewritten,
+            "float_layers_left": float_mm,
+        },
     )

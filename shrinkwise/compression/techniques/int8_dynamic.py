@@ -3,6 +3,7 @@
 Good for transformer-like graphs (MatMul-heavy) on CPU. On CNNs ONNX Runtime turns Conv into ConvInteger, which is
 known to run several times slower than float32 on CPU: the artifact says so when it happens.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -24,7 +25,8 @@ class Config(TechniqueConfig):
     technique: Literal["int8_dynamic"] = "int8_dynamic"
     weight_type: Literal["int8", "uint8"] = Field(default="int8", description="Integer type of the stored weights")
     per_channel: bool = Field(
-        default=False, description="One scale per output channel instead of one per tensor (more accurate, slightly larger)"
+        default=False,
+        description="One scale per output channel instead of one per tensor (more accurate, slightly larger)",
     )
     reduce_range: bool = Field(
         default=False,
@@ -44,7 +46,8 @@ class Config(TechniqueConfig):
         default=(), max_length=10_000, description="Names of nodes that stay float32"
     )
     preprocess: bool = Field(
-        default=True, description="Run ONNX Runtime's quant_pre_process (shape inference, graph clean-up) first when it works"
+        default=True,
+        description="Run ONNX Runtime's quant_pre_process (shape inference, graph clean-up) first when it works",
     )
 
 

@@ -5,6 +5,7 @@ inputs of LayerNorm, Softmax and residual Adds, which ruined quality on MiniLM (
 QDQ to MatMul/Gemm/Conv inputs kept 0.997 (peer baselines). `op_preset="auto"` picks that restriction when the graph
 has normalisation/softmax/GELU ops.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -23,18 +24,27 @@ WEIGHT_OPS = ("MatMul", "Gemm", "Conv", "ConvTranspose")
 class Config(TechniqueConfig):
     technique: Literal["int8_static"] = "int8_static"
     quant_format: Literal["QDQ", "QOperator"] = Field(
-        default="QDQ", description="QDQ: Quantize/Dequantize pairs around float ops (portable); QOperator: fused int8 ops"
+        default="QDQ",
+        description="QDQ: Quantize/Dequantize pairs around float ops (portable); QOperator: fused int8 ops",
     )
-    activation_type: Literal["int8", "uint8"] = Field(default="int8", description="Integer type of quantized activations")
+    activation_type: Literal["int8", "uint8"] = Field(
+        default="int8", description="Integer type of quantized activations"
+    )
     weight_type: Literal["int8", "uint8"] = Field(default="int8", description="Integer type of quantized weights")
     calibrate_method: Literal["MinMax", "Entropy", "Percentile"] = Field(
         default="MinMax", description="How activation ranges are chosen from the calibration data"
     )
     percentile: float = Field(
-        default=99.999, ge=90.0, le=100.0, description="Percentile of |activation| kept in range (Percentile method only)"
+        default=99.999,
+        ge=90.0,
+        le=100.0,
+        description="Percentile of |activation| kept in range (Percentile method only)",
     )
     calibration_samples: int = Field(
-        default=128, ge=1, le=100_000, description="How many calibration samples to run (fewer = faster, noisier ranges)"
+        default=128,
+        ge=1,
+        le=100_000,
+        description="How many calibration samples to run (fewer = faster, noisier ranges)",
     )
     per_channel: bool = Field(default=False, description="One weight scale per output channel instead of per tensor")
     reduce_range: bool = Field(
@@ -53,7 +63,8 @@ class Config(TechniqueConfig):
         default=(), max_length=10_000, description="Names of nodes kept in float (their inputs are not quantized)"
     )
     preprocess: bool = Field(
-        default=True, description="Run ONNX Runtime's quant_pre_process (shape inference, graph clean-up) first when it works"
+        default=True,
+        description="Run ONNX Runtime's quant_pre_process (shape inference, graph clean-up) first when it works",
     )
 
 
@@ -139,9 +150,14 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     if exclude:
         rewired, left = ou.unquantize_node_inputs(model, src_model, set(exclude))
         if rewired:
-            yield LogLine(text=f"fed {rewired} input(s) of float-kept node(s) their float tensors again (no Q/DQ in front)")
+            yield LogLine(
+                text=f"fed {rewired} input(s) of float-kept node(s) their float tensors again (no Q/DQ in front)"
+            )
         if left:
-            yield LogLine(level="warning", text=f"{len(left)} input(s) of float-kept nodes still read quantized values: {', '.join(left[:5])}")
+            yield LogLine(
+                level="warning",
+                text=f"{len(left)} input(s) of float-kept nodes still read quantized values: {', '.join(left[:5])}",
+            )
     if ou.quantized_weight_count(model) == 0:
         raise TechniqueError(
             "static int8 quantization changed nothing: no layer with constant weights was quantized",
@@ -164,7 +180,9 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     if config.quant_format == "QOperator" and config.activation_type == "int8":
         notes.append("QOperator with int8 activations ran slowly on this project's CPUs; uint8 activations were fine.")
     if exclude:
-        notes.append(f"{len(exclude)} node(s) kept in float: {', '.join(exclude[:10])}{' …' if len(exclude) > 10 else ''}.")
+        notes.append(
+            f"{len(exclude)} node(s) kept in float: {', '.join(exclude[:10])}{' …' if len(exclude) > 10 else ''}."
+        )
     yield LogLine(text=f"quantized ops: {summary}")
     yield Progress(fraction=1.0, message="done")
     return Artifact(

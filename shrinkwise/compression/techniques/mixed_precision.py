@@ -5,6 +5,7 @@ The layers kept are the top-k most sensitive ones or those whose quality drop ex
 `keep_float`. The actual quantization is done by the int8_static / int8_dynamic / int4_weight_only techniques with
 those nodes excluded; for QDQ the kept nodes also read their float inputs (no Q/DQ in front of them).
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -24,17 +25,23 @@ class Config(TechniqueConfig):
     selection: Literal["top_k", "threshold"] = Field(
         default="top_k", description="Keep the k most sensitive layers in float, or every layer above the threshold"
     )
-    top_k: int = Field(default=3, ge=0, le=10_000, description="How many of the most sensitive layers stay float (top_k)")
+    top_k: int = Field(
+        default=3, ge=0, le=10_000, description="How many of the most sensitive layers stay float (top_k)"
+    )
     threshold: float = Field(
         default=0.01, ge=0.0, le=1e6, description="Quality drop above which a layer stays float (threshold)"
     )
     keep_float: tuple[str, ...] = Field(
-        default=(), max_length=10_000, description="Node names kept in float in any case (works without a sensitivity analysis)"
+        default=(),
+        max_length=10_000,
+        description="Node names kept in float in any case (works without a sensitivity analysis)",
     )
     calibrate_method: Literal["MinMax", "Entropy", "Percentile"] = Field(
         default="MinMax", description="Activation range method (int8_static only)"
     )
-    calibration_samples: int = Field(default=128, ge=1, le=100_000, description="Calibration samples (int8_static only)")
+    calibration_samples: int = Field(
+        default=128, ge=1, le=100_000, description="Calibration samples (int8_static only)"
+    )
     per_channel: bool = Field(default=False, description="One weight scale per output channel (int8 only)")
     op_preset: Literal["auto", "all_supported", "weight_ops_only"] = Field(
         default="auto", description="Which ops get quantized inputs (int8_static only; see int8_static)"
@@ -110,6 +117,11 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
                 *artifact.notes,
                 "Each float layer costs size and, at the boundaries, extra Quantize/Dequantize work; keep the list short.",
             ],
-            "details": {**artifact.details, "kept_float": keep, "kept_float_drops": drops, "precision": config.precision},
+            "details": {
+                **artifact.details,
+                "kept_float": keep,
+                "kept_float_drops": drops,
+                "precision": config.precision,
+            },
         }
     )

@@ -4,6 +4,7 @@ The stored encoding is an n-bit index per weight plus a small lookup table per t
 run lookup-table weights, so the ONNX file holds the de-clustered values (every weight replaced by its cluster
 centre): accuracy is exactly that of the encoding, storage is `encoded_size_bytes`, and latency is unchanged.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,12 +37,15 @@ class Config(TechniqueConfig):
         default="fp16", description="Precision of the stored table values (fp16 halves the table size)"
     )
     min_elements: int = Field(
-        default=2048, ge=1, le=1_000_000_000, description="Only weight tensors with at least this many values are palettized"
+        default=2048,
+        ge=1,
+        le=1_000_000_000,
+        description="Only weight tensors with at least this many values are palettized",
     )
     iterations: int = Field(default=25, ge=1, le=300, description="Most k-means (Lloyd) iterations per table")
 
 
-def kmeans_1d(values: "np.ndarray", k: int, iterations: int, rng: "np.random.Generator | None" = None) -> "np.ndarray":
+def kmeans_1d(values: np.ndarray, k: int, iterations: int, rng: np.random.Generator | None = None) -> np.ndarray:
     """Sorted cluster centres of 1-D `values`: quantile initialisation then Lloyd iterations. Deterministic.
 
     In 1-D each cluster is a contiguous run of the sorted values, so one sort plus prefix sums make every iteration
@@ -66,14 +70,16 @@ def kmeans_1d(values: "np.ndarray", k: int, iterations: int, rng: "np.random.Gen
         sums = csum[edges[1:]] - csum[edges[:-1]]
         new = np.where(counts > 0, sums / np.maximum(counts, 1), centers)
         new = np.unique(new)
-        if new.size == centers.size and np.allclose(new, centers, rtol=0, atol=1e-12 * (abs(v[-1]) + abs(v[0]) + 1e-30)):
+        if new.size == centers.size and np.allclose(
+            new, centers, rtol=0, atol=1e-12 * (abs(v[-1]) + abs(v[0]) + 1e-30)
+        ):
             centers = new
             break
         centers = new
     return centers
 
 
-def assign(values: "np.ndarray", centers: "np.ndarray") -> "np.ndarray":
+def assign(values: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Index of the nearest centre for each value (centres sorted)."""
     import numpy as np
 
@@ -84,8 +90,14 @@ def assign(values: "np.ndarray", centers: "np.ndarray") -> "np.ndarray":
 
 
 def palettize_array(
-    w: "np.ndarray", bits: int, out_axis: int, group_size: int | None, lut_dtype: str, iterations: int, rng: "np.random.Generator"
-) -> tuple["np.ndarray", int]:
+    w: np.ndarray,
+    bits: int,
+    out_axis: int,
+    group_size: int | None,
+    lut_dtype: str,
+    iterations: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, int]:
     """De-clustered copy of `w` (same dtype) and the number of tables used."""
     import numpy as np
 
@@ -149,7 +161,13 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
         w = numpy_helper.to_array(init)
         grouped = config.granularity == "per_grouped_channel"
         new, tables = palettize_array(
-            w, config.bits, ref.out_axis, config.group_size if grouped else None, config.lut_dtype, config.iterations, rng
+            w,
+            config.bits,
+            ref.out_axis,
+            config.group_size if grouped else None,
+            config.lut_dtype,
+            config.iterations,
+            rng,
         )
         init.CopyFrom(numpy_helper.from_array(new, ref.name))
         idx_bytes = math.ceil(w.size * config.bits / 8)
@@ -169,7 +187,9 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
             }
         )
         yield MetricPoint(series="weight_sqnr_db", step=i + 1, value=min(quality, 300.0))
-        yield Progress(fraction=0.05 + 0.85 * (i + 1) / len(refs), message=f"palettized {ref.name} ({i + 1}/{len(refs)})")
+        yield Progress(
+            fraction=0.05 + 0.85 * (i + 1) / len(refs), message=f"palettized {ref.name} ({i + 1}/{len(refs)})"
+        )
     if not per_tensor:
         raise TechniqueError("the time budget was spent before any tensor was palettized", fix="raise the time budget")
     yield Progress(fraction=0.92, message="saving")

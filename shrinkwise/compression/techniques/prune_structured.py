@@ -5,6 +5,7 @@ consistent) until the MACs or parameter count reaches the target; the output lay
 is fine-tuned with Adam, then exported to ONNX (same input/output names, dynamic batch) and to TorchScript, so a
 following distillation step can continue from it.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -25,10 +26,14 @@ class Config(TechniqueConfig):
     )
     importance_norm: Literal[1, 2] = Field(default=2, description="Channel importance: L1 or L2 norm of its weights")
     global_pruning: bool = Field(
-        default=False, description="Rank channels across all layers (uneven widths) instead of the same fraction per layer"
+        default=False,
+        description="Rank channels across all layers (uneven widths) instead of the same fraction per layer",
     )
     max_steps: int = Field(
-        default=20, ge=1, le=200, description="Prune in up to this many small steps, stopping as soon as the target is met"
+        default=20,
+        ge=1,
+        le=200,
+        description="Prune in up to this many small steps, stopping as soon as the target is met",
     )
     round_to: int = Field(
         default=8,
@@ -38,7 +43,9 @@ class Config(TechniqueConfig):
         "demo CNN, odd counts (round_to=1) ran 1.4x SLOWER than the original despite 44% of the MACs; multiples of 8 "
         "ran 0.77x (measured here)",
     )
-    epochs: int = Field(default=5, ge=0, le=1000, description="Fine-tuning epochs after pruning (stops early on the time budget)")
+    epochs: int = Field(
+        default=5, ge=0, le=1000, description="Fine-tuning epochs after pruning (stops early on the time budget)"
+    )
     lr: float = Field(default=1e-3, gt=0.0, le=1.0, description="Adam learning rate for fine-tuning")
     batch_size: int = Field(default=64, ge=1, le=65_536, description="Batch size for fine-tuning")
 
@@ -79,7 +86,9 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
         macs, params = tu.count_macs_params(model, example)
         current = macs if config.target == "macs" else params
         yield MetricPoint(series=f"{config.target}_ratio", step=steps_done, value=current / max(base, 1))
-        yield Progress(fraction=0.2 * min(1.0, (base - current) / max(base - goal, 1)), message=f"pruning step {steps_done}")
+        yield Progress(
+            fraction=0.2 * min(1.0, (base - current) / max(base - goal, 1)), message=f"pruning step {steps_done}"
+        )
         if current <= goal or ctx.over_time_budget():
             break
     reached = (macs if config.target == "macs" else params) / max(base, 1)
@@ -97,7 +106,14 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
         yield MetricPoint(series="val_accuracy", step=0, value=acc_pruned)
 
     fit = yield from tu.fit(
-        model, ctx, train, val, epochs=config.epochs, lr=config.lr, batch_size=config.batch_size, device=device,
+        model,
+        ctx,
+        train,
+        val,
+        epochs=config.epochs,
+        lr=config.lr,
+        batch_size=config.batch_size,
+        device=device,
         progress=(0.2, 0.9),
     )
     if fit.stopped_early:
@@ -117,8 +133,12 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     orig_macs, orig_params = ou.count_macs(src), ou.count_params(src)
     original = ou.file_bytes(ctx.onnx_path)
     if held_out:
-        notes.append("Validation accuracy was measured on a 10 % hold-out of the training data (no validation set given).")
-    notes.append("The result is an ordinary dense model: it is smaller and faster on every runtime, and can be quantized further.")
+        notes.append(
+            "Validation accuracy was measured on a 10 % hold-out of the training data (no validation set given)."
+        )
+    notes.append(
+        "The result is an ordinary dense model: it is smaller and faster on every runtime, and can be quantized further."
+    )
     final_acc = fit.val_accuracy[-1] if fit.val_accuracy else acc_pruned
     yield Progress(fraction=1.0, message="done")
     return Artifact(

@@ -5,6 +5,7 @@ training data are there, it prunes in PyTorch instead, fine-tunes with the mask 
 exports. The file stays dense: storage shrinks only in a sparse encoding (the artifact reports an estimate), and
 dense runtimes such as ONNX Runtime on CPU run no faster.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,7 +16,13 @@ from pydantic import Field
 
 from shrinkwise.compression.errors import TechniqueError
 from shrinkwise.compression.events import LogLine, Progress
-from shrinkwise.compression.techniques.base import Artifact, TechniqueConfig, TechniqueContext, TechniqueEvent, TechniqueRun
+from shrinkwise.compression.techniques.base import (
+    Artifact,
+    TechniqueConfig,
+    TechniqueContext,
+    TechniqueEvent,
+    TechniqueRun,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -44,7 +51,7 @@ class Config(TechniqueConfig):
     batch_size: int = Field(default=64, ge=1, le=65_536, description="Batch size for fine-tuning")
 
 
-def keep_masks(arrays: list["np.ndarray"], target: float, scope: str) -> list["np.ndarray"]:
+def keep_masks(arrays: list[np.ndarray], target: float, scope: str) -> list[np.ndarray]:
     """Boolean keep-masks zeroing exactly round(target × n) smallest-magnitude values, per array or over all."""
     import numpy as np
 
@@ -70,7 +77,7 @@ def keep_masks(arrays: list["np.ndarray"], target: float, scope: str) -> list["n
     return masks
 
 
-def sparse_bytes(a: "np.ndarray", out_axis: int) -> tuple[int, str]:
+def sparse_bytes(a: np.ndarray, out_axis: int) -> tuple[int, str]:
     """Smaller of two honest sparse encodings of `a`: bitmask (1 bit per weight + non-zero values) or CSR over
     output-channel rows (values + int32 column indices + int32 row pointers)."""
     import numpy as np
@@ -92,8 +99,12 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
             tuned = True
         else:
             missing = "the PyTorch model" if ctx.torch_model is None else "labelled training data"
-            yield LogLine(level="warning", text=f"fine-tuning skipped: {missing} is not available; pruning the ONNX weights only")
-            notes.append(f"Fine-tuning was asked for but skipped ({missing} missing): weights were pruned without retraining.")
+            yield LogLine(
+                level="warning", text=f"fine-tuning skipped: {missing} is not available; pruning the ONNX weights only"
+            )
+            notes.append(
+                f"Fine-tuning was asked for but skipped ({missing} missing): weights were pruned without retraining."
+            )
     return (yield from _prune_onnx(ctx, config, tuned, notes))
 
 
@@ -124,17 +135,27 @@ def _prune_in_torch(ctx: TechniqueContext, config: Config) -> Generator[Techniqu
 
     def hold() -> None:
         with torch.no_grad():
-            for p, m in zip(params, masks):
+            for p, m in zip(params, masks, strict=False):
                 p.mul_(m)
 
     hold()
-    yield LogLine(text=f"pruned {len(params)} PyTorch weight tensor(s) to {config.target_sparsity:.0%} sparsity; fine-tuning")
+    yield LogLine(
+        text=f"pruned {len(params)} PyTorch weight tensor(s) to {config.target_sparsity:.0%} sparsity; fine-tuning"
+    )
     train, val, held_out = tu.train_val_split(ctx, input_names)
     if held_out:
         yield LogLine(text=f"no validation data: holding out {len(val)} training sample(s) for validation")
     yield from tu.fit(
-        model, ctx, train, val, epochs=config.fine_tune_epochs, lr=config.lr, batch_size=config.batch_size,
-        device=device, after_step=hold, progress=(0.05, 0.8),
+        model,
+        ctx,
+        train,
+        val,
+        epochs=config.fine_tune_epochs,
+        lr=config.lr,
+        batch_size=config.batch_size,
+        device=device,
+        after_step=hold,
+        progress=(0.05, 0.8),
     )
     hold()
     tuned_sparsity = float(sum(int((p == 0).sum()) for p in params) / sum(p.numel() for p in params))
@@ -172,7 +193,7 @@ def _prune_onnx(ctx: TechniqueContext, config: Config, tuned: bool, notes: list[
     if not tuned:
         yield Progress(fraction=0.1, message=f"pruning {len(refs)} weight tensor(s)")
         masks = keep_masks(arrays, config.target_sparsity, config.scope)
-        for i, (ref, a, m) in enumerate(zip(refs, arrays, masks)):
+        for i, (ref, a, m) in enumerate(zip(refs, arrays, masks, strict=False)):
             arrays[i] = np.where(m, a, np.zeros((), dtype=a.dtype))
             inits[ref.name].CopyFrom(numpy_helper.from_array(arrays[i], ref.name))
             yield Progress(fraction=0.1 + 0.7 * (i + 1) / len(refs), message=f"pruned {ref.name}")
@@ -182,7 +203,7 @@ def _prune_onnx(ctx: TechniqueContext, config: Config, tuned: bool, notes: list[
     dense_bytes = 0
     sparse_total = 0
     per_layer = []
-    for ref, a in zip(refs, arrays):
+    for ref, a in zip(refs, arrays, strict=False):
         enc, kind = sparse_bytes(a, ref.out_axis)
         dense_bytes += a.size * a.dtype.itemsize
         sparse_total += enc
@@ -211,7 +232,9 @@ def _prune_onnx(ctx: TechniqueContext, config: Config, tuned: bool, notes: list[
         "plus non-zero values, or CSR with int32 indices), with everything else as stored.",
     ]
     if not tuned and config.target_sparsity > 0.3:
-        notes.append("Pruned without fine-tuning: above ~30-50 % sparsity accuracy often drops; fine-tuning recovers much of it.")
+        notes.append(
+            "Pruned without fine-tuning: above ~30-50 % sparsity accuracy often drops; fine-tuning recovers much of it."
+        )
     yield LogLine(text=f"sparsity {sparsity:.4f} over {len(refs)} tensor(s); sparse estimate {encoded:,} bytes")
     yield Progress(fraction=1.0, message="done")
     return Artifact(

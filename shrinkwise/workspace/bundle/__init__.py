@@ -5,6 +5,7 @@ inputs, `manifest.json`, the standalone `run_benchmark.py` (Python + numpy + onn
 and `README.txt`. On the device the script writes `results.json`; `import_results` validates it strictly and
 attaches the numbers to the candidate with `source="device"`, so the advisor and the report use them.
 """
+
 from __future__ import annotations
 
 import io
@@ -75,7 +76,9 @@ def _copy_model(src: Path, dest_dir: Path, name: str) -> str:
     return name
 
 
-def write_bundle_folder(session: Session, exp: Experiment, folder: Path, samples: int = 32, include_original: bool = True) -> Path:
+def write_bundle_folder(
+    session: Session, exp: Experiment, folder: Path, samples: int = 32, include_original: bool = True
+) -> Path:
     import numpy as np
 
     from shrinkwise.workspace.atomic import atomic_write_text
@@ -87,15 +90,25 @@ def write_bundle_folder(session: Session, exp: Experiment, folder: Path, samples
     if not src.exists():
         raise ShrinkwiseError("the candidate's model file is missing", src, "re-run the candidate")
     if sha256_file(src) != art.sha256:
-        raise ShrinkwiseError("the candidate's model file changed since it was measured (hash differs)", src, "re-run the candidate")
+        raise ShrinkwiseError(
+            "the candidate's model file changed since it was measured (hash differs)", src, "re-run the candidate"
+        )
     folder.mkdir(parents=True, exist_ok=True)
-    models: dict[str, dict[str, Any]] = {"candidate": {"file": _copy_model(src, folder, "candidate.onnx"), "sha256": art.sha256,
-                                                       "size_bytes": src.stat().st_size}}
+    models: dict[str, dict[str, Any]] = {
+        "candidate": {
+            "file": _copy_model(src, folder, "candidate.onnx"),
+            "sha256": art.sha256,
+            "size_bytes": src.stat().st_size,
+        }
+    }
     original = session.onnx_path
     with_original = include_original and exp.kind != "baseline"
     if with_original:
-        models["original"] = {"file": _copy_model(original, folder, "original.onnx"), "sha256": session.require_model().onnx_sha256,
-                              "size_bytes": original.stat().st_size}
+        models["original"] = {
+            "file": _copy_model(original, folder, "original.onnx"),
+            "sha256": session.require_model().onnx_sha256,
+            "size_bytes": original.stat().st_size,
+        }
     inputs = _sample_inputs(session, samples)
     samples_file = None
     if inputs is not None:
@@ -108,23 +121,39 @@ def write_bundle_folder(session: Session, exp: Experiment, folder: Path, samples
         "bundle_version": BUNDLE_VERSION,
         "made_by": f"shrinkwise {shrinkwise_version()}",
         "project": session.project.name,
-        "candidate": {"id": exp.id, "label": exp.label or exp.id, "recipe": [s.model_dump(mode="json") for s in exp.recipe]},
+        "candidate": {
+            "id": exp.id,
+            "label": exp.label or exp.id,
+            "recipe": [s.model_dump(mode="json") for s in exp.recipe],
+        },
         "models": models,
         "samples": samples_file,
         "sample_count": 0 if inputs is None else int(len(next(iter(inputs.values())))),
         "inputs": [s.model_dump(mode="json") for s in session.require_model().signature.inputs],
-        "host_measurements": [m.model_dump(mode="json") for m in exp.measurements if m.source == "host" and m.metric in
-                              ("latency_ms_median", "latency_ms_p90", "peak_memory_mb", "size_bytes")],
+        "host_measurements": [
+            m.model_dump(mode="json")
+            for m in exp.measurements
+            if m.source == "host"
+            and m.metric in ("latency_ms_median", "latency_ms_p90", "peak_memory_mb", "size_bytes")
+        ],
     }
     atomic_write_text(folder / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     n = manifest["sample_count"]
-    atomic_write_text(folder / "README.txt", README.format(
-        label=exp.label or exp.id, candidate_id=exp.id, project=session.project.name, candidate_file="candidate.onnx",
-        candidate_sha=art.sha256[:16],
-        original_line="  original.onnx          the original model, for output agreement\n" if with_original else "",
-        samples_line=f"  samples.npz            {n} evaluation input(s)\n" if n else "",
-        agreement_word="" if (with_original and n) else " (not in this bundle:)",
-    ))
+    atomic_write_text(
+        folder / "README.txt",
+        README.format(
+            label=exp.label or exp.id,
+            candidate_id=exp.id,
+            project=session.project.name,
+            candidate_file="candidate.onnx",
+            candidate_sha=art.sha256[:16],
+            original_line="  original.onnx          the original model, for output agreement\n"
+            if with_original
+            else "",
+            samples_line=f"  samples.npz            {n} evaluation input(s)\n" if n else "",
+            agreement_word="" if (with_original and n) else " (not in this bundle:)",
+        ),
+    )
     for name in ("manifest.json", "README.txt"):
         (folder / name).chmod(0o644)  # temp files are private; these are meant to be read and copied
     return folder
@@ -146,7 +175,9 @@ def _zip_folder(folder: Path, zip_path: Path) -> Path:
     return zip_path
 
 
-def make_bundle(session: Session, ref: str | None, out: Path | str, samples: int = 32, include_original: bool = True) -> Path:
+def make_bundle(
+    session: Session, ref: str | None, out: Path | str, samples: int = 32, include_original: bool = True
+) -> Path:
     """Write the bundle to a folder, or to a .zip when `out` ends in .zip. Returns what was written."""
     import tempfile
 
@@ -264,9 +295,17 @@ def read_results(path: Path | str) -> DeviceResults:
 def _device_measurements(res: DeviceResults, results_sha: str) -> tuple[list[Measurement], list[Measurement]]:
     """(for the candidate, for the original) as `device` measurements."""
     d = res.device
-    details = {"device": d.name, "runtime": f"onnxruntime {d.onnxruntime} {d.provider}", "onnxruntime": d.onnxruntime,
-               "provider": d.provider, "threads": d.threads, "platform": d.platform, "machine": d.machine,
-               "batch": res.settings.batch, "results_sha256": results_sha}
+    details = {
+        "device": d.name,
+        "runtime": f"onnxruntime {d.onnxruntime} {d.provider}",
+        "onnxruntime": d.onnxruntime,
+        "provider": d.provider,
+        "threads": d.threads,
+        "platform": d.platform,
+        "machine": d.machine,
+        "batch": res.settings.batch,
+        "results_sha256": results_sha,
+    }
     lat = dict(details, runs=res.latency_ms.runs, warmup=res.settings.warmup)
     cand = [
         Measurement(metric="latency_ms_median", value=res.latency_ms.median, unit="ms", source="device", details=lat),
@@ -276,15 +315,39 @@ def _device_measurements(res: DeviceResults, results_sha: str) -> tuple[list[Mea
     orig: list[Measurement] = []
     if res.original_latency_ms is not None:
         o = res.original_latency_ms
-        cand.append(Measurement(metric="latency_ratio", value=res.latency_ms.median / o.median, unit="x", source="device",
-                                details=dict(lat, note="candidate median / original median, timed interleaved on the device")))
-        cand.append(Measurement(metric="original_latency_ms_median", value=o.median, unit="ms", source="device", details=dict(lat, runs=o.runs)))
+        cand.append(
+            Measurement(
+                metric="latency_ratio",
+                value=res.latency_ms.median / o.median,
+                unit="x",
+                source="device",
+                details=dict(lat, note="candidate median / original median, timed interleaved on the device"),
+            )
+        )
+        cand.append(
+            Measurement(
+                metric="original_latency_ms_median",
+                value=o.median,
+                unit="ms",
+                source="device",
+                details=dict(lat, runs=o.runs),
+            )
+        )
         olat = dict(details, runs=o.runs, warmup=res.settings.warmup)
-        orig = [Measurement(metric="latency_ms_median", value=o.median, unit="ms", source="device", details=olat),
-                Measurement(metric="latency_ms_p90", value=o.p90, unit="ms", source="device", details=olat)]
+        orig = [
+            Measurement(metric="latency_ms_median", value=o.median, unit="ms", source="device", details=olat),
+            Measurement(metric="latency_ms_p90", value=o.p90, unit="ms", source="device", details=olat),
+        ]
     if res.peak_memory_mb is not None:
-        cand.append(Measurement(metric="peak_memory_mb", value=res.peak_memory_mb, unit="MB", source="device",
-                                details=dict(details, how="growth of the peak RSS of a fresh process on the device")))
+        cand.append(
+            Measurement(
+                metric="peak_memory_mb",
+                value=res.peak_memory_mb,
+                unit="MB",
+                source="device",
+                details=dict(details, how="growth of the peak RSS of a fresh process on the device"),
+            )
+        )
     a = res.agreement
     if a is not None:
         q = dict(details, samples=a.samples, data="bundle samples")
@@ -299,7 +362,9 @@ def _device_measurements(res: DeviceResults, results_sha: str) -> tuple[list[Mea
 def _replace(exp: Experiment, new: list[Measurement]) -> None:
     """Device results for the same device and metric replace earlier ones; everything else is kept."""
     keys = {(m.metric, m.details.get("device")) for m in new}
-    exp.measurements = [m for m in exp.measurements if not (m.source == "device" and (m.metric, m.details.get("device")) in keys)] + new
+    exp.measurements = [
+        m for m in exp.measurements if not (m.source == "device" and (m.metric, m.details.get("device")) in keys)
+    ] + new
 
 
 def import_results(session: Session, path: Path | str) -> tuple[Experiment, list[Measurement]]:
@@ -313,16 +378,28 @@ def import_results(session: Session, path: Path | str) -> tuple[Experiment, list
         exp = None
     art = exp.final_artifact if exp is not None else None
     if exp is None or art is None or art.sha256 != res.bundle.model_sha256:
-        match = [e for e in project.experiments if e.final_artifact is not None and e.final_artifact.sha256 == res.bundle.model_sha256]
+        match = [
+            e
+            for e in project.experiments
+            if e.final_artifact is not None and e.final_artifact.sha256 == res.bundle.model_sha256
+        ]
         if not match:
             raise ShrinkwiseError(
                 f"results are for another model (sha256 {res.bundle.model_sha256[:12]}…, candidate '{res.bundle.candidate_id}'); "
-                "no candidate of this project has that file", path, "make a new bundle with 'shrinkwise bundle' and run it on the device")
+                "no candidate of this project has that file",
+                path,
+                "make a new bundle with 'shrinkwise bundle' and run it on the device",
+            )
         exp = match[0]
     cand, orig = _device_measurements(res, sha256_file(path))
     _replace(exp, cand)
     base = project.baseline
-    if orig and base is not None and res.bundle.original_sha256 == session.require_model().onnx_sha256 and base is not exp:
+    if (
+        orig
+        and base is not None
+        and res.bundle.original_sha256 == session.require_model().onnx_sha256
+        and base is not exp
+    ):
         _replace(base, orig)
     session.save()
     return exp, cand

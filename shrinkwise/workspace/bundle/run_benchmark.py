@@ -9,6 +9,7 @@ It reads manifest.json beside it, checks the model files' hashes, then measures 
   * output agreement with the original on the included sample inputs (when samples.npz and original.onnx are here).
 Then it writes results.json. Bring that file back and run:  shrinkwise import-results PROJECT results.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,9 +46,16 @@ def make_session(path, threads, provider):
 def _numpy_dtype(onnx_type):
     import numpy as np
 
-    table = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64,
-             "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(int8)": np.int8, "tensor(uint8)": np.uint8,
-             "tensor(bool)": np.bool_}
+    table = {
+        "tensor(float)": np.float32,
+        "tensor(float16)": np.float16,
+        "tensor(double)": np.float64,
+        "tensor(int64)": np.int64,
+        "tensor(int32)": np.int32,
+        "tensor(int8)": np.int8,
+        "tensor(uint8)": np.uint8,
+        "tensor(bool)": np.bool_,
+    }
     return table.get(onnx_type, np.float32)
 
 
@@ -79,8 +87,15 @@ def stats(times_ms):
 
     a = np.asarray(times_ms, dtype=np.float64)
     q1, q3 = np.percentile(a, [25, 75])
-    return {"median": float(np.median(a)), "p90": float(np.percentile(a, 90)), "mean": float(a.mean()),
-            "min": float(a.min()), "max": float(a.max()), "iqr": float(q3 - q1), "runs": int(a.size)}
+    return {
+        "median": float(np.median(a)),
+        "p90": float(np.percentile(a, 90)),
+        "mean": float(a.mean()),
+        "min": float(a.min()),
+        "max": float(a.max()),
+        "iqr": float(q3 - q1),
+        "runs": int(a.size),
+    }
 
 
 def time_models(sessions, feed, warmup, repeats, rounds, max_seconds):
@@ -129,7 +144,7 @@ def memory_child(model, threads, provider, samples):
         except OSError:
             pass
     else:
-        scale = 2.0 ** 20 if sys.platform == "darwin" else 1024.0
+        scale = 2.0**20 if sys.platform == "darwin" else 1024.0
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
     sess = make_session(model, threads, provider)
     feed = None
@@ -151,7 +166,16 @@ def memory_child(model, threads, provider, samples):
 def peak_memory_mb(model, threads, provider, samples):
     if sys.platform.startswith("win"):
         return None, "not measured on Windows"
-    cmd = [sys.executable, os.path.abspath(__file__), "--memory-child", model, "--threads", str(threads), "--provider", provider]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--memory-child",
+        model,
+        "--threads",
+        str(threads),
+        "--provider",
+        provider,
+    ]
     if samples:
         cmd += ["--samples", samples]
     try:
@@ -173,7 +197,7 @@ def run_all(sess, inputs):
     n = len(inputs[names[0]])
     chunks = []
     for start in range(0, n, batch):
-        chunks.append(sess.run(None, {k: inputs[k][start:start + batch] for k in names})[0])
+        chunks.append(sess.run(None, {k: inputs[k][start : start + batch] for k in names})[0])
     return np.concatenate(chunks, axis=0)
 
 
@@ -183,12 +207,19 @@ def agreement(reference, candidate):
     ref = reference.astype(np.float64).reshape(len(reference), -1)
     cand = candidate.astype(np.float64).reshape(len(candidate), -1)
     noise = float(np.sum((ref - cand) ** 2))
-    signal = float(np.sum(ref ** 2))
+    signal = float(np.sum(ref**2))
     sqnr = 200.0 if noise == 0 else min(200.0, 10 * np.log10(max(signal, 1e-30) / noise))
     norms = np.linalg.norm(ref, axis=1) * np.linalg.norm(cand, axis=1)
     cos = np.where(norms > 0, np.sum(ref * cand, axis=1) / np.maximum(norms, 1e-30), 1.0)
-    out = {"samples": int(len(ref)), "sqnr_db": float(sqnr), "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min()),
-           "max_abs_diff": float(np.max(np.abs(ref - cand))) if ref.size else 0.0, "top1_agreement": None, "disagreements": []}
+    out = {
+        "samples": int(len(ref)),
+        "sqnr_db": float(sqnr),
+        "cosine_mean": float(cos.mean()),
+        "cosine_min": float(cos.min()),
+        "max_abs_diff": float(np.max(np.abs(ref - cand))) if ref.size else 0.0,
+        "top1_agreement": None,
+        "disagreements": [],
+    }
     if reference.ndim == 2 and reference.shape[1] >= 2:
         a, b = reference.argmax(axis=1), candidate.argmax(axis=1)
         out["top1_agreement"] = float(np.mean(a == b))
@@ -200,9 +231,18 @@ def device_info(name, provider, threads):
     import numpy as np
     import onnxruntime as ort
 
-    return {"name": name or platform.node() or "device", "platform": platform.platform(), "machine": platform.machine(),
-            "processor": platform.processor() or "", "cpu_count": os.cpu_count() or 0, "python": platform.python_version(),
-            "onnxruntime": ort.__version__, "numpy": np.__version__, "provider": provider, "threads": threads}
+    return {
+        "name": name or platform.node() or "device",
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or "",
+        "cpu_count": os.cpu_count() or 0,
+        "python": platform.python_version(),
+        "onnxruntime": ort.__version__,
+        "numpy": np.__version__,
+        "provider": provider,
+        "threads": threads,
+    }
 
 
 def main(argv=None):
@@ -233,7 +273,11 @@ def main(argv=None):
         path = os.path.join(HERE, entry["file"])
         digest = sha256_file(path)
         if digest != entry["sha256"]:
-            print("error: %s does not match the manifest (sha256 %s, expected %s): copy the bundle again" % (entry["file"], digest[:12], entry["sha256"][:12]), file=sys.stderr)
+            print(
+                "error: %s does not match the manifest (sha256 %s, expected %s): copy the bundle again"
+                % (entry["file"], digest[:12], entry["sha256"][:12]),
+                file=sys.stderr,
+            )
             return 2
         models[role] = path
 
@@ -251,18 +295,33 @@ def main(argv=None):
         feed_note = "generated input"
     print("timing %s on %s (%d thread(s)) ..." % (" and ".join(sessions), args.provider, args.threads))
     latency = time_models(sessions, feed, args.warmup, args.repeats, args.rounds, args.max_seconds)
-    memory, memory_note = (None, "skipped") if args.no_memory else peak_memory_mb(models["candidate"], args.threads, args.provider, samples_path if samples else None)
+    memory, memory_note = (
+        (None, "skipped")
+        if args.no_memory
+        else peak_memory_mb(models["candidate"], args.threads, args.provider, samples_path if samples else None)
+    )
     agree = None
     if samples and "original" in sessions:
         print("comparing outputs on %d sample(s) ..." % len(next(iter(samples.values()))))
         agree = agreement(run_all(sessions["original"], samples), run_all(cand, samples))
     results = {
         "results_version": RESULTS_VERSION,
-        "bundle": {"bundle_version": manifest["bundle_version"], "project": manifest["project"], "candidate_id": manifest["candidate"]["id"],
-                   "candidate_label": manifest["candidate"]["label"], "model_sha256": manifest["models"]["candidate"]["sha256"],
-                   "original_sha256": manifest["models"].get("original", {}).get("sha256")},
+        "bundle": {
+            "bundle_version": manifest["bundle_version"],
+            "project": manifest["project"],
+            "candidate_id": manifest["candidate"]["id"],
+            "candidate_label": manifest["candidate"]["label"],
+            "model_sha256": manifest["models"]["candidate"]["sha256"],
+            "original_sha256": manifest["models"].get("original", {}).get("sha256"),
+        },
         "device": device_info(args.device_name, args.provider, args.threads),
-        "settings": {"warmup": args.warmup, "repeats": args.repeats, "rounds": args.rounds, "batch": 1, "feed": feed_note},
+        "settings": {
+            "warmup": args.warmup,
+            "repeats": args.repeats,
+            "rounds": args.rounds,
+            "batch": 1,
+            "feed": feed_note,
+        },
         "latency_ms": latency["candidate"],
         "original_latency_ms": latency.get("original"),
         "peak_memory_mb": memory,
@@ -282,8 +341,14 @@ def main(argv=None):
     if memory is not None:
         print("peak memory: %.1f MB" % memory)
     if agree and agree["top1_agreement"] is not None:
-        print("top-1 agreement with the original: %.2f %% on %d samples" % (agree["top1_agreement"] * 100, agree["samples"]))
-    print("results written to %s — bring it back and run: shrinkwise import-results PROJECT %s" % (args.out, os.path.basename(args.out)))
+        print(
+            "top-1 agreement with the original: %.2f %% on %d samples"
+            % (agree["top1_agreement"] * 100, agree["samples"])
+        )
+    print(
+        "results written to %s — bring it back and run: shrinkwise import-results PROJECT %s"
+        % (args.out, os.path.basename(args.out))
+    )
     return 0
 
 

@@ -3,6 +3,7 @@
 Each `commands_*.py` module adds its sub-commands through `register(subparsers)`; handlers return an exit code.
 A `ShrinkwiseError` becomes one line on stderr and exit code 2 — never a traceback.
 """
+
 from __future__ import annotations
 
 import argparse

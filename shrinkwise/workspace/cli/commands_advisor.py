@@ -3,6 +3,7 @@
 `advise PROJECT` builds facts from a saved project; `advise --facts FILE` runs the advisor alone on a facts file
 (handy for trying "what if" budgets and for tests). Advisor errors become one-line `ShrinkwiseError`s (exit 2).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,7 +44,9 @@ def cmd_advise(args: argparse.Namespace) -> int:
             _print_json(facts_json_schema())
             return 0
         if bool(args.project) == bool(args.facts):
-            raise ShrinkwiseError("give a PROJECT or --facts FILE (not both)", fix="e.g. 'shrinkwise advise my.shrinkwise.json'")
+            raise ShrinkwiseError(
+                "give a PROJECT or --facts FILE (not both)", fix="e.g. 'shrinkwise advise my.shrinkwise.json'"
+            )
         if args.facts:
             facts = load_facts_file(args.facts)
             name = facts.model.name
@@ -58,7 +61,9 @@ def cmd_advise(args: argparse.Namespace) -> int:
         if args.save_facts:
             from pathlib import Path
 
-            Path(args.save_facts).write_text(facts.model_dump_json(indent=2, exclude_defaults=True) + "\n", encoding="utf-8")
+            Path(args.save_facts).write_text(
+                facts.model_dump_json(indent=2, exclude_defaults=True) + "\n", encoding="utf-8"
+            )
         advice = advise(facts, load_catalog())
         if args.json:
             _print_json(advice.model_dump(mode="json"))
@@ -103,7 +108,9 @@ def cmd_rules(args: argparse.Namespace) -> int:
                 print(f"shrinkwise: coverage: {p}", file=sys.stderr)
             return 1 if problems else 0
         if args.json:
-            _print_json([{"id": r.id, "category": r.category, "path": r.path, **r.rule.model_dump(mode="json")} for r in rules])
+            _print_json(
+                [{"id": r.id, "category": r.category, "path": r.path, **r.rule.model_dump(mode="json")} for r in rules]
+            )
         else:
             sys.stdout.write(rules_text(rules))
         return 0
@@ -111,8 +118,10 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return _guard(run)
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("advise", help="what to try, in order and why; what will not work; what the advisor needs to know")
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "advise", help="what to try, in order and why; what will not work; what the advisor needs to know"
+    )
     p.add_argument("project", nargs="?", help="the project file")
     p.add_argument("--facts", metavar="FILE", help="run the advisor alone on a facts JSON file instead of a project")
     p.add_argument("--facts-schema", action="store_true", help="print the JSON schema of a facts file and exit")
@@ -125,6 +134,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=cmd_targets)
 
     p = sub.add_parser("rules", help="the advisor's rules; --coverage maps each lesson to its rules")
-    p.add_argument("--coverage", action="store_true", help="each lesson ID with the rules that encode it, or why none does")
+    p.add_argument(
+        "--coverage", action="store_true", help="each lesson ID with the rules that encode it, or why none does"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_rules)

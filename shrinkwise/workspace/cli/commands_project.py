@@ -1,4 +1,5 @@
 """Project commands: new, demo, model, data, profile, measure, show, gui."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,9 +17,11 @@ def _kwargs(text: str | None) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError:
-        raise ShrinkwiseError(f"--arch-kwargs '{text}' is not JSON", fix='e.g. --arch-kwargs \'{"classes": 10}\'') from None
+        raise ShrinkwiseError(
+            f"--arch-kwargs '{text}' is not JSON", fix="e.g. --arch-kwargs '{\"classes\": 10}'"
+        ) from None
     if not isinstance(value, dict):
-        raise ShrinkwiseError("--arch-kwargs must be a JSON object", fix='e.g. --arch-kwargs \'{"classes": 10}\'')
+        raise ShrinkwiseError("--arch-kwargs must be a JSON object", fix="e.g. --arch-kwargs '{\"classes\": 10}'")
     return value
 
 
@@ -31,7 +34,12 @@ def _input_specs(shapes: list[str] | None):  # type: ignore[no-untyped-def]
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--architecture", help="for a state dict: path/to/file.py:ClassName")
     p.add_argument("--arch-kwargs", help="JSON object of constructor arguments for the architecture")
-    p.add_argument("--input-shape", action="append", metavar="NAME:D1,D2,...[:DTYPE]", help="override or give an input's shape (repeat per input)")
+    p.add_argument(
+        "--input-shape",
+        action="append",
+        metavar="NAME:D1,D2,...[:DTYPE]",
+        help="override or give an input's shape (repeat per input)",
+    )
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -51,7 +59,10 @@ def cmd_model(args: argparse.Namespace) -> int:
 
     session = Session.open(args.project)
     ref = session.attach_model(args.model, args.architecture, _kwargs(args.arch_kwargs), _input_specs(args.input_shape))
-    print(f"model {ref.path} ({ref.format}) -> {ref.onnx_path}; inputs: " + ", ".join(f"{s.name}{s.shape}:{s.dtype}" for s in ref.signature.inputs))
+    print(
+        f"model {ref.path} ({ref.format}) -> {ref.onnx_path}; inputs: "
+        + ", ".join(f"{s.name}{s.shape}:{s.dtype}" for s in ref.signature.inputs)
+    )
     return 0
 
 
@@ -67,7 +78,9 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def _print_profile(prof) -> None:  # type: ignore[no-untyped-def]
-    print(f"file {prof.file_bytes / 1024:.1f} KiB, {prof.parameters:,} parameters, {prof.op_count} ops, opset {prof.opset}")
+    print(
+        f"file {prof.file_bytes / 1024:.1f} KiB, {prof.parameters:,} parameters, {prof.op_count} ops, opset {prof.opset}"
+    )
     print("weights by dtype: " + ", ".join(f"{k} {v / 1024:.1f} KiB" for k, v in prof.weight_bytes_by_dtype.items()))
     if prof.total_macs is not None:
         print(f"MACs at batch 1: {prof.total_macs:,}")
@@ -114,8 +127,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     acc = base.measurement("accuracy") if base else None
     lat = base.measurement("latency_ms_median") if base else None
     print(f"demo project: {session.path}")
-    if acc and lat:
-        print(f"baseline: accuracy {acc.value:.4f} on {session.project.baseline.quality.samples} held-out images, latency {lat.value:.3f} ms median [host]")  # type: ignore[union-attr]
+    if base and base.quality and acc and lat:
+        print(
+            f"baseline: accuracy {acc.value:.4f} on {base.quality.samples} held-out images, "
+            f"latency {lat.value:.3f} ms median [host]"
+        )
     return 0
 
 
@@ -142,7 +158,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return run_app(project=args.project, demo=args.demo)
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("new", help="create a project (optionally with a model and data)")
     p.add_argument("project", type=Path)
     p.add_argument("--name")
@@ -160,7 +176,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("data", help="add data (.npz or a folder of images in class sub-folders)")
     p.add_argument("project", type=Path)
     p.add_argument("data", type=Path)
-    p.add_argument("--role", choices=["all", "evaluation", "calibration", "training"], default="all", help="'all' is split (seeded) into calibration and evaluation")
+    p.add_argument(
+        "--role",
+        choices=["all", "evaluation", "calibration", "training"],
+        default="all",
+        help="'all' is split (seeded) into calibration and evaluation",
+    )
     p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("profile", help="per-layer profile: parameters, MACs, measured time per node")

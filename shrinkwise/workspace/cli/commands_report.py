@@ -1,4 +1,5 @@
 """Report and hand-off commands: report, choose, export, bundle, import-results."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,7 +9,7 @@ from pathlib import Path
 from shrinkwise.compression.errors import ShrinkwiseError
 
 
-def _read_advice(path: str | None) -> dict | None:  # type: ignore[type-arg]
+def _read_advice(path: str | None) -> dict | None:
     if not path:
         return None
     try:
@@ -16,9 +17,17 @@ def _read_advice(path: str | None) -> dict | None:  # type: ignore[type-arg]
     except FileNotFoundError:
         raise ShrinkwiseError("no such file", path, "save it with 'shrinkwise advise PROJECT --json > FILE'") from None
     except (OSError, ValueError) as exc:
-        raise ShrinkwiseError(f"is not a readable JSON file ({exc.__class__.__name__})", path, "save it with 'shrinkwise advise PROJECT --json > FILE'") from None
+        raise ShrinkwiseError(
+            f"is not a readable JSON file ({exc.__class__.__name__})",
+            path,
+            "save it with 'shrinkwise advise PROJECT --json > FILE'",
+        ) from None
     if not isinstance(raw, dict):
-        raise ShrinkwiseError("is not the advisor's JSON (expected an object)", path, "save it with 'shrinkwise advise PROJECT --json > FILE'")
+        raise ShrinkwiseError(
+            "is not the advisor's JSON (expected an object)",
+            path,
+            "save it with 'shrinkwise advise PROJECT --json > FILE'",
+        )
     return raw
 
 
@@ -28,7 +37,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     fmt = args.format or format_from_path(args.out)
     if fmt is None:
-        raise ShrinkwiseError(f"cannot tell the format from '{args.out}'", fix=f"add --format ({'|'.join(FORMATS)}) or use a .html/.pdf/.md/.json name")
+        raise ShrinkwiseError(
+            f"cannot tell the format from '{args.out}'",
+            fix=f"add --format ({'|'.join(FORMATS)}) or use a .html/.pdf/.md/.json name",
+        )
     session = Session.open(args.project)
     out = write_report(session, fmt, args.out, advice=_read_advice(args.advice), compute=not args.no_compute)
     print(f"report written: {out}")
@@ -62,7 +74,9 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     session = Session.open(args.project)
     out = make_bundle(session, args.candidate, args.out, samples=args.samples, include_original=not args.no_original)
     print(f"bundle written: {out}")
-    print("copy it to the device, run 'python run_benchmark.py' there, then 'shrinkwise import-results PROJECT results.json'")
+    print(
+        "copy it to the device, run 'python run_benchmark.py' there, then 'shrinkwise import-results PROJECT results.json'"
+    )
     return 0
 
 
@@ -78,13 +92,17 @@ def cmd_import_results(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="write the report (HTML, PDF, Markdown or JSON)")
     p.add_argument("project")
     p.add_argument("--format", choices=("html", "pdf", "md", "json"), help="default: from the --out file's suffix")
     p.add_argument("--out", required=True, help="file to write")
-    p.add_argument("--advice", metavar="FILE", help="the advisor's JSON ('shrinkwise advise PROJECT --json'); default: ask it")
-    p.add_argument("--no-compute", action="store_true", help="do not run models for the layer profile and disagreement answers")
+    p.add_argument(
+        "--advice", metavar="FILE", help="the advisor's JSON ('shrinkwise advise PROJECT --json'); default: ask it"
+    )
+    p.add_argument(
+        "--no-compute", action="store_true", help="do not run models for the layer profile and disagreement answers"
+    )
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("choose", help="pick the candidate to ship (used by the report, export and bundle)")
@@ -102,8 +120,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("project")
     p.add_argument("candidate", help="experiment id or label ('chosen' for the chosen one)")
     p.add_argument("--out", required=True, help="folder, or a file ending in .zip")
-    p.add_argument("--samples", type=int, default=32, help="evaluation inputs to include for output agreement (0: none)")
-    p.add_argument("--no-original", action="store_true", help="leave the original model out (no agreement check on the device)")
+    p.add_argument(
+        "--samples", type=int, default=32, help="evaluation inputs to include for output agreement (0: none)"
+    )
+    p.add_argument(
+        "--no-original", action="store_true", help="leave the original model out (no agreement check on the device)"
+    )
     p.set_defaults(func=cmd_bundle)
 
     p = sub.add_parser("import-results", help="attach a benchmark bundle's results.json as device measurements")

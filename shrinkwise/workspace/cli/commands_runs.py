@@ -3,6 +3,7 @@
 Progress: a one-line bar redrawn with \\r on a terminal, plain lines otherwise (logs, CI). Ctrl-C cancels the
 worker cleanly; the experiment is recorded as cancelled and the command exits with 130.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,7 +54,11 @@ class Progress:
                     return
                 self.last_draw = now
                 filled = int(round(event.fraction * 24))
-                line = f"{self.prefix}[{'#' * filled}{'.' * (24 - filled)}] {event.fraction * 100:3.0f}% {event.message}"[:110]
+                line = (
+                    f"{self.prefix}[{'#' * filled}{'.' * (24 - filled)}] {event.fraction * 100:3.0f}% {event.message}"[
+                        :110
+                    ]
+                )
                 self.stream.write("\r" + line.ljust(self.width))
                 self.width = len(line)
                 self.stream.flush()
@@ -90,8 +95,11 @@ def print_experiment(exp: Any) -> None:
     q = quality_metric(exp.measurements)
     quality = f", {q[0]} {q[1]:.4f}" if q else ""
     ratio = values.get("latency_ratio")
-    print(f"{exp.id} {exp.label}: finished — size {_fmt_bytes(values.get('size_bytes'))}, latency {_fmt(values.get('latency_ms_median'), '.4f')} ms"
-          + (f" ({ratio:.2f}x the original, timed interleaved)" if ratio else "") + quality)
+    print(
+        f"{exp.id} {exp.label}: finished — size {_fmt_bytes(values.get('size_bytes'))}, latency {_fmt(values.get('latency_ms_median'), '.4f')} ms"
+        + (f" ({ratio:.2f}x the original, timed interleaved)" if ratio else "")
+        + quality
+    )
 
 
 def _open(path: Path):  # type: ignore[no-untyped-def]
@@ -142,12 +150,17 @@ def cmd_recipe(args: argparse.Namespace) -> int:
     for key, value in parse_set(args.set).items():
         step, dot, name = key.partition(".")
         if not dot:
-            raise ShrinkwiseError(f"--set '{key}' must name its step: STEP.key=value", fix="STEP is a technique id or its 1-based position, e.g. --set int8_static.per_channel=true")
+            raise ShrinkwiseError(
+                f"--set '{key}' must name its step: STEP.key=value",
+                fix="STEP is a technique id or its 1-based position, e.g. --set int8_static.per_channel=true",
+            )
         idx = [i for i, t in enumerate(args.steps) if t == step or str(i + 1) == step]
         if not idx:
-            raise ShrinkwiseError(f"--set '{key}': no step '{step}' in the recipe", fix=f"steps: {', '.join(args.steps)}")
+            raise ShrinkwiseError(
+                f"--set '{key}': no step '{step}' in the recipe", fix=f"steps: {', '.join(args.steps)}"
+            )
         configs[idx[0]][name] = value
-    return _run_steps(args, list(zip(args.steps, configs)))
+    return _run_steps(args, list(zip(args.steps, configs, strict=False)))
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -155,7 +168,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     key, sep, values_text = args.over.partition("=")
     if not sep or not key or not values_text:
-        raise ShrinkwiseError(f"--over '{args.over}' is not key=v1,v2,...", fix="e.g. --over calibration_samples=64,128,256")
+        raise ShrinkwiseError(
+            f"--over '{args.over}' is not key=v1,v2,...", fix="e.g. --over calibration_samples=64,128,256"
+        )
     values = [parse_value(v.strip()) for v in values_text.split(",") if v.strip()]
     session = _open(args.project)
     progress = Progress()
@@ -166,7 +181,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         progress(ev)
 
     try:
-        exps = sweep(session, args.technique, key.strip(), values, base_config=parse_set(args.set), on_event=on_event, time_limit_s=args.time_limit)
+        exps = sweep(
+            session,
+            args.technique,
+            key.strip(),
+            values,
+            base_config=parse_set(args.set),
+            on_event=on_event,
+            time_limit_s=args.time_limit,
+        )
     except KeyboardInterrupt:
         progress.clear()
         print("cancelled; the current run is recorded as cancelled", file=sys.stderr)
@@ -192,24 +215,34 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         print_experiment(exp)
         return 1
     x = exp.extra
-    print(f"{exp.id}: {x['technique']} one layer at a time; metric {x['metric']} (original {x['original_quality']:.4f}), "
-          f"all quantized: drop {x['all_quantized']['drop']:+.4f}")
-    print(f"{'layer':36} {'op':6} {'drop alone':>10} {'recovery':>9} {'SQNR dB':>8} {'act SQNR':>8} {'w SQNR':>7} {'float cost':>11} {'latency cost':>12}")
+    print(
+        f"{exp.id}: {x['technique']} one layer at a time; metric {x['metric']} (original {x['original_quality']:.4f}), "
+        f"all quantized: drop {x['all_quantized']['drop']:+.4f}"
+    )
+    print(
+        f"{'layer':36} {'op':6} {'drop alone':>10} {'recovery':>9} {'SQNR dB':>8} {'act SQNR':>8} {'w SQNR':>7} {'float cost':>11} {'latency cost':>12}"
+    )
     for r in x["ranking"]:
-        print(f"{r['node'][:36]:36} {r['op_type'][:6]:6} {r['drop_alone']:>+10.4f} {r['recovery']:>+9.4f} {_fmt(r['sqnr_alone_db'], '.1f'):>8} "
-              f"{_fmt(r.get('activation_sqnr_db'), '.1f'):>8} {_fmt(r.get('weight_sqnr_db'), '.1f'):>7} "
-              f"{_fmt_bytes(r['size_cost_bytes']):>11} {_fmt(r['latency_cost_ms'], '+.4f'):>9} ms")
+        print(
+            f"{r['node'][:36]:36} {r['op_type'][:6]:6} {r['drop_alone']:>+10.4f} {r['recovery']:>+9.4f} {_fmt(r['sqnr_alone_db'], '.1f'):>8} "
+            f"{_fmt(r.get('activation_sqnr_db'), '.1f'):>8} {_fmt(r.get('weight_sqnr_db'), '.1f'):>7} "
+            f"{_fmt_bytes(r['size_cost_bytes']):>11} {_fmt(r['latency_cost_ms'], '+.4f'):>9} ms"
+        )
     le = x.get("layer_error") or {}
     if le.get("reason"):
         print(f"per-layer SQNR (ONNX Runtime QDQ debugging): {le['reason']}")
     elif le.get("layers"):
-        print(f"act SQNR: float vs all-quantized activation at the layer's output; w SQNR: its weight (dB, higher is "
-              f"closer; {le.get('samples', 0)} evaluation samples)")
+        print(
+            f"act SQNR: float vs all-quantized activation at the layer's output; w SQNR: its weight (dB, higher is "
+            f"closer; {le.get('samples', 0)} evaluation samples)"
+        )
     p = x["proposal"]
     keep = ", ".join(p["keep_float"]) or "none"
     verdict = "meets" if p["meets_tolerance"] else "does NOT meet"
-    print(f"proposal: keep in float: {keep} -> {x['metric']} {p['quality']:.4f} (drop {p['drop']:+.4f}, {verdict} tolerance {x['tolerance']:g}), "
-          f"size {_fmt_bytes(p['size_bytes'])}")
+    print(
+        f"proposal: keep in float: {keep} -> {x['metric']} {p['quality']:.4f} (drop {p['drop']:+.4f}, {verdict} tolerance {x['tolerance']:g}), "
+        f"size {_fmt_bytes(p['size_bytes'])}"
+    )
     return 0
 
 
@@ -225,25 +258,35 @@ def cmd_results(args: argparse.Namespace) -> int:
         print("no finished candidates yet; measure the original with 'shrinkwise measure' and run a technique")
         return 0
     metric = rows[0]["quality_metric"] or "quality"
-    print(f"{'candidate':34} {'size':>10} {'lat med ms':>10} {'p90 ms':>8} {'x orig':>6} {metric[:10]:>10} {'worst class Δ':>13}  pareto")
+    print(
+        f"{'candidate':34} {'size':>10} {'lat med ms':>10} {'p90 ms':>8} {'x orig':>6} {metric[:10]:>10} {'worst class Δ':>13}  pareto"
+    )
     for r in rows:
         deltas = r["per_class_delta"]
         worst = min(deltas.items(), key=lambda kv: kv[1]) if deltas else None
         worst_text = f"{worst[1]:+.3f} ({worst[0]})" if worst else "-"
-        front = ",".join(name for name, on in (("size", r["pareto_size"]), ("latency", r["pareto_latency"])) if on) or "-"
-        print(f"{r['label'][:34]:34} {_fmt_bytes(r['size_bytes']):>10} {_fmt(r['latency_ms_median'], '.4f'):>10} {_fmt(r['latency_ms_p90'], '.4f'):>8} "
-              f"{_fmt(r['latency_ratio'], '.2f'):>6} {_fmt(r['quality'], '.4f'):>10} {worst_text:>13}  {front}")
-    print("pareto: on the front for size vs quality / latency vs quality (latency = paired ratio x the original's median)")
+        front = (
+            ",".join(name for name, on in (("size", r["pareto_size"]), ("latency", r["pareto_latency"])) if on) or "-"
+        )
+        print(
+            f"{r['label'][:34]:34} {_fmt_bytes(r['size_bytes']):>10} {_fmt(r['latency_ms_median'], '.4f'):>10} {_fmt(r['latency_ms_p90'], '.4f'):>8} "
+            f"{_fmt(r['latency_ratio'], '.2f'):>6} {_fmt(r['quality'], '.4f'):>10} {worst_text:>13}  {front}"
+        )
+    print(
+        "pareto: on the front for size vs quality / latency vs quality (latency = paired ratio x the original's median)"
+    )
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("techniques", help="list the compression techniques (the capability manifest)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_techniques)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--set", action="append", metavar="KEY=VALUE", help="a setting (value parsed as JSON when possible)")
+        p.add_argument(
+            "--set", action="append", metavar="KEY=VALUE", help="a setting (value parsed as JSON when possible)"
+        )
         p.add_argument("--time-limit", type=float, metavar="SECONDS", help="stop a run that takes longer than this")
 
     p = sub.add_parser("run", help="run one technique on the project's model, measure and record it")

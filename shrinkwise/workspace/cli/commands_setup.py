@@ -3,6 +3,7 @@
 These write `project.target`, `project.budget` and `project.answers` in the shape `workspace.facts` reads, so the
 CLI and the wizard's Target & Budget page store the same thing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -86,13 +87,16 @@ def cmd_answer(args: argparse.Namespace) -> int:
     try:
         build_facts(session.project, session.path)
     except Exception as exc:
-        raise ShrinkwiseError(f"the answers do not fit the advisor's facts: {str(exc).splitlines()[0]}", fix="see 'shrinkwise advise --facts-schema'") from None
+        raise ShrinkwiseError(
+            f"the answers do not fit the advisor's facts: {str(exc).splitlines()[0]}",
+            fix="see 'shrinkwise advise --facts-schema'",
+        ) from None
     session.save()
     print(json.dumps(answers, indent=2, sort_keys=True))
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("target", help="set the device the model must run on (see 'shrinkwise targets')")
     p.add_argument("project", type=Path)
     p.add_argument("target_id")
@@ -105,7 +109,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--clear", action="append", metavar="KEY", help="remove a budget entry, e.g. --clear latency-ms")
     p.set_defaults(func=cmd_budget)
 
-    p = sub.add_parser("answer", help="answer the advisor's questions: KEY=VALUE (JSON values), e.g. device_available=false")
+    p = sub.add_parser(
+        "answer", help="answer the advisor's questions: KEY=VALUE (JSON values), e.g. device_available=false"
+    )
     p.add_argument("project", type=Path)
     p.add_argument("answers", nargs="+", metavar="KEY=VALUE")
     p.set_defaults(func=cmd_answer)

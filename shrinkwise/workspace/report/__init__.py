@@ -1,8 +1,9 @@
 """Reports: one `ReportData` per project, rendered as HTML, PDF, Markdown or JSON. Qt-free (see docs/reports.md).
 
-    from shrinkwise.workspace.report import write_report
-    write_report(session, "html", "report.html")
+from shrinkwise.workspace.report import write_report
+write_report(session, "html", "report.html")
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,7 +18,9 @@ SCHEMA_FILE = "report_schema.json"
 __all__ = ["FORMATS", "REPORT_SCHEMA_VERSION", "ReportData", "build_report", "render", "report_schema", "write_report"]
 
 
-def build_report(session: Any, advice: dict[str, Any] | None = None, use_advisor: bool = True, compute: bool = True) -> ReportData:
+def build_report(
+    session: Any, advice: dict[str, Any] | None = None, use_advisor: bool = True, compute: bool = True
+) -> ReportData:
     from shrinkwise.workspace.report.build import build_report as _build
 
     return _build(session, advice=advice, use_advisor=use_advisor, compute=compute)
@@ -51,7 +54,9 @@ def format_from_path(path: Path | str) -> str | None:
     return {"htm": "html", "markdown": "md"}.get(suffix, suffix) if suffix in (*FORMATS, "htm", "markdown") else None
 
 
-def write_report(session: Any, fmt: str, out: Path | str, advice: dict[str, Any] | None = None, compute: bool = True) -> Path:
+def write_report(
+    session: Any, fmt: str, out: Path | str, advice: dict[str, Any] | None = None, compute: bool = True
+) -> Path:
     """Build and write the report atomically; returns the file written."""
     from shrinkwise.workspace.atomic import atomic_write_bytes
 

@@ -1,4 +1,5 @@
 """Build `ReportData` from a session: the one place that reads the project for a report."""
+
 from __future__ import annotations
 
 import json
@@ -72,9 +73,11 @@ def focus_candidate(project: Project) -> tuple[Experiment | None, bool]:
     if not cands:
         return None, False
     host = target_is_host(project)
+
     def size(e: Experiment) -> float:
         m = pick(e, "size_bytes")
         return m.value if m else float("inf")
+
     passing = [e for e in cands if tri_all([c.met for c in budget_checks(project, e, host)]) is True]
     pool = passing or cands
     return sorted(pool, key=lambda e: (size(e), e.id))[0], False
@@ -96,20 +99,44 @@ def _quality_cost(project: Project, exp: Experiment) -> list[QualityCost]:
         if a is None or a0 is None:
             continue
         d = (a.value - a0.value) * 100.0
-        out.append(QualityCost(metric=metric, label=label, baseline=a0.value, candidate=a.value, delta=round(d, 4),
-                               text=f"{label} {a0.value * 100:.2f} % → {a.value * 100:.2f} % ({d:+.2f} points)"))
+        out.append(
+            QualityCost(
+                metric=metric,
+                label=label,
+                baseline=a0.value,
+                candidate=a.value,
+                delta=round(d, 4),
+                text=f"{label} {a0.value * 100:.2f} % → {a.value * 100:.2f} % ({d:+.2f} points)",
+            )
+        )
     agree = pick(exp, "top1_agreement")
     if agree is not None:
         q = exp.quality
         n = len(q.disagreements) if q else None
         samples = q.samples if q else 0
-        changed = f"{n} of {samples} inputs changed answer" if n is not None and samples else f"{(1 - agree.value) * 100:.2f} % of inputs changed answer"
-        out.append(QualityCost(metric="top1_agreement", label="Agreement with the original", candidate=agree.value,
-                               text=f"Agreement with the original {agree.value * 100:.2f} % ({changed})"))
+        changed = (
+            f"{n} of {samples} inputs changed answer"
+            if n is not None and samples
+            else f"{(1 - agree.value) * 100:.2f} % of inputs changed answer"
+        )
+        out.append(
+            QualityCost(
+                metric="top1_agreement",
+                label="Agreement with the original",
+                candidate=agree.value,
+                text=f"Agreement with the original {agree.value * 100:.2f} % ({changed})",
+            )
+        )
     sq = pick(exp, "sqnr_db")
     if sq is not None:
-        out.append(QualityCost(metric="sqnr_db", label="SQNR", candidate=sq.value,
-                               text=f"Output SQNR {sq.value:.1f} dB (higher is closer to the original)"))
+        out.append(
+            QualityCost(
+                metric="sqnr_db",
+                label="SQNR",
+                candidate=sq.value,
+                text=f"Output SQNR {sq.value:.1f} dB (higher is closer to the original)",
+            )
+        )
     return out
 
 
@@ -121,11 +148,17 @@ def _summary(project: Project, exp: Experiment) -> list[str]:
         out.append(f"File size {fmt_bytes(s0.value)} → {fmt_bytes(s.value)} ({s0.value / s.value:.2f}× smaller).")
     enc = pick(exp, "encoded_size_bytes")
     if enc and s0 and enc.value:
-        out.append(f"Encoded size {fmt_bytes(enc.value)} ({s0.value / enc.value:.2f}× smaller; a compact encoding ONNX Runtime does not load directly).")
+        out.append(
+            f"Encoded size {fmt_bytes(enc.value)} ({s0.value / enc.value:.2f}× smaller; a compact encoding ONNX Runtime does not load directly)."
+        )
     r = pick(exp, "latency_ratio")
     dev = pick(exp, "latency_ms_median", "device")
     if r:
-        where = "measured on this computer" if r.source == "host" else ("measured on the device" if r.source == "device" else "estimated")
+        where = (
+            "measured on this computer"
+            if r.source == "host"
+            else ("measured on the device" if r.source == "device" else "estimated")
+        )
         iqr = r.details.get("paired_ratio_iqr") or []
         spread = f"; paired-ratio spread {iqr[0]:.2f}–{iqr[1]:.2f}" if len(iqr) == 2 else ""
         if abs(r.value - 1.0) < 0.03:
@@ -142,14 +175,20 @@ def _summary(project: Project, exp: Experiment) -> list[str]:
 def build_verdict(project: Project) -> tuple[Verdict, Experiment | None]:
     exp, chosen = focus_candidate(project)
     if exp is None:
-        return Verdict(status="no_candidate", headline="No compressed candidate has finished yet: run a plan step or a sweep first."), None
+        return Verdict(
+            status="no_candidate",
+            headline="No compressed candidate has finished yet: run a plan step or a sweep first.",
+        ), None
     checks = budget_checks(project, exp, target_is_host(project))
     label = exp.label or exp.id
     who = f"The chosen candidate '{label}'" if chosen else f"No candidate is chosen yet; the suggested one, '{label}',"
     if exp.status != "finished":
         status, headline = "unknown", f"{who} did not finish ({exp.status}): {exp.error or 'no result'}."
     elif not checks:
-        status, headline = "no_budget", f"{who} cannot be judged: no budget is set. Set size, latency or accuracy budgets."
+        status, headline = (
+            "no_budget",
+            f"{who} cannot be judged: no budget is set. Set size, latency or accuracy budgets.",
+        )
     else:
         verdict = tri_all([c.met for c in checks])
         if verdict is True:
@@ -160,8 +199,16 @@ def build_verdict(project: Project) -> tuple[Verdict, Experiment | None]:
         else:
             open_ = ", ".join(c.label.lower() for c in checks if c.met is None)
             status, headline = "unknown", f"{who} meets the budgets that could be checked; not yet known: {open_}."
-    return Verdict(candidate_id=exp.id, candidate_label=label, chosen=chosen, status=status, headline=headline,  # type: ignore[arg-type]
-                   checks=checks, quality_cost=_quality_cost(project, exp), summary=_summary(project, exp)), exp
+    return Verdict(
+        candidate_id=exp.id,
+        candidate_label=label,
+        chosen=chosen,
+        status=status,  # type: ignore[arg-type]
+        headline=headline,
+        checks=checks,
+        quality_cost=_quality_cost(project, exp),
+        summary=_summary(project, exp),
+    ), exp
 
 
 def build_model(session: Session) -> ModelSection:
@@ -170,12 +217,19 @@ def build_model(session: Session) -> ModelSection:
         return ModelSection()
     prof = session.cached_profile()
     return ModelSection(
-        path=m.path, format=m.format, sha256=m.sha256, onnx_path=m.onnx_path, onnx_sha256=m.onnx_sha256, exporter=m.exporter,
+        path=m.path,
+        format=m.format,
+        sha256=m.sha256,
+        onnx_path=m.onnx_path,
+        onnx_sha256=m.onnx_sha256,
+        exporter=m.exporter,
         architecture=m.architecture,
         inputs=[TensorInfo(name=s.name, shape=list(s.shape), dtype=s.dtype) for s in m.signature.inputs],
         outputs=[TensorInfo(name=s.name, shape=list(s.shape), dtype=s.dtype) for s in m.signature.outputs],
-        parameters=prof.parameters if prof else None, file_bytes=prof.file_bytes if prof else None,
-        op_count=prof.op_count if prof else None, opset=prof.opset if prof else None,
+        parameters=prof.parameters if prof else None,
+        file_bytes=prof.file_bytes if prof else None,
+        op_count=prof.op_count if prof else None,
+        opset=prof.opset if prof else None,
         weight_bytes_by_dtype=dict(sorted(prof.weight_bytes_by_dtype.items())) if prof else {},
     )
 
@@ -188,12 +242,20 @@ def build_data(project: Project) -> list[DataSection]:
     out = []
     for d in project.data:
         h = d.health
-        out.append(DataSection(
-            path=d.path, kind=d.kind, role=d.role, samples=d.samples, sha256=d.sha256,
-            class_counts=dict(sorted(h.class_counts.items())) if h else {},
-            group_counts=dict(sorted(h.group_counts.items())) if h else {},
-            warnings=[DataWarning(code=w.code, severity=w.severity, message=w.message) for w in (h.warnings if h else [])],
-        ))
+        out.append(
+            DataSection(
+                path=d.path,
+                kind=d.kind,
+                role=d.role,
+                samples=d.samples,
+                sha256=d.sha256,
+                class_counts=dict(sorted(h.class_counts.items())) if h else {},
+                group_counts=dict(sorted(h.group_counts.items())) if h else {},
+                warnings=[
+                    DataWarning(code=w.code, severity=w.severity, message=w.message) for w in (h.warnings if h else [])
+                ],
+            )
+        )
     return out
 
 
@@ -220,15 +282,19 @@ def _sources(raw: Any) -> list[SourceRef]:
             continue
         label = p.get("label") or ", ".join(str(x) for x in (p.get("source"), p.get("section")) if x) or "source"
         url = p.get("url")
-        url = url if isinstance(url, str) and url.startswith(("https://", "http://")) else None  # never javascript: etc.
-        out.append(SourceRef(label=str(label), url=url, confidence=_text(p.get("confidence")), claim=_text(p.get("claim"))))
+        url = (
+            url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+        )  # never javascript: etc.
+        out.append(
+            SourceRef(label=str(label), url=url, confidence=_text(p.get("confidence")), claim=_text(p.get("claim")))
+        )
     return out
 
 
 def _advice_item(kind: str, raw: Any) -> AdviceItem:
     if not isinstance(raw, dict):
         return AdviceItem(kind=kind, what=_text(raw))
-    msg = raw.get("message") if isinstance(raw.get("message"), dict) else {}
+    msg: dict[str, Any] = raw["message"] if isinstance(raw.get("message"), dict) else {}
     flat_msg = raw.get("message") if isinstance(raw.get("message"), str) else ""
     rule = raw.get("rule_id") or raw.get("rule") or raw.get("id") or ""
     rules = raw.get("rule_ids") or raw.get("rules")
@@ -238,11 +304,22 @@ def _advice_item(kind: str, raw: Any) -> AdviceItem:
     if tech is None and isinstance(raw.get("recommend"), dict):
         tech = raw["recommend"].get("technique")
     return AdviceItem(
-        kind=kind, rule_id=_text(rule), title=_text(raw.get("title") or raw.get("question") or raw.get("label")),
+        kind=kind,
+        rule_id=_text(rule),
+        title=_text(raw.get("title") or raw.get("question") or raw.get("label")),
         what=_text(msg.get("what") or raw.get("what") or flat_msg),
         why=_text(msg.get("why") or raw.get("why") or raw.get("reason")),
-        do=_text(msg.get("do") or msg.get("fix") or msg.get("what_to_do") or msg.get("action") or raw.get("do") or raw.get("fix")),
-        severity=_text(raw.get("severity")), technique=_text(tech) or None, resolved=bool(raw.get("resolved") or raw.get("dismissed")),
+        do=_text(
+            msg.get("do")
+            or msg.get("fix")
+            or msg.get("what_to_do")
+            or msg.get("action")
+            or raw.get("do")
+            or raw.get("fix")
+        ),
+        severity=_text(raw.get("severity")),
+        technique=_text(tech) or None,
+        resolved=bool(raw.get("resolved") or raw.get("dismissed")),
         sources=_sources(raw.get("provenance") or raw.get("sources")),
     )
 
@@ -300,36 +377,87 @@ def build_plots(project: Project, focus: Experiment | None) -> list[ScatterPlot]
     y_lines: list[BudgetLine] = []
     drop = project.budget.get("accuracy_drop_pts")
     if ymetric == "accuracy" and base_acc is not None and isinstance(drop, (int, float)):
-        y_lines.append(BudgetLine(axis="y", value=base_acc.value * 100 - float(drop), label=f"accuracy budget (−{drop:g} pts)"))
+        y_lines.append(
+            BudgetLine(axis="y", value=base_acc.value * 100 - float(drop), label=f"accuracy budget (−{drop:g} pts)")
+        )
     dis = project.budget.get("max_disagreement_pct")
     if ymetric == "top1_agreement" and isinstance(dis, (int, float)):
         y_lines.append(BudgetLine(axis="y", value=100 - float(dis), label=f"agreement budget ({100 - dis:g} %)"))
     plots = []
     for pid, title, xmetric, xlabel, scale, bkey, bscale in (
-        ("tradeoff-size", "Quality against file size", "size_bytes", "File size (KiB)", 1 / 1024, "size_mb", 1e6 / 1024),
-        ("tradeoff-latency", "Quality against latency", "latency_ms_median", "Latency, median (ms)", 1.0, "latency_ms", 1.0),
+        (
+            "tradeoff-size",
+            "Quality against file size",
+            "size_bytes",
+            "File size (KiB)",
+            1 / 1024,
+            "size_mb",
+            1e6 / 1024,
+        ),
+        (
+            "tradeoff-latency",
+            "Quality against latency",
+            "latency_ms_median",
+            "Latency, median (ms)",
+            1.0,
+            "latency_ms",
+            1.0,
+        ),
     ):
         pts: list[PlotPoint] = []
         for e in finished:
             x, y = pick(e, xmetric), pick(e, ymetric)
             if x is None or y is None:
                 continue
-            pts.append(PlotPoint(id=e.id, label=e.label or e.id, x=x.value * scale, y=y.value * 100, source=x.source,
-                                 focus=focus is not None and e.id == focus.id, baseline=e.kind == "baseline"))
+            pts.append(
+                PlotPoint(
+                    id=e.id,
+                    label=e.label or e.id,
+                    x=x.value * scale,
+                    y=y.value * 100,
+                    source=x.source,
+                    focus=focus is not None and e.id == focus.id,
+                    baseline=e.kind == "baseline",
+                )
+            )
         front = pareto_ids([(p.id, p.x, p.y) for p in pts])
         for p in pts:
             p.pareto = p.id in front
         lines = list(y_lines)
         limit = project.budget.get(bkey)
         if isinstance(limit, (int, float)) and not isinstance(limit, bool):
-            lines.insert(0, BudgetLine(axis="x", value=float(limit) * bscale, label=f"{'size' if bkey == 'size_mb' else 'latency'} budget"))
+            lines.insert(
+                0,
+                BudgetLine(
+                    axis="x", value=float(limit) * bscale, label=f"{'size' if bkey == 'size_mb' else 'latency'} budget"
+                ),
+            )
         sources = sorted({p.source for p in pts})
-        note = "x: " + ", ".join({"host": "measured on this computer", "device": "measured on the device", "estimate": "estimated"}[s] for s in sources) if sources else "nothing measured yet"
+        note = (
+            "x: "
+            + ", ".join(
+                {"host": "measured on this computer", "device": "measured on the device", "estimate": "estimated"}[s]
+                for s in sources
+            )
+            if sources
+            else "nothing measured yet"
+        )
         if xmetric == "latency_ms_median" and "host" in sources and not target_is_host(project):
             note += " (latency on this computer is not the target's)"
         note += "; quality: measured on this computer"
-        plots.append(ScatterPlot(id=pid, title=title, x_label=xlabel, y_label=ylabel, x_metric=xmetric, y_metric=ymetric,
-                                 points=pts, budget_lines=lines, note=note))
+        plots.append(
+            ScatterPlot(
+                id=pid,
+                title=title,
+                x_label=xlabel,
+                y_label=ylabel,
+                x_metric=xmetric,
+                y_metric=ymetric,
+                points=pts,
+                budget_lines=lines,
+                note=note,
+            )
+        )
     return plots
 
 
@@ -346,24 +474,51 @@ def build_experiments(session: Session, focus: Experiment | None, plots: list[Sc
         details = e.error_details or ""
         if len(details) > ERROR_DETAILS_CHARS:
             details = "…" + details[-ERROR_DETAILS_CHARS:]
-        out.append(ExperimentInfo(
-            id=e.id, label=e.label or e.id, kind=e.kind, group=e.group, status=e.status,
-            recipe=[StepInfo(technique=s.technique, config=compact_json({k: v for k, v in s.config.items() if k != "technique"})) for s in e.recipe],
-            figures=figs, device_figures=device, error=e.error, error_details=details,
-            artifacts=[ArtifactInfo(path=a.path, size_bytes=a.size_bytes, sha256=a.sha256, summary=a.summary, notes=list(a.notes)) for a in e.artifacts],
-            on_pareto_front=e.id in front, meets_budgets=tri_all([c.met for c in checks]) if checks else None,
-            is_focus=focus is not None and e.id == focus.id, command=recreate_command(pfile, e),
-        ))
+        out.append(
+            ExperimentInfo(
+                id=e.id,
+                label=e.label or e.id,
+                kind=e.kind,
+                group=e.group,
+                status=e.status,
+                recipe=[
+                    StepInfo(
+                        technique=s.technique,
+                        config=compact_json({k: v for k, v in s.config.items() if k != "technique"}),
+                    )
+                    for s in e.recipe
+                ],
+                figures=figs,
+                device_figures=device,
+                error=e.error,
+                error_details=details,
+                artifacts=[
+                    ArtifactInfo(
+                        path=a.path, size_bytes=a.size_bytes, sha256=a.sha256, summary=a.summary, notes=list(a.notes)
+                    )
+                    for a in e.artifacts
+                ],
+                on_pareto_front=e.id in front,
+                meets_budgets=tri_all([c.met for c in checks]) if checks else None,
+                is_focus=focus is not None and e.id == focus.id,
+                command=recreate_command(pfile, e),
+            )
+        )
     return out
 
 
 def _rows(base: dict[str, float], cand: dict[str, float]) -> list[DeltaRow]:
     def key(k: str) -> tuple[int, Any]:
         return (0, int(k)) if k.lstrip("-").isdigit() else (1, k)
+
     rows = []
     for k in sorted(set(base) | set(cand), key=key):
         b, c = base.get(k), cand.get(k)
-        rows.append(DeltaRow(name=k, baseline=b, candidate=c, delta_pts=None if b is None or c is None else round((c - b) * 100, 4)))
+        rows.append(
+            DeltaRow(
+                name=k, baseline=b, candidate=c, delta_pts=None if b is None or c is None else round((c - b) * 100, 4)
+            )
+        )
     return rows
 
 
@@ -377,26 +532,43 @@ def build_deltas(project: Project, focus: Experiment | None) -> DeltasSection:
         note = "No per-class accuracy: the evaluation data has no labels."
     elif not cq.per_subgroup_accuracy:
         note = "No subgroups in the data: add a 'groups' array to see per-subgroup results."
-    return DeltasSection(candidate_id=focus.id, candidate_label=focus.label or focus.id,
-                         per_class=_rows(bq.per_class_accuracy, cq.per_class_accuracy),
-                         per_subgroup=_rows(bq.per_subgroup_accuracy, cq.per_subgroup_accuracy), note=note)
+    return DeltasSection(
+        candidate_id=focus.id,
+        candidate_label=focus.label or focus.id,
+        per_class=_rows(bq.per_class_accuracy, cq.per_class_accuracy),
+        per_subgroup=_rows(bq.per_subgroup_accuracy, cq.per_subgroup_accuracy),
+        note=note,
+    )
 
 
 def build_sensitivity(project: Project) -> SensitivitySection:
     for e in reversed(project.experiments):
         if e.kind == "sensitivity" and e.status == "finished" and isinstance(e.extra.get("sensitivity"), dict):
-            items = sorted(((str(k), float(v)) for k, v in e.extra["sensitivity"].items()), key=lambda kv: (-kv[1], kv[0]))
-            rows = [SensitivityRow(rank=i + 1, layer=k, drop=v) for i, (k, v) in enumerate(items[:MAX_SENSITIVITY_ROWS])]
+            items = sorted(
+                ((str(k), float(v)) for k, v in e.extra["sensitivity"].items()), key=lambda kv: (-kv[1], kv[0])
+            )
+            rows = [
+                SensitivityRow(rank=i + 1, layer=k, drop=v) for i, (k, v) in enumerate(items[:MAX_SENSITIVITY_ROWS])
+            ]
             metric = e.extra.get("sensitivity_metric") or "quality drop when only this layer is quantized"
             more = f"; {len(items) - len(rows)} more not shown" if len(items) > len(rows) else ""
             return SensitivitySection(experiment_id=e.id, rows=rows, note=f"{metric} (measured on this computer){more}")
-    return SensitivitySection(note="No sensitivity analysis has been run: 'shrinkwise sensitivity PROJECT' ranks the layers.")
+    return SensitivitySection(
+        note="No sensitivity analysis has been run: 'shrinkwise sensitivity PROJECT' ranks the layers."
+    )
 
 
 def _layer_times(prof: Any) -> list[LayerTime]:
     total = prof.node_time_total_us or sum(l.time_us or 0.0 for l in prof.layers) or 1.0
-    return [LayerTime(name=l.name, op_type=l.op_type, time_us=round(l.time_us or 0.0, 3), share_pct=round((l.time_us or 0.0) / total * 100, 2))
-            for l in prof.top_by_time(SLOWEST_LAYERS)]
+    return [
+        LayerTime(
+            name=l.name,
+            op_type=l.op_type,
+            time_us=round(l.time_us or 0.0, 3),
+            share_pct=round((l.time_us or 0.0) / total * 100, 2),
+        )
+        for l in prof.top_by_time(SLOWEST_LAYERS)
+    ]
 
 
 def _cache_dir(session: Session) -> Path:
@@ -492,15 +664,20 @@ def disagreement_examples(session: Session, exp: Experiment, indices: list[int])
     first = next(iter(sub.inputs.values()))
     out = []
     for j, i in enumerate(idx.tolist()):
-        out.append(DisagreementExample(
-            index=int(i),
-            label=None if sub.labels is None else str(int(sub.labels[j])),
-            original=str(int(np.argmax(orig[j]))) if orig.ndim == 2 else None,
-            candidate=str(int(np.argmax(cand[j]))) if cand.ndim == 2 else None,
-            pixels=_pixels(first[j]),
-        ))
+        out.append(
+            DisagreementExample(
+                index=int(i),
+                label=None if sub.labels is None else str(int(sub.labels[j])),
+                original=str(int(np.argmax(orig[j]))) if orig.ndim == 2 else None,
+                candidate=str(int(np.argmax(cand[j]))) if cand.ndim == 2 else None,
+                pixels=_pixels(first[j]),
+            )
+        )
     try:
-        atomic_write_text(cache, json.dumps({"indices": indices, "examples": [x.model_dump(mode="json") for x in out]}, sort_keys=True))
+        atomic_write_text(
+            cache,
+            json.dumps({"indices": indices, "examples": [x.model_dump(mode="json") for x in out]}, sort_keys=True),
+        )
     except OSError:
         pass
     return out
@@ -527,37 +704,59 @@ def build_disagreements(session: Session, focus: Experiment | None, compute: boo
     return section
 
 
-def build_warnings(project: Project, advice: AdviceSection, focus: Experiment | None, layers_note: str = "") -> list[UnresolvedWarning]:
+def build_warnings(
+    project: Project, advice: AdviceSection, focus: Experiment | None, layers_note: str = ""
+) -> list[UnresolvedWarning]:
     out = []
     for item in advice.blockers + advice.warnings:
         if not item.resolved:
-            out.append(UnresolvedWarning(origin="advisor", ref=item.rule_id, message=" ".join(x for x in (item.title, item.what, item.do) if x)))
+            out.append(
+                UnresolvedWarning(
+                    origin="advisor",
+                    ref=item.rule_id,
+                    message=" ".join(x for x in (item.title, item.what, item.do) if x),
+                )
+            )
     for d in project.data:
-        for w in (d.health.warnings if d.health else []):
+        for w in d.health.warnings if d.health else []:
             out.append(UnresolvedWarning(origin="data", ref=d.path, message=f"{w.severity}: {w.message}"))
     for e in project.experiments:
         if e.status in ("failed", "cancelled"):
-            out.append(UnresolvedWarning(origin="run", ref=e.id, message=f"{e.label or e.id} {e.status}: {e.error or 'no error recorded'}"))
+            out.append(
+                UnresolvedWarning(
+                    origin="run", ref=e.id, message=f"{e.label or e.id} {e.status}: {e.error or 'no error recorded'}"
+                )
+            )
     if focus is not None:
         for a in focus.artifacts:
             for n in a.notes:
                 out.append(UnresolvedWarning(origin="artifact", ref=focus.id, message=n))
         if not target_is_host(project) and pick(focus, "latency_ms_median", "device") is None:
-            out.append(UnresolvedWarning(origin="run", ref=focus.id, message="Latency was measured on this computer only; "
-                                         "run 'shrinkwise bundle' and 'shrinkwise import-results' to measure it on the device."))
+            out.append(
+                UnresolvedWarning(
+                    origin="run",
+                    ref=focus.id,
+                    message="Latency was measured on this computer only; "
+                    "run 'shrinkwise bundle' and 'shrinkwise import-results' to measure it on the device.",
+                )
+            )
     return out
 
 
-def build_reproducibility(session: Session, focus: Experiment | None, experiments: list[ExperimentInfo]) -> Reproducibility:
+def build_reproducibility(
+    session: Session, focus: Experiment | None, experiments: list[ExperimentInfo]
+) -> Reproducibility:
     p = session.project
     s = p.split
     versions = focus.final_artifact.lineage.versions if focus is not None and focus.final_artifact else {}
     return Reproducibility(
         project_file=project_file_name(session.path),
-        model_sha256=p.model.sha256 if p.model else "", onnx_sha256=p.model.onnx_sha256 if p.model else "",
+        model_sha256=p.model.sha256 if p.model else "",
+        onnx_sha256=p.model.onnx_sha256 if p.model else "",
         data=[KeyValue(key=f"{d.path} ({d.role})", value=d.sha256) for d in p.data],
         split=f"seed {s.seed}, {s.evaluation_fraction * 100:g} % evaluation, {s.calibration_count} calibration samples",
-        versions=_kv(versions), report_versions=_kv(library_versions()),
+        versions=_kv(versions),
+        report_versions=_kv(library_versions()),
         commands=[KeyValue(key=e.id, value=e.command) for e in experiments if e.status == "finished"],
     )
 
@@ -584,7 +783,9 @@ def build_report(
     return ReportData(
         title=f"Shrinkwise report: {project.name}",
         project_name=project.name,
-        as_of=max([project.created] + [t for e in project.experiments for t in (e.created, e.started, e.finished) if t]),
+        as_of=max(
+            [project.created] + [t for e in project.experiments for t in (e.created, e.started, e.finished) if t]
+        ),
         notes=project.notes,
         verdict=verdict,
         model=build_model(session),

@@ -7,6 +7,7 @@ Determinism: nothing here reads the clock or absolute paths; dictionaries are so
 same `ReportData`. Two things are computed on first use and cached in the artifacts folder so that later reports
 read the same numbers: the chosen candidate's per-layer profile and the disagreement examples' predictions.
 """
+
 from __future__ import annotations
 
 import json
@@ -368,19 +369,38 @@ METRIC_LABELS = {
     "cosine_mean": "Cosine (mean)",
     "cosine_min": "Cosine (min)",
 }
-KEY_METRICS = ("size_bytes", "encoded_size_bytes", "latency_ms_median", "latency_ms_p90", "latency_ratio",
-               "peak_memory_mb", "accuracy", "macro_f1", "top1_agreement", "sqnr_db", "cosine_min")
+KEY_METRICS = (
+    "size_bytes",
+    "encoded_size_bytes",
+    "latency_ms_median",
+    "latency_ms_p90",
+    "latency_ratio",
+    "peak_memory_mb",
+    "accuracy",
+    "macro_f1",
+    "top1_agreement",
+    "sqnr_db",
+    "cosine_min",
+)
 
 
 def _how(m: Measurement) -> str:
     d = m.details or {}
     if m.source == "device":
-        parts = [str(d.get("device", "device")), str(d.get("runtime", "")), f"{d['threads']} thread(s)" if "threads" in d else "",
-                 f"{d['runs']} runs" if "runs" in d else ""]
+        parts = [
+            str(d.get("device", "device")),
+            str(d.get("runtime", "")),
+            f"{d['threads']} thread(s)" if "threads" in d else "",
+            f"{d['runs']} runs" if "runs" in d else "",
+        ]
     else:
-        parts = [str(d.get("runtime", "")), f"{d['threads']} thread(s)" if "threads" in d else "",
-                 f"{d['runs']} runs" if "runs" in d else "", f"{d['samples']} samples" if "samples" in d else "",
-                 str(d.get("what", "") or d.get("note", "") or d.get("how", ""))]
+        parts = [
+            str(d.get("runtime", "")),
+            f"{d['threads']} thread(s)" if "threads" in d else "",
+            f"{d['runs']} runs" if "runs" in d else "",
+            f"{d['samples']} samples" if "samples" in d else "",
+            str(d.get("what", "") or d.get("note", "") or d.get("how", "")),
+        ]
     return ", ".join(p for p in parts if p)
 
 
@@ -400,7 +420,14 @@ def pick(exp: Experiment | None, metric: str, source: str | None = None) -> Meas
 
 
 def figure(m: Measurement) -> Figure:
-    return Figure(metric=m.metric, value=m.value, unit=m.unit, text=fmt_metric(m.metric, m.value, m.unit), source=m.source, how=_how(m))
+    return Figure(
+        metric=m.metric,
+        value=m.value,
+        unit=m.unit,
+        text=fmt_metric(m.metric, m.value, m.unit),
+        source=m.source,
+        how=_how(m),
+    )
 
 
 def compact_json(value: Any) -> str:
@@ -483,11 +510,30 @@ def budget_checks(project: Project, exp: Experiment | None, target_is_host: bool
             margin = limit - value
             met = (value <= limit) if counts else None
             rel = f" ({margin / limit * 100:+.0f} % of the budget)" if limit else ""
-            unit = {"size_mb": " MB", "latency_ms": " ms", "peak_memory_mb": " MB", "accuracy_drop_pts": " points", "max_disagreement_pct": " %"}[key]
+            unit = {
+                "size_mb": " MB",
+                "latency_ms": " ms",
+                "peak_memory_mb": " MB",
+                "accuracy_drop_pts": " points",
+                "max_disagreement_pct": " %",
+            }[key]
             word = "headroom" if margin >= 0 else "over"
             margin_text = f"{abs(margin):.4g}{unit} {word}{rel}"
-        out.append(BudgetCheck(key=key, label=label, limit=limit, limit_text=limit_text, value=value, value_text=value_text,
-                               source=source, met=met, margin=margin, margin_text=margin_text, note=note))  # type: ignore[arg-type]
+        out.append(
+            BudgetCheck(
+                key=key,
+                label=label,
+                limit=limit,
+                limit_text=limit_text,
+                value=value,
+                value_text=value_text,
+                source=source,  # type: ignore[arg-type]
+                met=met,
+                margin=margin,
+                margin_text=margin_text,
+                note=note,
+            )
+        )
     return out
 
 
@@ -520,7 +566,11 @@ def recreate_command(project_file: str, exp: Experiment) -> str:
         return ""
 
     def sets(config: dict[str, Any], prefix: str) -> list[str]:
-        return [f"--set {q(f'{prefix}{k}={compact_json(v)}')}" for k, v in sorted(config.items()) if k not in ("technique", "version")]
+        return [
+            f"--set {q(f'{prefix}{k}={compact_json(v)}')}"
+            for k, v in sorted(config.items())
+            if k not in ("technique", "version")
+        ]
 
     if len(exp.recipe) == 1:
         step = exp.recipe[0]

@@ -5,11 +5,13 @@ as vector graphics, and writes text as text: nothing in a string is ever read as
 `<script>` is printed as those characters. A Unicode TrueType font (DejaVu, Arial, ...) is used when the system has
 one; otherwise the built-in Helvetica with text transliterated to Latin-1.
 """
+
 from __future__ import annotations
 
 import io
 import os
 import sys
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +24,41 @@ _FONT_SETS: list[tuple[str, str, str]] = [
     ("dejavu/DejaVuSans.ttf", "dejavu/DejaVuSans-Bold.ttf", "dejavu/DejaVuSansMono.ttf"),
     ("truetype/dejavu/DejaVuSans.ttf", "truetype/dejavu/DejaVuSans-Bold.ttf", "truetype/dejavu/DejaVuSansMono.ttf"),
     ("TTF/DejaVuSans.ttf", "TTF/DejaVuSans-Bold.ttf", "TTF/DejaVuSansMono.ttf"),
-    ("truetype/liberation/LiberationSans-Regular.ttf", "truetype/liberation/LiberationSans-Bold.ttf", "truetype/liberation/LiberationMono-Regular.ttf"),
+    (
+        "truetype/liberation/LiberationSans-Regular.ttf",
+        "truetype/liberation/LiberationSans-Bold.ttf",
+        "truetype/liberation/LiberationMono-Regular.ttf",
+    ),
     ("arial.ttf", "arialbd.ttf", "consola.ttf"),
     ("Supplemental/Arial.ttf", "Supplemental/Arial Bold.ttf", "Supplemental/Courier New.ttf"),
 ]
-_FONT_DIRS = ["/usr/share/fonts", "/usr/share/fonts/truetype", "/usr/local/share/fonts", "/Library/Fonts",
-              "/System/Library/Fonts", os.path.join(os.environ.get("WINDIR", "C:\\Windows"), "Fonts"),
-              os.path.expanduser("~/.local/share/fonts"), os.path.expanduser("~/.fonts")]
+_FONT_DIRS = [
+    "/usr/share/fonts",
+    "/usr/share/fonts/truetype",
+    "/usr/local/share/fonts",
+    "/Library/Fonts",
+    "/System/Library/Fonts",
+    os.path.join(os.environ.get("WINDIR", "C:\\Windows"), "Fonts"),
+    os.path.expanduser("~/.local/share/fonts"),
+    os.path.expanduser("~/.fonts"),
+]
 
-_LATIN1 = {"→": "->", "≤": "<=", "≥": ">=", "×": "x", "−": "-", "–": "-", "—": "-", "…": "...", "’": "'", "‘": "'",
-           "“": '"', "”": '"', "±": "+/-", "µ": "u"}
+_LATIN1 = {
+    "→": "->",
+    "≤": "<=",
+    "≥": ">=",
+    "×": "x",
+    "−": "-",
+    "–": "-",
+    "—": "-",
+    "…": "...",
+    "’": "'",
+    "‘": "'",
+    "“": '"',
+    "”": '"',
+    "±": "+/-",
+    "µ": "u",
+}
 
 
 def find_fonts() -> tuple[Path, Path, Path] | None:
@@ -99,7 +126,9 @@ class _Doc:
         s = "" if text is None else str(text)
         return s if self.unicode else latin1(s)
 
-    def font(self, size: float = 9.5, bold: bool = False, mono: bool = False, colour: tuple[int, int, int] = (34, 34, 34)) -> None:
+    def font(
+        self, size: float = 9.5, bold: bool = False, mono: bool = False, colour: tuple[int, int, int] = (34, 34, 34)
+    ) -> None:
         self.pdf.set_font(self.mono if mono else self.sans, "B" if bold and not mono else "", size)
         self.pdf.set_text_color(*colour)
 
@@ -126,20 +155,36 @@ class _Doc:
         self.font(11, bold=True)
         self.pdf.multi_cell(self.width, 6, self.t(text), new_x="LMARGIN", new_y="NEXT", align="L")
 
-    def para(self, text: str, size: float = 9.5, bold: bool = False, colour: tuple[int, int, int] = (34, 34, 34), mono: bool = False) -> None:
+    def para(
+        self,
+        text: str,
+        size: float = 9.5,
+        bold: bool = False,
+        colour: tuple[int, int, int] = (34, 34, 34),
+        mono: bool = False,
+    ) -> None:
         if not text:
             return
         from fpdf.enums import WrapMode
 
         self.font(size, bold=bold, mono=mono, colour=colour)
-        self.pdf.multi_cell(self.width, size * 0.5, self.t(text), new_x="LMARGIN", new_y="NEXT", align="L",
-                            wrapmode=WrapMode.CHAR if mono else WrapMode.WORD)
+        self.pdf.multi_cell(
+            self.width,
+            size * 0.5,
+            self.t(text),
+            new_x="LMARGIN",
+            new_y="NEXT",
+            align="L",
+            wrapmode=WrapMode.CHAR if mono else WrapMode.WORD,
+        )
         self.pdf.ln(0.8)
 
     def muted(self, text: str) -> None:
         self.para(text, 8.5, colour=(110, 110, 110))
 
-    def table(self, headings: list[str] | None, rows: list[list[str]], widths: list[float] | None = None, size: float = 8.0) -> None:
+    def table(
+        self, headings: list[str] | None, rows: list[list[str]], widths: list[float] | None = None, size: float = 8.0
+    ) -> None:
         """A table with text cells (never markup); `headings=None` for a key/value table without a heading row."""
         if not rows:
             return
@@ -147,9 +192,15 @@ class _Doc:
 
         self.font(size)
         with self.pdf.table(
-            col_widths=tuple(widths) if widths else None, text_align="LEFT", line_height=size * 0.48,
-            borders_layout=TableBordersLayout.HORIZONTAL_LINES, headings_style=_heading_style(self.sans, size),
-            wrapmode=WrapMode.WORD, width=self.width, padding=0.8, first_row_as_headings=headings is not None,
+            col_widths=tuple(widths) if widths else None,
+            text_align="LEFT",
+            line_height=size * 0.48,
+            borders_layout=TableBordersLayout.HORIZONTAL_LINES,
+            headings_style=_heading_style(self.sans, size),
+            wrapmode=WrapMode.WORD,
+            width=self.width,
+            padding=0.8,
+            first_row_as_headings=headings is not None,
         ) as table:
             if headings is not None:
                 head = table.row()
@@ -167,7 +218,9 @@ class _Doc:
 
     def svg(self, svg_text: str, width_mm: float) -> None:
         family = "DejaVu Sans" if self.unicode else "helvetica"
-        svg_text = svg_text.replace('font-family="DejaVu Sans, Helvetica, Arial, sans-serif"', f'font-family="{family}"')
+        svg_text = svg_text.replace(
+            'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"', f'font-family="{family}"'
+        )
         if not self.unicode:
             svg_text = latin1(svg_text)
         # Height from the viewBox keeps the aspect ratio; break the page first if it does not fit.
@@ -186,13 +239,13 @@ class _Doc:
 
 
 def _as_datetime(text: str) -> Any:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         value = datetime(2000, 1, 1)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _heading_style(family: str, size: float) -> Any:
@@ -216,7 +269,9 @@ def render_pdf(report: ReportData) -> bytes:
     titles = dict(SECTIONS)
     doc.h1(r.title)
     doc.para(r.notes)
-    doc.muted("Every figure says where it comes from: [host] measured on this computer, [device] measured on the device, [estimate] estimated.")
+    doc.muted(
+        "Every figure says where it comes from: [host] measured on this computer, [device] measured on the device, [estimate] estimated."
+    )
 
     # Verdict
     doc.h2(titles["verdict"])
@@ -224,9 +279,14 @@ def render_pdf(report: ReportData) -> bytes:
     doc.para(r.verdict.headline, 11.5, bold=True, colour=colour)
     for line in r.verdict.summary:
         doc.para(line)
-    doc.table(["Budget", "Limit", "Candidate", "Meets it", "By how much", "Note"],
-              [[c.label, c.limit_text, c.value_text + _src(c.source), _yesno(c.met), c.margin_text, c.note] for c in r.verdict.checks],
-              [0.15, 0.12, 0.17, 0.09, 0.22, 0.25])
+    doc.table(
+        ["Budget", "Limit", "Candidate", "Meets it", "By how much", "Note"],
+        [
+            [c.label, c.limit_text, c.value_text + _src(c.source), _yesno(c.met), c.margin_text, c.note]
+            for c in r.verdict.checks
+        ],
+        [0.15, 0.12, 0.17, 0.09, 0.22, 0.25],
+    )
     if r.verdict.quality_cost:
         doc.h3("Quality cost")
         for q in r.verdict.quality_cost:
@@ -261,9 +321,21 @@ def render_pdf(report: ReportData) -> bytes:
         doc.muted("No budget set.")
     doc.h3("Data")
     if r.data:
-        doc.table(["File", "Kind", "Role", "Samples", "Classes", "Subgroups"],
-                  [[d.path, d.kind, d.role, str(d.samples), str(len(d.class_counts)), ", ".join(f"{k}: {v}" for k, v in d.group_counts.items())] for d in r.data],
-                  [0.3, 0.08, 0.12, 0.1, 0.1, 0.3])
+        doc.table(
+            ["File", "Kind", "Role", "Samples", "Classes", "Subgroups"],
+            [
+                [
+                    d.path,
+                    d.kind,
+                    d.role,
+                    str(d.samples),
+                    str(len(d.class_counts)),
+                    ", ".join(f"{k}: {v}" for k, v in d.group_counts.items()),
+                ]
+                for d in r.data
+            ],
+            [0.3, 0.08, 0.12, 0.1, 0.1, 0.3],
+        )
         for d in r.data:
             for w in d.warnings:
                 doc.para(f"{w.severity} ({d.path}): {w.message}", 9, colour=(176, 109, 0))
@@ -274,30 +346,63 @@ def render_pdf(report: ReportData) -> bytes:
     doc.h2(titles["advice"])
     if not r.advice.available:
         doc.muted(r.advice.note)
-    for group, title in (("blockers", "Blockers"), ("plan", "Plan"), ("warnings", "Warnings"), ("questions", "Open questions")):
+    for group, title in (
+        ("blockers", "Blockers"),
+        ("plan", "Plan"),
+        ("warnings", "Warnings"),
+        ("questions", "Open questions"),
+    ):
         items = getattr(r.advice, group)
         if not items:
             continue
         doc.h3(title)
         for it in items:
-            head = " ".join(x for x in (it.title, f"[{it.rule_id}]" if it.rule_id else "", f"-> {it.technique}" if it.technique else "",
-                                        "(resolved)" if it.resolved else "") if x)
+            head = " ".join(
+                x
+                for x in (
+                    it.title,
+                    f"[{it.rule_id}]" if it.rule_id else "",
+                    f"-> {it.technique}" if it.technique else "",
+                    "(resolved)" if it.resolved else "",
+                )
+                if x
+            )
             doc.para(head, 9.5, bold=True)
             for label, value in (("What", it.what), ("Why", it.why), ("What to do", it.do)):
                 if value:
                     doc.para(f"{label}: {value}", 9)
             if it.sources:
-                doc.muted("Sources: " + "; ".join(s.label + (f" ({s.confidence})" if s.confidence else "") + (f" {s.url}" if s.url else "") for s in it.sources))
+                doc.muted(
+                    "Sources: "
+                    + "; ".join(
+                        s.label + (f" ({s.confidence})" if s.confidence else "") + (f" {s.url}" if s.url else "")
+                        for s in it.sources
+                    )
+                )
 
     # Experiments
     doc.h2(titles["experiments"])
-    short = {"size_bytes": "Size", "latency_ms_median": "Latency median", "latency_ms_p90": "Latency p90",
-             "peak_memory_mb": "Peak memory", "accuracy": "Accuracy", "top1_agreement": "Agreement"}
-    heads = ["Candidate", "Recipe", "Status"] + [short.get(x, METRIC_LABELS[x]) for x in TABLE_METRICS] + ["Front", "Budget"]
+    short = {
+        "size_bytes": "Size",
+        "latency_ms_median": "Latency median",
+        "latency_ms_p90": "Latency p90",
+        "peak_memory_mb": "Peak memory",
+        "accuracy": "Accuracy",
+        "top1_agreement": "Agreement",
+    }
+    heads = (
+        ["Candidate", "Recipe", "Status"]
+        + [short.get(x, METRIC_LABELS[x]) for x in TABLE_METRICS]
+        + ["Front", "Budget"]
+    )
     rows2 = []
     for e in r.experiments:
-        cells = [f"{e.label}\n{e.id}" + ("\n(chosen)" if e.is_focus and r.verdict.chosen else ("\n(suggested)" if e.is_focus else "")),
-                 " -> ".join(s.technique for s in e.recipe) or ("original" if e.kind == "baseline" else "-"), e.status]
+        cells = [
+            f"{e.label}\n{e.id}"
+            + ("\n(chosen)" if e.is_focus and r.verdict.chosen else ("\n(suggested)" if e.is_focus else "")),
+            " -> ".join(s.technique for s in e.recipe) or ("original" if e.kind == "baseline" else "-"),
+            e.status,
+        ]
         for metric in TABLE_METRICS:
             f = figure_of(e, metric)
             cells.append(f"{f.text}{_src(f.source)}" if f else "-")
@@ -311,14 +416,26 @@ def render_pdf(report: ReportData) -> bytes:
         if e.error_details:
             doc.para(e.error_details, 7, mono=True, colour=(80, 80, 80))
         if e.recipe:
-            doc.table(["Step", "Technique", "Settings"], [[str(i + 1), s.technique, s.config] for i, s in enumerate(e.recipe)], [0.06, 0.16, 0.78], size=7)
+            doc.table(
+                ["Step", "Technique", "Settings"],
+                [[str(i + 1), s.technique, s.config] for i, s in enumerate(e.recipe)],
+                [0.06, 0.16, 0.78],
+                size=7,
+            )
         for a in e.artifacts:
-            doc.muted(f"Artifact {a.path}, {fmt_bytes(a.size_bytes)}, sha256 {a.sha256[:16]}…" + (f" — {a.summary}" if a.summary else ""))
+            doc.muted(
+                f"Artifact {a.path}, {fmt_bytes(a.size_bytes)}, sha256 {a.sha256[:16]}…"
+                + (f" — {a.summary}" if a.summary else "")
+            )
             for note in a.notes:
                 doc.muted(f"• {note}")
         if e.device_figures:
-            doc.table(["Measured on the device", "Value", "How"],
-                      [[METRIC_LABELS.get(f.metric, f.metric), f"{f.text} [device]", f.how] for f in e.device_figures], [0.3, 0.2, 0.5], size=7.5)
+            doc.table(
+                ["Measured on the device", "Value", "How"],
+                [[METRIC_LABELS.get(f.metric, f.metric), f"{f.text} [device]", f.how] for f in e.device_figures],
+                [0.3, 0.2, 0.5],
+                size=7.5,
+            )
         if e.command:
             doc.para(e.command, 7, mono=True, colour=(60, 60, 60))
 
@@ -334,17 +451,29 @@ def render_pdf(report: ReportData) -> bytes:
     if r.deltas.candidate_id:
         doc.para(f"'{r.deltas.candidate_label}' against the original, accuracy in % [host].")
     doc.muted(r.deltas.note)
-    for rows3, title, svg_title in ((r.deltas.per_class, "Class", "Accuracy change per class"), (r.deltas.per_subgroup, "Subgroup", "Accuracy change per subgroup")):
+    for rows3, title, svg_title in (
+        (r.deltas.per_class, "Class", "Accuracy change per class"),
+        (r.deltas.per_subgroup, "Subgroup", "Accuracy change per subgroup"),
+    ):
         if not rows3:
             continue
         doc.svg(delta_bars_svg(rows3, svg_title), doc.width * 0.6)
-        doc.table([title, "Original", "Candidate", "Change (points)"],
-                  [[x.name, pct(x.baseline), pct(x.candidate), "-" if x.delta_pts is None else f"{x.delta_pts:+.2f}"] for x in rows3],
-                  [0.4, 0.2, 0.2, 0.2])
+        doc.table(
+            [title, "Original", "Candidate", "Change (points)"],
+            [
+                [x.name, pct(x.baseline), pct(x.candidate), "-" if x.delta_pts is None else f"{x.delta_pts:+.2f}"]
+                for x in rows3
+            ],
+            [0.4, 0.2, 0.2, 0.2],
+        )
 
     # Sensitivity
     doc.h2(titles["sensitivity"])
-    doc.table(["Rank", "Layer", "Quality drop"], [[str(x.rank), x.layer, f"{x.drop:.4g} [host]"] for x in r.sensitivity.rows], [0.08, 0.7, 0.22])
+    doc.table(
+        ["Rank", "Layer", "Quality drop"],
+        [[str(x.rank), x.layer, f"{x.drop:.4g} [host]"] for x in r.sensitivity.rows],
+        [0.08, 0.7, 0.22],
+    )
     doc.muted(r.sensitivity.note)
 
     # Layers
@@ -352,7 +481,11 @@ def render_pdf(report: ReportData) -> bytes:
     for rows4, title in ((r.layers.before, "Original"), (r.layers.after, "Candidate")):
         doc.h3(title)
         if rows4:
-            doc.table(["Layer", "Op", "Time", "Share"], [[x.name, x.op_type, f"{x.time_us:.1f} µs [{r.layers.source}]", f"{x.share_pct:.1f} %"] for x in rows4], [0.5, 0.16, 0.2, 0.14])
+            doc.table(
+                ["Layer", "Op", "Time", "Share"],
+                [[x.name, x.op_type, f"{x.time_us:.1f} µs [{r.layers.source}]", f"{x.share_pct:.1f} %"] for x in rows4],
+                [0.5, 0.16, 0.2, 0.14],
+            )
         else:
             doc.muted("not profiled")
     doc.muted(r.layers.note)
@@ -378,7 +511,11 @@ def render_pdf(report: ReportData) -> bytes:
                 doc.pdf.image(io.BytesIO(pixels_svg(ex.pixels).encode()), x=x + 3, y=y, w=14)
             doc.font(7)
             doc.pdf.set_xy(x, y + 15)
-            text = f"#{ex.index}" + (f"\nlabel {ex.label}" if ex.label is not None else "") + (f"\n{ex.original} -> {ex.candidate}" if ex.original is not None else "")
+            text = (
+                f"#{ex.index}"
+                + (f"\nlabel {ex.label}" if ex.label is not None else "")
+                + (f"\n{ex.original} -> {ex.candidate}" if ex.original is not None else "")
+            )
             doc.pdf.multi_cell(cell_w - 1, 3.2, doc.t(text), align="C")
         doc.pdf.set_xy(x0, y + 30)
     doc.muted(r.disagreements.note)
@@ -393,8 +530,11 @@ def render_pdf(report: ReportData) -> bytes:
     # Reproducibility
     doc.h2(titles["reproducibility"])
     rp = r.reproducibility
-    doc.kv([("Project file", rp.project_file), ("Model sha256", rp.model_sha256), ("ONNX sha256", rp.onnx_sha256)]
-           + [(f"Data {kv.key}", kv.value) for kv in rp.data] + [("Split", rp.split)])
+    doc.kv(
+        [("Project file", rp.project_file), ("Model sha256", rp.model_sha256), ("ONNX sha256", rp.onnx_sha256)]
+        + [(f"Data {kv.key}", kv.value) for kv in rp.data]
+        + [("Split", rp.split)]
+    )
     doc.h3("Versions the candidate was made with")
     doc.kv([(kv.key, kv.value) for kv in rp.versions])
     doc.h3("Versions that made this report")

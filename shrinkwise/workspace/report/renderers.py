@@ -4,6 +4,7 @@ HTML goes through Jinja2 with autoescaping on: every string from a model, a file
 The SVG figures are made by `workspace.report.svg`, which escapes its own text. Markdown uses a separate template
 whose every output is escaped for Markdown (and for the HTML that Markdown renderers pass through).
 """
+
 from __future__ import annotations
 
 import re
@@ -19,10 +20,17 @@ from shrinkwise.workspace.report.svg import delta_bars_svg, pixels_svg, scatter_
 TABLE_METRICS = ("size_bytes", "latency_ms_median", "latency_ms_p90", "peak_memory_mb", "accuracy", "top1_agreement")
 SOURCE_SHORT = {"host": "host", "device": "device", "estimate": "estimate"}
 SECTIONS = (
-    ("verdict", "Verdict"), ("model", "Model, target, budget and data"), ("advice", "The advisor's plan"),
-    ("experiments", "Experiments"), ("tradeoff", "Trade-off"), ("deltas", "Per-class and per-subgroup changes"),
-    ("sensitivity", "Sensitivity ranking"), ("layers", "Slowest layers, before and after"),
-    ("disagreements", "Disagreement examples"), ("warnings", "Unresolved warnings"), ("reproducibility", "Reproducibility"),
+    ("verdict", "Verdict"),
+    ("model", "Model, target, budget and data"),
+    ("advice", "The advisor's plan"),
+    ("experiments", "Experiments"),
+    ("tradeoff", "Trade-off"),
+    ("deltas", "Per-class and per-subgroup changes"),
+    ("sensitivity", "Sensitivity ranking"),
+    ("layers", "Slowest layers, before and after"),
+    ("disagreements", "Disagreement examples"),
+    ("warnings", "Unresolved warnings"),
+    ("reproducibility", "Reproducibility"),
 )
 
 
@@ -61,8 +69,10 @@ def render_html(report: ReportData) -> str:
         fmt_bytes=fmt_bytes,
         pct=pct,
         plot_svgs=[Markup(scatter_svg(p)) for p in report.plots],
-        delta_svgs=[Markup(delta_bars_svg(report.deltas.per_class, "Accuracy change per class")),
-                    Markup(delta_bars_svg(report.deltas.per_subgroup, "Accuracy change per subgroup"))],
+        delta_svgs=[
+            Markup(delta_bars_svg(report.deltas.per_class, "Accuracy change per class")),
+            Markup(delta_bars_svg(report.deltas.per_subgroup, "Accuracy change per subgroup")),
+        ],
         pixel_svg=lambda px: Markup(pixels_svg(px)),
     )
 
@@ -114,7 +124,13 @@ def render_markdown(report: ReportData) -> str:
         return MdSafe("yes" if v is True else ("**no**" if v is False else "not known"))
 
     text = env.from_string(_template_text("report.md.j2")).render(
-        r=report, code=md_code, fence=md_fence, cell=cell, tag=tag, yesno=yesno, quality_metric=quality_metric,
+        r=report,
+        code=md_code,
+        fence=md_fence,
+        cell=cell,
+        tag=tag,
+        yesno=yesno,
+        quality_metric=quality_metric,
         quality_label=MdSafe(METRIC_LABELS[quality_metric]),
     )
     text = re.sub(r"\n{3,}", "\n\n", text)

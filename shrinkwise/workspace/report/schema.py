@@ -1,4 +1,5 @@
 """Print the JSON report's schema: `python -m shrinkwise.workspace.report.schema > workspace/report/report_schema.json`."""
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@
 Written by hand (no plotting library) so the report stays Qt-free and byte-stable; every text that came from a model,
 a file or the user goes through `esc`. The PDF renderer embeds the same SVG.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,7 +36,7 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
     start = math.ceil(lo / step - 1e-9) * step
-    out = []
+    out: list[float] = []
     v = start
     while v <= hi + step * 1e-6 and len(out) < 50:
         out.append(round(v, 10))
@@ -75,12 +76,16 @@ def scatter_svg(plot: ScatterPlot, width: int = 680, height: int = 400) -> str:
     """Quality (y) against cost (x): budget lines dashed red, the Pareto front in orange, the focus candidate green."""
     left, right, top, bottom = 64, 24, 34, 74
     pw, ph = width - left - right, height - top - bottom
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-             f'font-family="{FONT}" font-size="11" role="img" aria-label="{esc(plot.title)}">',
-             f'<rect x="0" y="0" width="{width}" height="{height}" fill="white"/>',
-             f'<text x="{left}" y="20" font-size="14" font-weight="bold" fill="{INK}">{esc(plot.title)}</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'font-family="{FONT}" font-size="11" role="img" aria-label="{esc(plot.title)}">',
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="white"/>',
+        f'<text x="{left}" y="20" font-size="14" font-weight="bold" fill="{INK}">{esc(plot.title)}</text>',
+    ]
     if not plot.points:
-        parts.append(f'<text x="{width / 2:.0f}" y="{height / 2:.0f}" text-anchor="middle" fill="{GREY}">No measured candidates yet</text></svg>')
+        parts.append(
+            f'<text x="{width / 2:.0f}" y="{height / 2:.0f}" text-anchor="middle" fill="{GREY}">No measured candidates yet</text></svg>'
+        )
         return "".join(parts)
     xs = [p.x for p in plot.points] + [b.value for b in plot.budget_lines if b.axis == "x"]
     ys = [p.y for p in plot.points] + [b.value for b in plot.budget_lines if b.axis == "y"]
@@ -100,23 +105,37 @@ def scatter_svg(plot: ScatterPlot, width: int = 680, height: int = 400) -> str:
         if x0 <= t <= x1:
             X = sx(t)
             parts.append(f'<line x1="{n(X)}" y1="{top}" x2="{n(X)}" y2="{top + ph}" stroke="#e6e6e6"/>')
-            parts.append(f'<text x="{n(X)}" y="{top + ph + 15}" text-anchor="middle" fill="{INK}">{esc(tick_text(t))}</text>')
+            parts.append(
+                f'<text x="{n(X)}" y="{top + ph + 15}" text-anchor="middle" fill="{INK}">{esc(tick_text(t))}</text>'
+            )
     for t in nice_ticks(y0, y1):
         if y0 <= t <= y1:
             Y = sy(t)
             parts.append(f'<line x1="{left}" y1="{n(Y)}" x2="{left + pw}" y2="{n(Y)}" stroke="#e6e6e6"/>')
-            parts.append(f'<text x="{left - 6}" y="{n(Y + 4)}" text-anchor="end" fill="{INK}">{esc(tick_text(t))}</text>')
-    parts.append(f'<text x="{n(left + pw / 2)}" y="{top + ph + 34}" text-anchor="middle" fill="{INK}">{esc(plot.x_label)}</text>')
-    parts.append(f'<text transform="translate(16 {n(top + ph / 2)}) rotate(-90)" text-anchor="middle" fill="{INK}">{esc(plot.y_label)}</text>')
+            parts.append(
+                f'<text x="{left - 6}" y="{n(Y + 4)}" text-anchor="end" fill="{INK}">{esc(tick_text(t))}</text>'
+            )
+    parts.append(
+        f'<text x="{n(left + pw / 2)}" y="{top + ph + 34}" text-anchor="middle" fill="{INK}">{esc(plot.x_label)}</text>'
+    )
+    parts.append(
+        f'<text transform="translate(16 {n(top + ph / 2)}) rotate(-90)" text-anchor="middle" fill="{INK}">{esc(plot.y_label)}</text>'
+    )
     for b in plot.budget_lines:
         if b.axis == "x":
             X = sx(b.value)
-            parts.append(f'<line x1="{n(X)}" y1="{top}" x2="{n(X)}" y2="{top + ph}" stroke="{RED}" stroke-width="1.5" stroke-dasharray="6 4"/>')
+            parts.append(
+                f'<line x1="{n(X)}" y1="{top}" x2="{n(X)}" y2="{top + ph}" stroke="{RED}" stroke-width="1.5" stroke-dasharray="6 4"/>'
+            )
             parts.append(f'<text x="{n(X - 4)}" y="{top + 12}" text-anchor="end" fill="{RED}">{esc(b.label)}</text>')
         else:
             Y = sy(b.value)
-            parts.append(f'<line x1="{left}" y1="{n(Y)}" x2="{left + pw}" y2="{n(Y)}" stroke="{RED}" stroke-width="1.5" stroke-dasharray="6 4"/>')
-            parts.append(f'<text x="{left + pw - 4}" y="{n(Y - 4)}" text-anchor="end" fill="{RED}">{esc(b.label)}</text>')
+            parts.append(
+                f'<line x1="{left}" y1="{n(Y)}" x2="{left + pw}" y2="{n(Y)}" stroke="{RED}" stroke-width="1.5" stroke-dasharray="6 4"/>'
+            )
+            parts.append(
+                f'<text x="{left + pw - 4}" y="{n(Y - 4)}" text-anchor="end" fill="{RED}">{esc(b.label)}</text>'
+            )
     front = sorted((p for p in plot.points if p.pareto), key=lambda p: (p.x, -p.y))
     if len(front) > 1:
         pts = " ".join(f"{n(sx(p.x))},{n(sy(p.y))}" for p in front)
@@ -140,22 +159,35 @@ def scatter_svg(plot: ScatterPlot, width: int = 680, height: int = 400) -> str:
         placed.append(box)
         ty = Y + dy + 2
         weight = ' font-weight="bold"' if p.focus else ""
-        parts.append(f'<text x="{n(lx + (w if anchor_right else 0))}" y="{n(ty)}" text-anchor="{"end" if anchor_right else "start"}" fill="{INK}"{weight}>{esc(label)}</text>')
+        parts.append(
+            f'<text x="{n(lx + (w if anchor_right else 0))}" y="{n(ty)}" text-anchor="{"end" if anchor_right else "start"}" fill="{INK}"{weight}>{esc(label)}</text>'
+        )
     # Legend: marker shape = where x was measured; colours; Pareto line; budget line.
     ly = height - 16
     lx = left
     legend = []
     for src in sorted({p.source for p in plot.points}):
-        legend.append(_marker(src, lx + 5, ly - 4, BLUE, "white", 4.5) + f'<text x="{lx + 14}" y="{ly}" fill="{INK}">{esc(MARKER_WORDS[src])}</text>')
+        legend.append(
+            _marker(src, lx + 5, ly - 4, BLUE, "white", 4.5)
+            + f'<text x="{lx + 14}" y="{ly}" fill="{INK}">{esc(MARKER_WORDS[src])}</text>'
+        )
         lx += 24 + 6.3 * len(MARKER_WORDS[src])
-    legend.append(f'<circle cx="{lx + 5}" cy="{ly - 4}" r="4.5" fill="{GREY}"/><text x="{lx + 14}" y="{ly}" fill="{INK}">original</text>')
+    legend.append(
+        f'<circle cx="{lx + 5}" cy="{ly - 4}" r="4.5" fill="{GREY}"/><text x="{lx + 14}" y="{ly}" fill="{INK}">original</text>'
+    )
     lx += 72
-    legend.append(f'<circle cx="{lx + 5}" cy="{ly - 4}" r="4.5" fill="{GREEN}"/><text x="{lx + 14}" y="{ly}" fill="{INK}">chosen / suggested</text>')
+    legend.append(
+        f'<circle cx="{lx + 5}" cy="{ly - 4}" r="4.5" fill="{GREEN}"/><text x="{lx + 14}" y="{ly}" fill="{INK}">chosen / suggested</text>'
+    )
     lx += 140
-    legend.append(f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 18}" y2="{ly - 4}" stroke="{ORANGE}" stroke-width="2"/><text x="{lx + 22}" y="{ly}" fill="{INK}">Pareto front</text>')
+    legend.append(
+        f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 18}" y2="{ly - 4}" stroke="{ORANGE}" stroke-width="2"/><text x="{lx + 22}" y="{ly}" fill="{INK}">Pareto front</text>'
+    )
     lx += 104
     if plot.budget_lines:
-        legend.append(f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 18}" y2="{ly - 4}" stroke="{RED}" stroke-width="1.5" stroke-dasharray="6 4"/><text x="{lx + 22}" y="{ly}" fill="{INK}">budget</text>')
+        legend.append(
+            f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 18}" y2="{ly - 4}" stroke="{RED}" stroke-width="1.5" stroke-dasharray="6 4"/><text x="{lx + 22}" y="{ly}" fill="{INK}">budget</text>'
+        )
     parts.extend(legend)
     parts.append("</svg>")
     return "".join(parts)
@@ -166,10 +198,12 @@ def delta_bars_svg(rows: list[DeltaRow], title: str, width: int = 520) -> str:
     rows = [r for r in rows if r.delta_pts is not None]
     row_h, top, name_w = 18, 28, 130
     height = top + row_h * max(len(rows), 1) + 24
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-             f'font-family="{FONT}" font-size="11" role="img" aria-label="{esc(title)}">',
-             f'<rect x="0" y="0" width="{width}" height="{height}" fill="white"/>',
-             f'<text x="4" y="16" font-size="13" font-weight="bold" fill="{INK}">{esc(title)}</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'font-family="{FONT}" font-size="11" role="img" aria-label="{esc(title)}">',
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="white"/>',
+        f'<text x="4" y="16" font-size="13" font-weight="bold" fill="{INK}">{esc(title)}</text>',
+    ]
     if not rows:
         parts.append(f'<text x="4" y="{top + 12}" fill="{GREY}">nothing to compare</text></svg>')
         return "".join(parts)
@@ -187,7 +221,9 @@ def delta_bars_svg(rows: list[DeltaRow], title: str, width: int = 520) -> str:
         parts.append(f'<text x="{name_w - 6}" y="{y + 12}" text-anchor="end" fill="{INK}">{esc(name)}</text>')
         parts.append(f'<rect x="{n(x)}" y="{y + 3}" width="{n(max(w, 1.0))}" height="{row_h - 6}" fill="{colour}"/>')
         parts.append(f'<text x="{n(mid + half + 6)}" y="{y + 12}" fill="{INK}">{d:+.2f}</text>')
-    parts.append(f'<text x="{n(mid)}" y="{height - 6}" text-anchor="middle" fill="{GREY}">change in accuracy, points (scale ±{scale:.2g})</text>')
+    parts.append(
+        f'<text x="{n(mid)}" y="{height - 6}" text-anchor="middle" fill="{GREY}">change in accuracy, points (scale ±{scale:.2g})</text>'
+    )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -199,10 +235,14 @@ def pixels_svg(pixels: list[list[float]], size: int = 56) -> str:
     if not h or not w:
         return ""
     cell = size / max(h, w)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{n(cell * w)}" height="{n(cell * h)}" viewBox="0 0 {n(cell * w)} {n(cell * h)}">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{n(cell * w)}" height="{n(cell * h)}" viewBox="0 0 {n(cell * w)} {n(cell * h)}">'
+    ]
     for i, row in enumerate(pixels):
         for j, v in enumerate(row):
             g = int(round(255 * (1.0 - max(0.0, min(1.0, v)))))
-            parts.append(f'<rect x="{n(j * cell)}" y="{n(i * cell)}" width="{n(cell + 0.3)}" height="{n(cell + 0.3)}" fill="#{g:02x}{g:02x}{g:02x}"/>')
+            parts.append(
+                f'<rect x="{n(j * cell)}" y="{n(i * cell)}" width="{n(cell + 0.3)}" height="{n(cell + 0.3)}" fill="#{g:02x}{g:02x}{g:02x}"/>'
+            )
     parts.append("</svg>")
     return "".join(parts)

@@ -1,11 +1,12 @@
 """Session fixtures: tiny models trained on seeded synthetic data and exported to ONNX once."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from tests.compression.techniques.helpers import Task, make_task, bar_images, blobs, cnn, export, mlp
+from tests.compression.techniques.helpers import Task, bar_images, blobs, cnn, export, make_task, mlp
 
 
 @pytest.fixture(scope="session")
@@ -32,5 +33,3 @@ def wide_mlp_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     model = mlp(dim=256, hidden=256, classes=10)
     return export(model, torch.randn(1, 256), tmp_path_factory.mktemp("wide") / "wide.onnx")
-
-

@@ -1,4 +1,5 @@
 """Helpers for the technique tests: tiny models built in code, seeded synthetic data, running a technique."""
+
 from __future__ import annotations
 
 import copy
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from shrinkwise.compression.techniques.base import Artifact, LabelledData, TechniqueContext, drive
 
 
@@ -106,7 +108,9 @@ def bar_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def mlp(dim: int = 16, hidden: int = 64, classes: int = 4) -> Any:
     import torch.nn as nn
 
-    return nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, classes))
+    return nn.Sequential(
+        nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, classes)
+    )
 
 
 def cnn() -> Any:
@@ -128,7 +132,9 @@ def cnn() -> Any:
     )
 
 
-def make_task(model: Any, make_data: Callable[[int, int], tuple[np.ndarray, np.ndarray]], epochs: int, path: Path) -> Task:
+def make_task(
+    model: Any, make_data: Callable[[int, int], tuple[np.ndarray, np.ndarray]], epochs: int, path: Path
+) -> Task:
     import torch
 
     torch.manual_seed(0)

@@ -1,5 +1,6 @@
 """Walk the whole catalog: every technique imports cheaply, and its Config is a well-formed, documented,
 bounded, JSON-round-tripping pydantic model with a literal discriminator."""
+
 from __future__ import annotations
 
 import inspect
@@ -20,8 +21,15 @@ IDS = technique_ids()
 
 def test_catalog_lists_the_nine_techniques() -> None:
     assert set(IDS) == {
-        "fp16", "int8_dynamic", "int8_static", "int4_weight_only", "palettize",
-        "prune_unstructured", "prune_structured", "distill", "mixed_precision",
+        "fp16",
+        "int8_dynamic",
+        "int8_static",
+        "int4_weight_only",
+        "palettize",
+        "prune_unstructured",
+        "prune_structured",
+        "distill",
+        "mixed_precision",
     }
 
 
@@ -50,7 +58,9 @@ def test_config_is_well_formed(tid: str) -> None:
         default.version = 2  # type: ignore[misc]
 
     schema = config_cls.model_json_schema()
-    assert schema["properties"]["technique"].get("const") == tid or schema["properties"]["technique"].get("enum") == [tid]
+    assert schema["properties"]["technique"].get("const") == tid or schema["properties"]["technique"].get("enum") == [
+        tid
+    ]
     for name, prop in schema["properties"].items():
         if name in ("technique", "version"):
             continue
@@ -66,8 +76,8 @@ def test_config_is_well_formed(tid: str) -> None:
 
 def test_configs_validate_through_one_discriminated_union() -> None:
     classes = tuple(technique_module(t).Config for t in IDS)
-    adapter: TypeAdapter[Any] = TypeAdapter(Annotated[Union[classes], Field(discriminator="technique")])  # type: ignore[valid-type]
-    for tid, cls in zip(IDS, classes):
+    adapter: TypeAdapter[Any] = TypeAdapter(Annotated[Union[classes], Field(discriminator="technique")])  # type: ignore[valid-type]  # noqa: UP007 (a runtime tuple of classes)
+    for tid, cls in zip(IDS, classes, strict=False):
         assert isinstance(adapter.validate_python({"technique": tid}), cls)
     parsed = adapter.validate_json('{"technique": "palettize", "bits": 3}')
     assert parsed.bits == 3

@@ -1,4 +1,5 @@
 """Mixed precision: the layers the sensitivity analysis flags stay float, with no Q/DQ in front of them."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,7 +26,11 @@ def assert_float(path: Path, names: list[str]) -> onnx.ModelProto:
         assert node.op_type in ("Conv", "Gemm", "MatMul"), node.op_type
         for inp in node.input:
             prod = producers.get(inp)
-            assert prod is None or prod.op_type not in ("DequantizeLinear", "QuantizeLinear", "DynamicQuantizeLinear"), (name, inp)
+            assert prod is None or prod.op_type not in (
+                "DequantizeLinear",
+                "QuantizeLinear",
+                "DynamicQuantizeLinear",
+            ), (name, inp)
             if inp in inits:
                 assert inits[inp].data_type == onnx.TensorProto.FLOAT
     return model
@@ -50,7 +55,11 @@ def test_int8_static_keeps_top_k_float(cnn_task: Task, tmp_path: Path) -> None:
 
 def test_threshold_selection_with_dynamic(cnn_task: Task, tmp_path: Path) -> None:
     ctx = cnn_task.ctx(tmp_path, sensitivity=SENSITIVITY)
-    _, art = run(mixed_precision.apply, ctx, mixed_precision.Config(precision="int8_dynamic", selection="threshold", threshold=0.05))
+    _, art = run(
+        mixed_precision.apply,
+        ctx,
+        mixed_precision.Config(precision="int8_dynamic", selection="threshold", threshold=0.05),
+    )
     assert art.details["kept_float"] == ["/0/Conv", "/11/Gemm"]
     model = assert_float(tmp_path / art.path, ["/0/Conv", "/11/Gemm"])
     assert any(n.op_type in QUANTIZED_FORMS for n in model.graph.node)
@@ -58,7 +67,9 @@ def test_threshold_selection_with_dynamic(cnn_task: Task, tmp_path: Path) -> Non
 
 def test_int4_with_explicit_keep_float_and_no_sensitivity(mlp_task: Task, tmp_path: Path) -> None:
     ctx = mlp_task.ctx(tmp_path, sensitivity=None)
-    _, art = run(mixed_precision.apply, ctx, mixed_precision.Config(precision="int4", keep_float=("/4/Gemm",), block_size=16))
+    _, art = run(
+        mixed_precision.apply, ctx, mixed_precision.Config(precision="int4", keep_float=("/4/Gemm",), block_size=16)
+    )
     model = onnx.load(str(tmp_path / art.path))
     kept = next(n for n in model.graph.node if n.name == "/4/Gemm")
     assert kept.op_type in ("MatMul", "Gemm")
@@ -72,4 +83,8 @@ def test_without_sensitivity_it_says_to_run_the_analysis(cnn_task: Task, tmp_pat
 
 def test_unknown_keep_float_name_is_refused(cnn_task: Task, tmp_path: Path) -> None:
     with pytest.raises(TechniqueError, match="no node named"):
-        run(mixed_precision.apply, cnn_task.ctx(tmp_path, sensitivity={}), mixed_precision.Config(keep_float=("/nope/Conv",)))
+        run(
+            mixed_precision.apply,
+            cnn_task.ctx(tmp_path, sensitivity={}),
+            mixed_precision.Config(keep_float=("/nope/Conv",)),
+        )

@@ -1,4 +1,5 @@
 """fp16, int8 dynamic, int8 static and int4 weight-only: real ONNX Runtime outputs against the float model."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -79,7 +80,9 @@ def test_int8_static_cnn(cnn_task: Task, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("method", ["Entropy", "Percentile"])
 def test_int8_static_other_calibrations(cnn_task: Task, tmp_path: Path, method: str) -> None:
-    _, art = run(int8_static.apply, cnn_task.ctx(tmp_path), int8_static.Config(calibrate_method=method, calibration_samples=32))
+    _, art = run(
+        int8_static.apply, cnn_task.ctx(tmp_path), int8_static.Config(calibrate_method=method, calibration_samples=32)
+    )
     x = cnn_task.validation.inputs["x"][:100]
     assert sqnr_db(outputs(cnn_task.onnx_path, x), outputs(tmp_path / art.path, x)) >= 15.0
 
@@ -138,14 +141,21 @@ def test_int8_static_auto_preset_spares_layernorm_and_softmax(tmp_path: Path) ->
     assert art.details["op_preset"] == "weight_ops_only"
     model = onnx.load(str(ctx.out_dir / art.path))
     producers = {o: n for n in model.graph.node for o in n.output}
-    fed = {n.op_type for n in model.graph.node for i in n.input if i in producers and producers[i].op_type == "DequantizeLinear"}
+    fed = {
+        n.op_type
+        for n in model.graph.node
+        for i in n.input
+        if i in producers and producers[i].op_type == "DequantizeLinear"
+    }
     assert fed <= {"MatMul", "Gemm"}, fed
     q = sqnr_db(outputs(path, x), outputs(ctx.out_dir / art.path, x))
     print(f"int8 static transformer-like block SQNR {q:.1f} dB")
     assert q >= 20.0
 
 
-def test_quantizer_temp_files_never_land_in_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_quantizer_temp_files_never_land_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """ORT writes sym_shape_infer_temp.onnx / <uuid>.data into the cwd for large models; quiet() gives it a scratch dir."""
     from shrinkwise.compression.techniques import _onnx_utils as ou
 

@@ -1,5 +1,6 @@
 """Structured pruning and distillation: really smaller models that still solve the synthetic task; clear errors
 when the PyTorch model or training data is missing."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,7 +31,9 @@ def test_prune_structured_really_shrinks(task_name: str, request: pytest.Fixture
     macs0, macs1 = ou.count_macs(before), ou.count_macs(after)
     params0, params1 = ou.count_params(before), ou.count_params(after)
     acc = accuracy(outputs(tmp_path / art.path, task.validation.inputs["x"]), task.validation.labels)
-    print(f"prune_structured {task_name}: MACs {macs1 / macs0:.2f}x, params {params1 / params0:.2f}x, accuracy {acc:.3f}")
+    print(
+        f"prune_structured {task_name}: MACs {macs1 / macs0:.2f}x, params {params1 / params0:.2f}x, accuracy {acc:.3f}"
+    )
     assert macs1 <= 0.45 * macs0
     assert params1 < params0
     assert acc >= 0.9
@@ -52,7 +55,11 @@ def test_prune_structured_keeps_channel_counts_kernel_friendly(cnn_task: Task, t
 
 
 def test_prune_structured_params_target(mlp_task: Task, tmp_path: Path) -> None:
-    _, art = run(prune_structured.apply, mlp_task.ctx(tmp_path), prune_structured.Config(target="params", keep_ratio=0.5, epochs=1))
+    _, art = run(
+        prune_structured.apply,
+        mlp_task.ctx(tmp_path),
+        prune_structured.Config(target="params", keep_ratio=0.5, epochs=1),
+    )
     assert art.details["params"]["pruned"] <= 0.55 * art.details["params"]["original"]
 
 
@@ -67,7 +74,9 @@ def test_distill_pruned_student(mlp_task: Task, tmp_path: Path) -> None:
     ctx = mlp_task.ctx(tmp_path)
     events, art = run(distill.apply, ctx, distill.Config(student="pruned", width_ratio=0.25, epochs=3))
     acc = accuracy(outputs(tmp_path / art.path, mlp_task.validation.inputs["x"]), mlp_task.validation.labels)
-    print(f"distill (25% width) student accuracy {acc:.3f}, params {art.details['student_params']} vs {art.details['teacher_params']}")
+    print(
+        f"distill (25% width) student accuracy {acc:.3f}, params {art.details['student_params']} vs {art.details['teacher_params']}"
+    )
     assert acc >= 0.9
     assert art.details["student_params"] < 0.3 * art.details["teacher_params"]
     for name in ("train_loss", "val_accuracy", "val_agreement"):
@@ -96,7 +105,9 @@ def test_distill_student_from_module_file(cnn_task: Task, tmp_path: Path) -> Non
 
 
 def test_distill_previous_student_after_structured_pruning(mlp_task: Task, tmp_path: Path) -> None:
-    _, pruned = run(prune_structured.apply, mlp_task.ctx(tmp_path / "p"), prune_structured.Config(keep_ratio=0.3, epochs=0))
+    _, pruned = run(
+        prune_structured.apply, mlp_task.ctx(tmp_path / "p"), prune_structured.Config(keep_ratio=0.3, epochs=0)
+    )
     ts = tmp_path / "p" / str(pruned.torch_model_path)
     ctx = mlp_task.ctx(tmp_path / "d", previous_torch_model_path=ts)
     _, art = run(distill.apply, ctx, distill.Config(student="previous", epochs=2))
@@ -120,11 +131,17 @@ def test_training_techniques_say_what_is_missing(mlp_task: Task, tmp_path: Path,
         run(module.apply, mlp_task.ctx(tmp_path, **kw), module.Config())
     text = str(err.value)
     assert "PyTorch" in text and "labelled training data" in text
-    assert {"torch_model": "state dict", "train": "missing: labelled training data", "labels": "labels"}[missing] in text
+    assert {"torch_model": "state dict", "train": "missing: labelled training data", "labels": "labels"}[
+        missing
+    ] in text
 
 
 def test_prune_unstructured_torch_path_keeps_zeros_through_export(cnn_task: Task, tmp_path: Path) -> None:
-    _, art = run(prune_unstructured.apply, cnn_task.ctx(tmp_path), prune_unstructured.Config(target_sparsity=0.5, fine_tune_epochs=1, min_elements=100))
+    _, art = run(
+        prune_unstructured.apply,
+        cnn_task.ctx(tmp_path),
+        prune_unstructured.Config(target_sparsity=0.5, fine_tune_epochs=1, min_elements=100),
+    )
     # BatchNorm is folded into the Conv weights at export: zeros stay zeros
     assert abs(art.details["sparsity"] - 0.5) <= 0.01
     assert np.isfinite(outputs(tmp_path / art.path, cnn_task.validation.inputs["x"][:4])).all()
@@ -139,5 +156,5 @@ def test_training_is_deterministic_with_the_seed(mlp_task: Task, tmp_path: Path)
         return [numpy_helper.to_array(i) for i in onnx.load(str(tmp_path / sub / art.path)).graph.initializer]
 
     a, b, c = weights("a", 0), weights("b", 0), weights("c", 1)
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))
-    assert not all(np.array_equal(x, y) for x, y in zip(a, c))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=False))
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c, strict=False))

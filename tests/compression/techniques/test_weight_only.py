@@ -1,4 +1,5 @@
 """Palettization and unstructured pruning: storage encodings computed honestly, ONNX Runtime still runs the file."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -68,7 +69,11 @@ def test_palettize_4bit(wide_mlp_path: Path, tmp_path: Path) -> None:
 
 def test_palettize_grouped_and_fp32_tables(cnn_task: Task, tmp_path: Path) -> None:
     ctx = cnn_task.ctx(tmp_path)
-    _, art = run(palettize.apply, ctx, palettize.Config(bits=2, granularity="per_grouped_channel", group_size=4, lut_dtype="fp32", min_elements=500))
+    _, art = run(
+        palettize.apply,
+        ctx,
+        palettize.Config(bits=2, granularity="per_grouped_channel", group_size=4, lut_dtype="fp32", min_elements=500),
+    )
     for t in art.details["tensors"]:
         assert t["tables"] > 1
     after = weights(tmp_path / art.path)
@@ -90,11 +95,15 @@ def test_palettize_nothing_big_enough(mlp_task: Task, tmp_path: Path) -> None:
 def test_prune_unstructured_hits_target(cnn_task: Task, tmp_path: Path, scope: str) -> None:
     ctx = cnn_task.ctx(tmp_path, torch_model=None, train=None)
     target = 0.6
-    _, art = run(prune_unstructured.apply, ctx, prune_unstructured.Config(target_sparsity=target, scope=scope, min_elements=100))
+    _, art = run(
+        prune_unstructured.apply, ctx, prune_unstructured.Config(target_sparsity=target, scope=scope, min_elements=100)
+    )
     after = weights(tmp_path / art.path)
     big = [w for w in after.values() if w.size >= 100]
     real = sum(int(np.sum(w == 0)) for w in big) / sum(w.size for w in big)
-    print(f"prune {scope}: real sparsity {real:.4f}, encoded {art.encoded_size_bytes / art.details['original_bytes']:.3f}x")
+    print(
+        f"prune {scope}: real sparsity {real:.4f}, encoded {art.encoded_size_bytes / art.details['original_bytes']:.3f}x"
+    )
     assert abs(real - target) <= 0.01
     assert abs(art.details["sparsity"] - real) < 1e-9
     if scope == "per_layer":
@@ -108,7 +117,11 @@ def test_prune_unstructured_hits_target(cnn_task: Task, tmp_path: Path, scope: s
 
 def test_prune_unstructured_with_fine_tuning(mlp_task: Task, tmp_path: Path) -> None:
     ctx = mlp_task.ctx(tmp_path)
-    events, art = run(prune_unstructured.apply, ctx, prune_unstructured.Config(target_sparsity=0.8, fine_tune_epochs=2, min_elements=100))
+    events, art = run(
+        prune_unstructured.apply,
+        ctx,
+        prune_unstructured.Config(target_sparsity=0.8, fine_tune_epochs=2, min_elements=100),
+    )
     assert art.details["fine_tuned"]
     assert abs(art.details["sparsity"] - 0.8) <= 0.01
     assert [e.series for e in events if isinstance(e, MetricPoint)].count("train_loss") == 2
@@ -139,7 +152,11 @@ def test_pruning_fine_tunes_a_torchscript_model(mlp_task: Task, tmp_path: Path) 
     ts = tmp_path / "m.pt"
     assert tu.save_torchscript(mlp_task.factory(), [torch.from_numpy(mlp_task.train.inputs["x"][:1])], ts) is None
     ctx = mlp_task.ctx(tmp_path / "out", torch_model=lambda: tu.load_torchscript(ts))
-    _, art = run(prune_unstructured.apply, ctx, prune_unstructured.Config(target_sparsity=0.7, fine_tune_epochs=1, min_elements=100))
+    _, art = run(
+        prune_unstructured.apply,
+        ctx,
+        prune_unstructured.Config(target_sparsity=0.7, fine_tune_epochs=1, min_elements=100),
+    )
     assert art.details["fine_tuned"] and abs(art.details["sparsity"] - 0.7) <= 0.01
 
 
@@ -149,6 +166,9 @@ def test_already_quantized_models_are_explained(mlp_task: Task, tmp_path: Path) 
     _, q = run(int4_weight_only.apply, mlp_task.ctx(tmp_path / "q"), int4_weight_only.Config(block_size=16))
     ctx = TechniqueContext(onnx_path=tmp_path / "q" / q.path, out_dir=tmp_path / "p")
     ctx.out_dir.mkdir()
-    for module, cfg in ((palettize, palettize.Config(min_elements=10)), (prune_unstructured, prune_unstructured.Config(min_elements=10))):
+    for module, cfg in (
+        (palettize, palettize.Config(min_elements=10)),
+        (prune_unstructured, prune_unstructured.Config(min_elements=10)),
+    ):
         with pytest.raises(TechniqueError, match="already quantized"):
             run(module.apply, ctx, cfg)
