@@ -19,12 +19,12 @@ from shrinkwise.compression.data import DataHealth
 from shrinkwise.compression.errors import ProjectFileError
 from shrinkwise.compression.measure.records import Measurement
 from shrinkwise.compression.signature import InputSignature
-from shrinkwise.workspace.atomic import atomic_write_text
 
 SCHEMA_VERSION = 1
 PROJECT_SUFFIX = ".shrinkwise.json"
 ModelFormat = Literal["onnx", "torchscript", "torch_export", "state_dict"]
-RunStatus = Literal["queued", "running", "finished", "failed", "cancelled"]
+# "interrupted": left `running` by a process that died (see workspace.store.reconcile_interrupted).
+RunStatus = Literal["queued", "running", "finished", "failed", "cancelled", "interrupted"]
 
 
 def utc_now() -> str:
@@ -223,10 +223,16 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def load_project(path: Path | str) -> Project:
-    """Read, migrate and validate a project file; any problem becomes a one-line `ProjectFileError`."""
+    """Read, migrate and validate a project file; any problem becomes a one-line `ProjectFileError`.
+
+    Hostile files included (see `workspace.containment`): only a regular file is read, NaN/Infinity, huge integers,
+    lone surrogates and deep nesting are refused, and every path, id and hash it names is checked.
+    """
+    from shrinkwise.workspace import containment
+
     path = normalise_project_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = containment.read_project_text(path)
     except FileNotFoundError:
         raise ProjectFileError(
             "no such project file", path, "check the path or create it with 'shrinkwise new'"
@@ -243,20 +249,35 @@ def load_project(path: Path | str) -> Project:
             path,
             f"restore {path.name}.bak or fix the file by hand",
         ) from None
+    except (RecursionError, ValueError) as exc:  # nesting too deep; an integer over 4300 digits
+        raise containment.hostile(path, exc) from None
     if not isinstance(raw, dict):
         raise ProjectFileError("is not a Shrinkwise project (expected a JSON object)", path, f"restore {path.name}.bak")
-    raw = migrate(raw, path)
+    containment.check_json_values(raw, path)
     try:
-        return Project.model_validate(raw)
+        raw = migrate(raw, path)
+    except ProjectFileError:
+        raise
+    except Exception as exc:  # a migration meeting a shape it never expected: the file, not Shrinkwise, is wrong
+        raise ProjectFileError(
+            f"cannot be migrated ({exc.__class__.__name__})", path, f"fix the file by hand or restore {path.name}.bak"
+        ) from None
+    try:
+        project = Project.model_validate(raw)
     except ValidationError as exc:
         raise ProjectFileError(
             f"is not a valid project: {_first_error(exc)}", path, f"fix that field or restore {path.name}.bak"
         ) from None
+    containment.check_project(project, path)
+    return project
 
 
-def save_project(project: Project, path: Path | str) -> Path:
-    """Write atomically (temp file, fsync, rename) and keep the previous save as `.bak`."""
-    path = normalise_project_path(path)
-    text = project.model_dump_json(indent=2) + "\n"
-    atomic_write_text(path, text, keep_backup=True)
-    return path
+def save_project(project: Project, path: Path | str, base: dict[str, Any] | None = None) -> Path:
+    """Write atomically (temp file, fsync, rename) under the project's lock and keep the previous save as `.bak`.
+
+    With `base` (the project as this process last read or wrote it), what other processes saved since is merged
+    in first, so no writer erases another's experiment (`workspace.store`).
+    """
+    from shrinkwise.workspace.store import locked_save
+
+    return locked_save(project, normalise_project_path(path), base)

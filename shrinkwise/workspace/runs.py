@@ -21,6 +21,7 @@ from shrinkwise.compression.runner import Run, RunOutcome
 from shrinkwise.workspace.hashing import sha256_file
 from shrinkwise.workspace.project import ArtifactRecord, Experiment, QualityDetails, RecipeStep, utc_now
 from shrinkwise.workspace.session import Session
+from shrinkwise.workspace.store import owner_record
 
 EventCallback = Callable[[Any], None]
 StepLike = RecipeStep | JobStep | dict[str, Any] | tuple[str, dict[str, Any]] | str
@@ -169,6 +170,7 @@ def run_recipe(
         recipe=recipe,
         status="running",
         started=utc_now(),
+        extra={"owner": owner_record()},  # so a later open can tell a dead run from a live one
     )
     session.project.experiments.append(exp)
     _save(session)
@@ -396,6 +398,7 @@ def sensitivity(
         recipe=[RecipeStep(technique=technique)],
         status="running",
         started=utc_now(),
+        extra={"owner": owner_record()},
     )
     session.project.experiments.append(exp)
     _save(session)

@@ -58,16 +58,26 @@ class Session:
 
     @classmethod
     def open(cls, path: Path | str) -> Session:
+        """Load, and reconcile what a killed process left: runs marked interrupted, temp files removed."""
+        from shrinkwise.workspace.store import open_session
+
         path = normalise_project_path(path)
-        return cls(path, load_project(path))
+        return open_session(cls(path, load_project(path)))
 
     def save(self, path: Path | str | None = None) -> Path:
-        """Save atomically; with `path`, save as a new file (artifact paths are rewritten to stay valid)."""
+        """Save atomically, merging what other processes saved since this one last read or wrote the file;
+        with `path`, save as a new file (artifact paths are rewritten to stay valid)."""
+        from shrinkwise.workspace.store import snapshot
+
+        base = getattr(self, "_base", None)
         if path is not None:
             new_path = normalise_project_path(path)
             if new_path != self.path:
                 self._move_to(new_path)
-        return save_project(self.project, self.path)
+                base = None  # another file: nothing of this one to merge
+        saved = save_project(self.project, self.path, base)
+        self._base = snapshot(self.project)
+        return saved
 
     def _move_to(self, new_path: Path) -> None:
         old_folder = self.folder
