@@ -157,6 +157,12 @@ def _by_severity(items: list[Statement]) -> list[Statement]:
 def _estimates(situation: Situation) -> list[str]:
     fz, t = situation.feasibility, situation.target
     out = []
+    if fz.size_now_source == "parameters" and fz.size_now_mb is not None:
+        m = situation.model
+        out.append(
+            f"Size of the original: about {fz.size_now_mb:.3g} MB ({m.parameters:,} parameters x "
+            f"{m.weight_dtype}; no file size known)."
+        )
     if fz.latency_now_source == "estimate" and fz.latency_now_ms is not None:
         out.append(
             f"Latency of the original on {t.name}: about {fz.latency_now_ms:.3g} ms "
@@ -172,6 +178,12 @@ def _estimates(situation: Situation) -> list[str]:
             f"Best post-training latency on {t.name}: about {fz.latency_best_post_training_ms:.3g} ms "
             f"with {fz.best_post_training_technique} ({label})."
         )
+    # Say why a technique has no estimate rather than print a number a warning contradicts (feasibility.outlooks).
+    notes: dict[str, list[str]] = {}
+    for o in fz.outlooks:
+        if o.note.startswith("no latency estimate") and t.known:
+            notes.setdefault(o.note, []).append(o.technique)
+    out.extend(f"{', '.join(techniques)}: {note}." for note, techniques in notes.items())
     if fz.memory_now_mb is not None and not (t.is_this_computer and situation.model.peak_memory_mb):
         out.append(
             f"Peak memory of the original: about {fz.memory_now_mb:.3g} MB (estimate: weights plus the largest activations)."

@@ -135,6 +135,12 @@ class BudgetFacts(_Facts):
     max_disagreement_pct: float | None = Field(
         default=None, ge=0.0, le=100.0, description="Largest acceptable share of inputs whose answer changes, %"
     )
+    min_cosine: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Lowest acceptable mean cosine similarity of the outputs with the original's (fidelity without labels)",
+    )
 
 
 class DataFacts(_Facts):
@@ -177,6 +183,9 @@ class CandidateFacts(_Facts):
     accuracy_drop_pts: float | None = Field(default=None, description="Original accuracy minus candidate's, points")
     agreement: float | None = Field(
         default=None, ge=0.0, le=1.0, description="Share of inputs with the same top-1 answer"
+    )
+    cosine_mean: float | None = Field(
+        default=None, ge=-1.0, le=1.0, description="Mean cosine similarity of the outputs with the original's"
     )
     max_subgroup_drop_pts: float | None = None
     worst_subgroup: str | None = None

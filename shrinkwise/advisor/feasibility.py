@@ -19,9 +19,13 @@ from shrinkwise.advisor.facts import BudgetFacts, LatencySource, ModelFacts, Tar
 from shrinkwise.advisor.provenance import Provenance
 
 Tier = Literal["post_training", "low_bit", "training", "architecture"]
+SizeSource = Literal["file", "parameters", "none"]
 Metric = Literal["size", "latency", "memory", "none"]
 PALETTE_POST_TRAINING_BITS = 6
 DTYPE_BITS = {"fp32": 32, "fp16": 16, "bf16": 16, "int8": 8, "int4": 4, "mixed": 32, "unknown": 32}
+# Dtypes whose bits per weight are really known (mixed and unknown only default to 32 bits for the arithmetic).
+KNOWN_DTYPES = ("fp32", "fp16", "bf16", "int8", "int4")
+CONV_HEAVY_SHARE = 0.3  # the share of Conv weights from which dynamic int8's ConvInteger path matters
 
 
 class Limits(BaseModel):
@@ -52,8 +56,9 @@ class Outlook(BaseModel):
 
     technique: str
     tier: Tier
-    runs_on_target: bool
+    runs_on_target: bool | None = Field(description="None = the target is not known yet, so nobody can say")
     reason: str = ""
+    note: str = Field(default="", description="Why an estimate is missing or limited, in words")
     size_factor: float | None = Field(default=None, description="Original size / best-case size; None = unbounded")
     latency_ms: float | None = Field(default=None, description="Roofline estimate on the target, best case")
 
@@ -74,6 +79,10 @@ class Feasibility(BaseModel):
     size_reachable_post_training: bool | None = None
     size_reachable_low_bit: bool | None = None
     size_reachable_training: bool | None = None
+    size_now_mb: float | None = Field(
+        default=None, description="The original's size: its file, else parameters x dtype"
+    )
+    size_now_source: SizeSource = "none"
     latency_now_ms: float | None = None
     latency_now_source: LatencySource = "none"
     latency_best_post_training_ms: float | None = None
@@ -112,6 +121,15 @@ def roofline_ms(target: TargetFacts, model: ModelFacts, compute: str, weight_mb:
     return round(max(t_compute, t_memory) + t_fixed, 4)
 
 
+def model_size(model: ModelFacts) -> tuple[float | None, SizeSource]:
+    """The original's size in MB: the file size when known, else parameters x bytes per weight of a known dtype."""
+    if model.size_mb is not None:
+        return model.size_mb, "file"
+    if model.parameters is not None and model.weight_dtype in KNOWN_DTYPES:
+        return round(model.parameters * DTYPE_BITS[model.weight_dtype] / 8 / 1e6, 4), "parameters"
+    return None, "none"
+
+
 def _compute_for(precisions: list[str], target: TargetFacts) -> str | None:
     """The arithmetic a technique's output runs in on this target (None = cannot run there)."""
     if "int8" in precisions and "int8" in target.precisions:
@@ -127,15 +145,16 @@ def outlooks(model: ModelFacts, target: TargetFacts, manifest: dict[str, dict[st
     """Best case of every technique in the manifest on this device, in manifest order."""
     limits = load_limits()
     cur_bits = DTYPE_BITS[model.weight_dtype]
-    size = model.size_mb
+    size, _ = model_size(model)
+    conv = model.conv_param_share or 0.0
     out: list[Outlook] = []
     for tid, entry in manifest.items():
         precisions = list(entry.get("precisions", []))
         bits = int(entry.get("bits", 32))
         training = bool(entry.get("training_aware")) or bool(entry.get("needs", {}).get("training"))
         family = entry.get("family", "")
-        reason = ""
-        runs = True
+        reason, note = "", ""
+        runs: bool | None = True
         factor: float | None
         if family in ("quantization", "palettization"):
             compute = _compute_for(precisions, target)
@@ -144,11 +163,28 @@ def outlooks(model: ModelFacts, target: TargetFacts, manifest: dict[str, dict[st
                 reason = f"{target.name} cannot run {'/'.join(precisions)} weights"
             if tid == "int8_dynamic" and not target.dynamic_quantization:
                 runs, reason = False, f"{target.name} cannot quantize activations on the fly"
+            if not target.known:  # an unknown device is "unknown", not "no": the size arithmetic still holds
+                runs, reason, compute = None, "", None
             if family == "palettization":
                 bits = max(bits, PALETTE_POST_TRAINING_BITS)  # 6-bit palettes work data-free; 4 bits counts as low-bit
             share = (
                 model.matmul_param_share if tid == "int4_weight_only" and model.matmul_param_share is not None else 1.0
             )
+            if tid == "int8_dynamic" and conv >= CONV_HEAVY_SHARE:
+                # int8_dynamic leaves Conv in float (ConvInteger is slow): only the other weights shrink, and the
+                # convolutions still run in float, so no int8 speed-up is promised.
+                share = 1.0 - conv
+                note = "int8_dynamic leaves Conv layers in float32; int8_static shrinks them"
+                if runs is not False and compute == "int8":
+                    compute = "fp32" if target.peak_gflops_fp32 else "fp16"
+                if share <= 0.0:
+                    runs, reason = False, "int8_dynamic leaves Conv layers in float32 and this model has nothing else"
+            calibrated = bool(entry.get("needs", {}).get("calibration")) and "int8" in precisions
+            if calibrated and model.arch_family == "transformer" and target.kind == "cpu":
+                # Default static int8 measured 1.6-1.8x slower than fp32 on MiniLM (rules/quantization/
+                # static-int8-hurts-transformers.yaml): an int8 roofline number would contradict that warning.
+                compute = None
+                note = "no latency estimate: calibrated (static) int8 ran slower than fp32 on transformers on CPUs"
             factor = 1.0 / (share * min(1.0, bits / cur_bits) + (1.0 - share))
             tier: Tier = "post_training" if bits >= PALETTE_POST_TRAINING_BITS else "low_bit"
         elif tid == "prune_unstructured":
@@ -168,7 +204,7 @@ def outlooks(model: ModelFacts, target: TargetFacts, manifest: dict[str, dict[st
         if training and tier in ("post_training", "low_bit"):
             tier = "training"
         latency = None
-        if runs and compute and size is not None:
+        if runs is not False and compute and size is not None:
             weight_mb = size / (factor or 1.0)
             latency = roofline_ms(target, model, compute, weight_mb)
             if latency is not None and tid == "int8_dynamic":
@@ -183,6 +219,7 @@ def outlooks(model: ModelFacts, target: TargetFacts, manifest: dict[str, dict[st
                 tier=tier,
                 runs_on_target=runs,
                 reason=reason,
+                note=note,
                 size_factor=None if factor is None else round(factor, 3),
                 latency_ms=latency,
             )
@@ -196,7 +233,8 @@ def assess(
     """Compare today's model with the budget, and with the best each tier can do on this device."""
     limits = load_limits()
     looks = outlooks(model, target, manifest)
-    runnable = [o for o in looks if o.runs_on_target]
+    runnable = [o for o in looks if o.runs_on_target is not False]
+    size_now, size_src = model_size(model)
     quant_best = max((o.size_factor or 1.0 for o in runnable if o.tier == "post_training"), default=1.0)
     ptq = [o for o in runnable if o.tier == "post_training"]
     size_ptq = quant_best
@@ -220,13 +258,13 @@ def assess(
     elif target.is_this_computer and model.latency_ms and model.latency_source == "host":
         now_ms, now_src = model.latency_ms, "host"
     elif cur_compute and target.known:
-        now_ms = roofline_ms(target, model, cur_compute, model.size_mb)
+        now_ms = roofline_ms(target, model, cur_compute, size_now)
         now_src = "estimate" if now_ms is not None else "none"
     else:
         now_ms, now_src = None, "none"
     best_ms = best_ptq.latency_ms if best_ptq else None
     if best_ms is not None and now_ms is not None and now_src in ("host", "device"):
-        est_now = roofline_ms(target, model, cur_compute or "fp32", model.size_mb)
+        est_now = roofline_ms(target, model, cur_compute or "fp32", size_now)
         if est_now:  # scale the measurement by the estimated speed-up rather than mixing sources
             best_ms = round(now_ms * min(1.0, best_ms / est_now), 4)
     train_ms = None if best_ms is None else round(best_ms / limits.structured_pruning_latency_factor, 4)
@@ -235,11 +273,11 @@ def assess(
     mem_now = (
         model.peak_memory_mb
         if (target.is_this_computer and model.peak_memory_mb)
-        else (None if model.size_mb is None else round(model.size_mb + 2 * act, 4))
+        else (None if size_now is None else round(size_now + 2 * act, 4))
     )
-    mem_best = None if model.size_mb is None else round(model.size_mb / size_ptq + 2 * act / 4, 4)
+    mem_best = None if size_now is None else round(size_now / size_ptq + 2 * act / 4, 4)
 
-    size_gap = _ratio(model.size_mb, budget.size_mb)
+    size_gap = _ratio(size_now, budget.size_mb)
     latency_gap = _ratio(now_ms, budget.latency_ms)
     memory_gap = _ratio(mem_now, budget.peak_memory_mb)
     gaps = {"size": size_gap, "latency": latency_gap, "memory": memory_gap}
@@ -278,6 +316,8 @@ def assess(
         size_reachable_post_training=reach(size_gap, size_ptq),
         size_reachable_low_bit=reach(size_gap, size_low),
         size_reachable_training=reach(size_gap, size_train),
+        size_now_mb=size_now,
+        size_now_source=size_src,
         latency_now_ms=now_ms,
         latency_now_source=now_src,
         latency_best_post_training_ms=best_ms,
@@ -288,8 +328,8 @@ def assess(
         memory_reachable_post_training=mem_ok,
         reachable_post_training=reachable,
         fits_device_storage=None
-        if model.size_mb is None or target.storage_mb is None
-        else model.size_mb / size_ptq <= target.storage_mb,
+        if size_now is None or target.storage_mb is None
+        else size_now / size_ptq <= target.storage_mb,
         fits_device_memory=None if mem_best is None or target.memory_mb is None else mem_best <= target.memory_mb,
         runs_as_is=runs_as_is,
         best_post_training_technique=best_ptq.technique if best_ptq else None,

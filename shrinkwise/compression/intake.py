@@ -48,6 +48,8 @@ class IntakeResult:
     signature: InputSignature
     exporter: str | None = None
     torch_spec: TorchModelSpec | None = None
+    # What intake did to the model or found about it, one line each, for the user to see.
+    notes: list[str] = field(default_factory=list)
 
 
 def detect_format(path: Path, architecture: str | None = None) -> ModelFormat:
@@ -134,6 +136,58 @@ def read_onnx(path: Path) -> onnx.ModelProto:
     return model
 
 
+_FLOAT_TYPES = (1, 10, 11, 16)  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
+
+
+def fold_constant_weights(model: onnx.ModelProto) -> int:
+    """Move floating-point `Constant` nodes of the main graph into initializers; returns how many moved.
+
+    Why: Paddle2ONNX (and some tf2onnx graphs) store weights as Constant nodes feeding Conv/MatMul/Gemm. Initializers
+    are where the profile counts parameters and where ORT's quantizers look for weights, so without this the model
+    shows 0 parameters and every int8 technique finds nothing to quantize. Integer Constants (shapes, axes) stay.
+    """
+    outputs = {o.name for o in model.graph.output}
+    keep = []
+    moved = 0
+    for node in model.graph.node:
+        attr = node.attribute[0] if node.op_type == "Constant" and len(node.attribute) == 1 else None
+        if (
+            attr is not None
+            and node.domain in ("", "ai.onnx")
+            and attr.name == "value"
+            and attr.t.data_type in _FLOAT_TYPES
+            and node.output[0] not in outputs
+        ):
+            tensor = model.graph.initializer.add()
+            tensor.CopyFrom(attr.t)
+            tensor.name = node.output[0]
+            moved += 1
+        else:
+            keep.append(node)
+    if moved:
+        del model.graph.node[:]
+        model.graph.node.extend(keep)
+    return moved
+
+
+def _fold_onnx(path: Path, model: onnx.ModelProto, work_dir: Path) -> tuple[Path, list[str]]:
+    """Write a copy with Constant weights folded into `work_dir` when there are any; else keep the user's file."""
+    import onnx
+
+    if not any(n.op_type == "Constant" for n in model.graph.node):
+        return path, []
+    full = onnx.load(str(path))  # with its external data, if any (checked to come from its own folder)
+    moved = fold_constant_weights(full)
+    if not moved:
+        return path, []
+    from shrinkwise.compression.techniques._onnx_utils import save
+
+    out = work_dir / f"{path.stem}_folded.onnx"
+    save(full, out)
+    read_onnx(out)
+    return out, [f"{moved} Constant weight(s) moved to initializers, so they are counted and can be quantized"]
+
+
 def onnx_signature(model: onnx.ModelProto) -> InputSignature:
     from onnx import helper
 
@@ -161,7 +215,16 @@ def onnx_signature(model: onnx.ModelProto) -> InputSignature:
 # --- torch -------------------------------------------------------------------------------------------------------
 
 
-def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
+# Where training scripts put the weights inside a checkpoint dict, most specific first.
+STATE_DICT_KEYS = ("model_state_dict", "model_state", "state_dict", "model", "net", "network", "weights", "module")
+
+
+def _is_state_dict(obj: object) -> bool:
+    return isinstance(obj, dict) and bool(obj) and all(hasattr(v, "shape") for v in obj.values())
+
+
+def _load_state_dict(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
+    """The state dict in `path` and the checkpoint key it was found under (None when the file is the state dict)."""
     import pickle
 
     import torch
@@ -178,11 +241,134 @@ def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
         raise ModelLoadError(
             "is not a readable PyTorch file (truncated or another kind of file)", path, "save it again with torch.save"
         ) from None
-    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
-        obj = obj["state_dict"]  # common checkpoint layout
-    if not isinstance(obj, dict) or not all(hasattr(v, "shape") for v in obj.values()):
-        raise ModelLoadError("does not hold a state dict (name -> tensor)", path, "save model.state_dict()")
-    return obj
+    if _is_state_dict(obj):
+        return obj, None
+    if isinstance(obj, dict):
+        for key in STATE_DICT_KEYS:
+            if _is_state_dict(obj.get(key)):
+                return obj[key], key
+        found = [k for k, v in obj.items() if _is_state_dict(v)]
+        if len(found) == 1:
+            return obj[found[0]], found[0]
+        keys = ", ".join(repr(k) for k in list(obj)[:8])
+        raise ModelLoadError(
+            f"is a checkpoint dict with keys {keys} but no single state dict (name -> tensor) in it",
+            path,
+            "save model.state_dict() on its own, or keep it under 'state_dict' or 'model_state'",
+        )
+    raise ModelLoadError("does not hold a state dict (name -> tensor)", path, "save model.state_dict()")
+
+
+def _strip_prefix(state: dict[str, Any], wanted: set[str]) -> tuple[dict[str, Any], str | None]:
+    """DataParallel / torch.compile checkpoints prefix every key ('module.', '_orig_mod.'); drop it when that fits."""
+    for prefix in ("module.", "_orig_mod.", "model."):
+        if state and all(k.startswith(prefix) for k in state) and not any(k.startswith(prefix) for k in wanted):
+            return {k[len(prefix) :]: v for k, v in state.items()}, prefix
+    return state, None
+
+
+def load_weights(module: torch.nn.Module, state: dict[str, Any], path: Path) -> list[str]:
+    """Load `state` into `module` non-strictly; returns one note per kind of key that did not match.
+
+    Why non-strict: real checkpoints carry extra entries (EMA copies, loss weights) or lack buffers the class makes
+    itself. Shapes must still fit, and a file that matches nothing is refused: that is a wrong architecture.
+    """
+    own = module.state_dict()
+    state, prefix = _strip_prefix(state, set(own))
+    matched = [k for k in state if k in own]
+    name = type(module).__name__
+    if not matched:
+        raise ModelLoadError(
+            f"none of its {len(state)} weight name(s) fit {name} (e.g. '{next(iter(state), '')}' vs "
+            f"'{next(iter(own), '')}')",
+            path,
+            "check --architecture and --arch-kwargs",
+        )
+    wrong = [k for k in matched if tuple(state[k].shape) != tuple(own[k].shape)]
+    if wrong:
+        k = wrong[0]
+        raise ModelLoadError(
+            f"weights do not fit {name}: '{k}' is {tuple(state[k].shape)} in the file but {tuple(own[k].shape)} in "
+            f"the model ({len(wrong)} such)",
+            path,
+            "check the architecture and its arguments (--arch-kwargs)",
+        )
+    result = module.load_state_dict(state, strict=False)
+    notes = [f"state dict keys had the prefix '{prefix}', removed"] if prefix else []
+    if result.unexpected_keys:
+        notes.append(
+            _keys_note(f"{len(result.unexpected_keys)} key(s) in the file not used by {name}", result.unexpected_keys)
+        )
+    if result.missing_keys:
+        notes.append(
+            _keys_note(
+                f"{len(result.missing_keys)} weight(s) of {name} not in the file (left at their initial values)",
+                result.missing_keys,
+            )
+        )
+    return notes
+
+
+def _keys_note(head: str, keys: list[str]) -> str:
+    shown = ", ".join(keys[:6])
+    return f"{head}: {shown}{' …' if len(keys) > 6 else ''}"
+
+
+def resolve_architecture_file(file_part: str, base_dir: Path | None = None) -> Path:
+    """An architecture path: absolute, relative to `base_dir` (the project folder) where the file is there, else
+    relative to the current folder, as --model is.
+
+    The project folder comes first because paths saved in a project (and the demo's) are relative to it; the same
+    order as `workspace.session` uses when it stores the path.
+    """
+    path = Path(file_part).expanduser()
+    if path.is_absolute():
+        return path
+    candidates = ([base_dir / path] if base_dir is not None else []) + [Path.cwd() / path]
+    return next((c for c in candidates if c.exists()), candidates[-1]).resolve()
+
+
+def _package_root(file_path: Path) -> Path | None:
+    """The top folder of the package `file_path` lives in (folders with __init__.py), or None outside a package."""
+    root = None
+    folder = file_path.parent
+    while (folder / "__init__.py").exists():
+        root = folder
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    return root
+
+
+def _exec_architecture(file_path: Path) -> Any:
+    """Import the user's file; inside a package under a private alias of that package, so relative imports work."""
+    tag = f"shrinkwise_user_arch_{abs(hash(str(file_path)))}"
+    root = _package_root(file_path)
+    extra_paths = [str(file_path.parent)] + ([str(root.parent)] if root is not None else [])
+    sys.path[:0] = extra_paths  # plain `import sibling` and `import pkg.x` inside the file, while it loads
+    try:
+        if root is None:
+            spec = importlib.util.spec_from_file_location(tag, file_path)
+            assert spec and spec.loader
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[tag] = module
+            spec.loader.exec_module(module)
+            return module
+        if tag not in sys.modules:
+            pkg_spec = importlib.util.spec_from_file_location(
+                tag, root / "__init__.py", submodule_search_locations=[str(root)]
+            )
+            assert pkg_spec and pkg_spec.loader
+            package = importlib.util.module_from_spec(pkg_spec)
+            sys.modules[tag] = package
+            pkg_spec.loader.exec_module(package)
+        parts = file_path.relative_to(root).with_suffix("").parts
+        dotted = ".".join((tag, *parts)) if parts != ("__init__",) else tag
+        return importlib.import_module(dotted)
+    finally:
+        for p in extra_paths:
+            if p in sys.path:
+                sys.path.remove(p)
 
 
 def _import_architecture(architecture: str, base_dir: Path | None = None) -> type:
@@ -192,18 +378,13 @@ def _import_architecture(architecture: str, base_dir: Path | None = None) -> typ
         raise ModelLoadError(
             f"architecture '{architecture}' is not of the form path/to/file.py:ClassName", fix="e.g. models/net.py:Net"
         )
-    file_path = Path(file_part)
-    if not file_path.is_absolute() and base_dir is not None:
-        file_path = base_dir / file_path
+    file_path = resolve_architecture_file(file_part, base_dir)
     if not file_path.exists():
-        raise ModelLoadError("architecture file not found", file_path, "check the path before ':ClassName'")
-    module_name = f"shrinkwise_user_arch_{abs(hash(str(file_path.resolve())))}"
-    spec = importlib.util.spec_from_file_location(module_name, file_path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
+        raise ModelLoadError(
+            "architecture file not found", file_path, "check the path before ':ClassName' (relative to this folder)"
+        )
     try:
-        spec.loader.exec_module(module)
+        module = _exec_architecture(file_path)
     except Exception as exc:
         raise ModelLoadError(
             f"importing it failed ({exc.__class__.__name__}: {exc})", file_path, "fix the model file"
@@ -252,20 +433,17 @@ def torch_model_factory(spec: TorchModelSpec, base_dir: Path | None = None) -> C
                 "a state dict needs its architecture", path, "pass --architecture path/to/file.py:ClassName"
             )
         cls = _import_architecture(spec.architecture, base_dir)
-        state = _load_state_dict(path)
+        state, key = _load_state_dict(path)
+        notes: list[str] = [f"the state dict was taken from the checkpoint's '{key}' entry"] if key else []
 
         def build() -> torch.nn.Module:
             try:
                 module = cls(**spec.arch_kwargs)
             except TypeError as exc:
                 raise ModelLoadError(f"cannot build {cls.__name__} ({exc})", path, "check --arch-kwargs") from None
-            try:
-                module.load_state_dict(state, strict=True)
-            except RuntimeError as exc:
-                first = str(exc).splitlines()[0][:200]
-                raise ModelLoadError(
-                    f"weights do not fit {cls.__name__} ({first})", path, "check the architecture and its arguments"
-                ) from None
+            load_notes = load_weights(module, state, path)
+            if not getattr(build, "notes", None):
+                build.notes = notes + load_notes  # type: ignore[attr-defined]
             return module.eval()
 
         return build
@@ -322,7 +500,32 @@ def export_torch_to_onnx(
     )
 
 
-def _export_program(path: Path, out_path: Path) -> str:
+SCALAR_FIX = (
+    "wrap the model in a module whose forward takes only tensors (fix the value inside the wrapper) and save that, "
+    "or export it to ONNX yourself"
+)
+
+
+def _scalar_arguments_torchscript(module: Any) -> list[str]:
+    """Names of forward's non-tensor arguments (int, float, bool, str) of a TorchScript module."""
+    try:
+        arguments = module.forward.schema.arguments[1:]  # [0] is self
+    except Exception:  # noqa: BLE001 - a traced module without a schema: nothing to tell
+        return []
+    return [f"{a.name}: {a.type}" for a in arguments if "Tensor" not in str(a.type)]
+
+
+def _scalar_arguments_program(ep: Any) -> list[str]:
+    """Inputs of an ExportedProgram that were Python values (ints, floats) when it was exported: baked in."""
+    names = []
+    for spec in ep.graph_signature.input_specs:
+        arg = spec.arg
+        if str(spec.kind).endswith("USER_INPUT") and type(arg).__name__ == "ConstantArgument":
+            names.append(f"{arg.name}={arg.value!r}")
+    return names
+
+
+def _export_program(path: Path, out_path: Path) -> tuple[str, list[str]]:
     import warnings
 
     import torch
@@ -332,13 +535,48 @@ def _export_program(path: Path, out_path: Path) -> str:
         ep = torch.export.load(str(path))
     except Exception:
         raise ModelLoadError("is not a readable torch.export archive", path, "save it with torch.export.save") from None
+    scalars = _scalar_arguments_program(ep)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        program = torch.onnx.export(ep, (), dynamo=True, external_data=False, opset_version=18)
-        assert program is not None
-        program.save(str(out_path), external_data=False)
-    return f"torch.onnx.export(ExportedProgram, dynamo=True) torch {torch.__version__}"
+        try:
+            program = torch.onnx.export(ep, (), dynamo=True, external_data=False, opset_version=18)
+            assert program is not None
+            program.save(str(out_path), external_data=False)
+        except Exception as exc:
+            if scalars:
+                raise ModelLoadError(
+                    f"its forward takes Python value(s) ({', '.join(scalars)}), which ONNX export cannot turn into "
+                    "model inputs",
+                    path,
+                    SCALAR_FIX,
+                ) from None
+            raise ModelLoadError(
+                f"export to ONNX failed ({_first_line(exc)})", path, "export it to ONNX yourself"
+            ) from None
+    notes = (
+        [
+            f"forward's Python argument(s) {', '.join(scalars)} were fixed when the archive was made; the ONNX model "
+            "always uses those values"
+        ]
+        if scalars
+        else []
+    )
+    return f"torch.onnx.export(ExportedProgram, dynamo=True) torch {torch.__version__}", notes
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else exc.__class__.__name__
+
+
+def _check_loads(onnx_path: Path, source: Path) -> None:
+    """Open the ONNX file in ONNX Runtime now, so a graph it cannot load fails at intake in one line."""
+    from shrinkwise.compression.errors import runtime_errors
+    from shrinkwise.compression.measure.runtime import make_session
+
+    with runtime_errors(source, "load the model"):
+        make_session(onnx_path)
 
 
 def load_model(
@@ -360,12 +598,15 @@ def load_model(
         model = read_onnx(path)
         detected = onnx_signature(model)
         signature = InputSignature(inputs=input_specs, outputs=detected.outputs) if input_specs else detected
-        return IntakeResult(source=path, format="onnx", onnx_path=path, signature=signature)
+        onnx_path, notes = _fold_onnx(path, model, work_dir)
+        _check_loads(onnx_path, path)
+        return IntakeResult(source=path, format="onnx", onnx_path=onnx_path, signature=signature, notes=notes)
 
     spec = TorchModelSpec(format=fmt, path=path, architecture=architecture, arch_kwargs=dict(arch_kwargs or {}))
     onnx_path = work_dir / f"{path.stem}.onnx"
+    notes: list[str] = []
     if fmt == "torch_export":
-        exporter = _export_program(path, onnx_path)
+        exporter, notes = _export_program(path, onnx_path)
     else:
         if not input_specs:
             raise ModelLoadError(
@@ -373,22 +614,38 @@ def load_model(
                 path,
                 "pass --input-shape NAME:1,3,224,224 (the first axis is the batch)",
             )
-        module = torch_model_factory(spec, base_dir)()
+        build = torch_model_factory(spec, base_dir)
+        module = build()
+        notes = list(getattr(build, "notes", []))
+        scalars = _scalar_arguments_torchscript(module) if fmt == "torchscript" else []
+        if scalars:
+            raise ModelLoadError(
+                f"its forward takes Python value(s) ({', '.join(scalars)}), which ONNX export cannot feed",
+                path,
+                SCALAR_FIX,
+            )
         try:
             exporter = export_torch_to_onnx(module, input_specs, onnx_path)
         except ModelLoadError:
             raise
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else exc.__class__.__name__
             raise ModelLoadError(
-                f"export to ONNX failed ({first})", path, "check the input shape, or export to ONNX yourself"
+                f"export to ONNX failed ({_first_line(exc)})", path, "check the input shape, or export to ONNX yourself"
             ) from None
     model = read_onnx(onnx_path)
     signature = onnx_signature(model)
     if input_specs:
         signature = InputSignature(inputs=input_specs, outputs=signature.outputs)
+    folded, fold_notes = _fold_onnx(onnx_path, model, work_dir)
+    _check_loads(folded, path)
     return IntakeResult(
-        source=path, format=fmt, onnx_path=onnx_path, signature=signature, exporter=exporter, torch_spec=spec
+        source=path,
+        format=fmt,
+        onnx_path=folded,
+        signature=signature,
+        exporter=exporter,
+        torch_spec=spec,
+        notes=notes + fold_notes,
     )
 
 

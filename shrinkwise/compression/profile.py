@@ -1,7 +1,8 @@
 """Profiling an ONNX model: totals, a per-layer table, and measured time per node.
 
-Shapes come from ONNX shape inference (batch fixed to 1), MACs are counted for Conv, Gemm and MatMul (the layers
-that dominate compute), and per-node times come from ONNX Runtime's own profiler. The profiler runs with graph
+Shapes come from ONNX shape inference (batch fixed to 1), MACs are counted for Conv, Gemm, MatMul and the recurrent
+LSTM/GRU/RNN (the layers that dominate compute; an If counts its dearer branch), parameters are counted once however
+many nodes share an initializer (and include those inside If/Loop/Scan bodies), and per-node times come from ONNX Runtime's own profiler. The profiler runs with graph
 optimizations off so that every node of the file maps to one timed kernel; the note on the profile says so, since
 an optimized session fuses nodes and runs faster in total.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from shrinkwise.compression.errors import runtime_errors
 from shrinkwise.compression.profile_types import LayerProfile, ModelProfile
 
 _DTYPE_NAMES = {
@@ -67,13 +69,54 @@ def _shapes_at_batch_one(model):  # type: ignore[no-untyped-def]
     except Exception:
         return {}
     out = {}
-    for vi in list(m.graph.value_info) + list(m.graph.output) + list(m.graph.input):
-        dims = [d.dim_value if d.HasField("dim_value") else None for d in vi.type.tensor_type.shape.dim]
-        out[vi.name] = (dims, vi.type.tensor_type.elem_type)
+    for graph in _graphs(m.graph):
+        for vi in list(graph.value_info) + list(graph.output) + list(graph.input):
+            dims = [d.dim_value if d.HasField("dim_value") else None for d in vi.type.tensor_type.shape.dim]
+            out.setdefault(vi.name, (dims, vi.type.tensor_type.elem_type))
     return out
 
 
+def _subgraphs(node):  # type: ignore[no-untyped-def]
+    """The bodies of an If / Loop / Scan node (attributes of type GRAPH or GRAPHS)."""
+    for attr in node.attribute:
+        if attr.HasField("g"):
+            yield attr.g
+        yield from attr.graphs
+
+
+def _graphs(graph):  # type: ignore[no-untyped-def]
+    """`graph` and every graph nested in it."""
+    yield graph
+    for node in graph.node:
+        for sub in _subgraphs(node):
+            yield from _graphs(sub)
+
+
+# Gates per recurrent op: W·x + R·h is computed for each gate at every time step.
+_RECURRENT_GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
+
+
+def _recurrent_macs(node, shapes) -> int | None:  # type: ignore[no-untyped-def]
+    """MACs of an LSTM/GRU/RNN: seq × batch × directions × gates × hidden × (input + hidden)."""
+    x = shapes.get(node.input[0], (None,))[0]
+    hidden = next((a.i for a in node.attribute if a.name == "hidden_size"), 0)
+    if not x or len(x) != 3 or any(d is None for d in x) or not hidden:
+        return None
+    layout = next((a.i for a in node.attribute if a.name == "layout"), 0)
+    seq, batch = (x[1], x[0]) if layout else (x[0], x[1])
+    direction = next((a.s for a in node.attribute if a.name == "direction"), b"forward")
+    dirs = 2 if direction == b"bidirectional" else 1
+    return int(seq * batch * dirs * _RECURRENT_GATES[node.op_type] * hidden * (x[2] + hidden))
+
+
 def _macs(node, shapes, inits) -> int | None:  # type: ignore[no-untyped-def]
+    if node.op_type in _RECURRENT_GATES:
+        return _recurrent_macs(node, shapes)
+    if node.op_type == "If":
+        # One branch runs: count the dearer one (None when neither branch's MACs are known).
+        branches = [_graph_macs(g, shapes, inits) for g in _subgraphs(node)]
+        known = [b for b in branches if b is not None]
+        return max(known) if known else None
     out_shape = shapes.get(node.output[0], (None, None))[0] if node.output else None
     if not out_shape or any(d is None for d in out_shape):
         return None
@@ -92,6 +135,12 @@ def _macs(node, shapes, inits) -> int | None:  # type: ignore[no-untyped-def]
         k = a[-2] if node.op_type == "Gemm" and any(x.name == "transA" and x.i for x in node.attribute) else a[-1]
         return out_elems * int(k)
     return None
+
+
+def _graph_macs(graph, shapes, inits) -> int | None:  # type: ignore[no-untyped-def]
+    macs = [_macs(n, shapes, {**inits, **{t.name: t for t in graph.initializer}}) for n in graph.node]
+    known = [m for m in macs if m is not None]
+    return sum(known) if known else None
 
 
 def _node_times(model_path: Path, feed: dict[str, np.ndarray], runs: int) -> tuple[dict[str, float], float]:
@@ -122,24 +171,34 @@ def profile_model(model_path: Path, feed: dict[str, np.ndarray] | None = None, r
     inits = {t.name: t for t in model.graph.initializer}
     bytes_by_dtype: Counter[str] = Counter()
     param_count = 0
-    for t in model.graph.initializer:
-        dtype, count, nbytes = _tensor_bytes(t)
-        bytes_by_dtype[dtype] += nbytes
-        param_count += count
+    for graph in _graphs(model.graph):  # initializers of If/Loop/Scan bodies are parameters too
+        for t in graph.initializer:
+            dtype, count, nbytes = _tensor_bytes(t)
+            bytes_by_dtype[dtype] += nbytes
+            param_count += count
     shapes = _shapes_at_batch_one(model)
     times: dict[str, float] = {}
     total_time = None
     if feed is not None:
-        times, total_time = _node_times(model_path, feed, runs)
+        with runtime_errors(model_path, "run the model to time its layers"):
+            times, total_time = _node_times(model_path, feed, runs)
     layers = []
+    counted: set[str] = set()  # an initializer shared by many nodes counts once, at its first user
     for i, node in enumerate(model.graph.node):
         name = node.name or f"{node.op_type}_{i}"
         params = weight_bytes = 0
-        for inp in node.input:
-            if inp in inits:
+        for inp in _weight_inputs(node):
+            if inp in inits and inp not in counted:
+                counted.add(inp)
                 _, count, nbytes = _tensor_bytes(inits[inp])
                 params += count
                 weight_bytes += nbytes
+        for sub in _subgraphs(node):
+            for g in _graphs(sub):
+                for t in g.initializer:
+                    _, count, nbytes = _tensor_bytes(t)
+                    params += count
+                    weight_bytes += nbytes
         out_bytes = None
         if node.output and node.output[0] in shapes:
             dims, elem = shapes[node.output[0]]
@@ -176,6 +235,15 @@ def profile_model(model_path: Path, feed: dict[str, np.ndarray] | None = None, r
             else "no per-node times (no input to run)"
         ),
     )
+
+
+def _weight_inputs(node):  # type: ignore[no-untyped-def]
+    """The node's inputs, then the outer-scope names its subgraphs read (an LSTM inside an If reads W from outside)."""
+    yield from node.input
+    for sub in _subgraphs(node):
+        for g in _graphs(sub):
+            for n in g.node:
+                yield from n.input
 
 
 def _external_files(model, model_path: Path) -> list[Path]:  # type: ignore[no-untyped-def]

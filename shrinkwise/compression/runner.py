@@ -25,6 +25,10 @@ from shrinkwise.compression.events import ErrorEvent, ResultEvent, StepEvent, pa
 from shrinkwise.compression.jobs import Job
 
 KILL_AFTER_S = 1.5
+# Every run stops after this long unless told otherwise: a converter that hangs (seen: fp16 on a large graph for
+# more than 10 minutes) must not hold a worker forever. SHRINKWISE_TIME_LIMIT_S changes the default.
+DEFAULT_TIME_LIMIT_S = 30 * 60.0
+TIME_LIMIT_ENV = "SHRINKWISE_TIME_LIMIT_S"
 STDERR_TAIL_BYTES = 2048
 OutcomeStatus = Literal["finished", "failed", "cancelled"]
 EventCallback = Callable[[Any], None]
@@ -58,7 +62,7 @@ class Run:
         self.job = job
         self.job_path = Path(job_path)
         self.on_event = on_event
-        self.time_limit_s = time_limit_s
+        self.time_limit_s = resolve_time_limit(time_limit_s)
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
         self._cancel_reason: str | None = None
@@ -187,7 +191,8 @@ class Run:
         if self._timed_out:
             return RunOutcome(
                 status="failed",
-                error=f"stopped: the run went over its time limit of {self.time_limit_s:g} s",
+                error=f"stopped: the run went over its time limit of {_duration(self.time_limit_s or 0)} — give it "
+                "more with --time-limit SECONDS (0 = no limit)",
                 error_details=tail,
                 **common,
             )
@@ -198,6 +203,22 @@ class Run:
         if isinstance(final, ErrorEvent):
             return RunOutcome(status="failed", error=final.message, error_details=final.details or tail, **common)
         return RunOutcome(status="failed", error=_death_message(returncode), error_details=tail, **common)
+
+
+def resolve_time_limit(time_limit_s: float | None) -> float | None:
+    """None: the default limit (DEFAULT_TIME_LIMIT_S, or SHRINKWISE_TIME_LIMIT_S when set); 0 or less: no limit."""
+    if time_limit_s is None:
+        try:
+            time_limit_s = float(os.environ.get(TIME_LIMIT_ENV) or DEFAULT_TIME_LIMIT_S)
+        except ValueError:
+            time_limit_s = DEFAULT_TIME_LIMIT_S
+    return time_limit_s if time_limit_s > 0 else None
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds:g} s ({seconds / 60:g} min)"
+    return f"{seconds:g} s"
 
 
 def _death_message(returncode: int) -> str:

@@ -21,7 +21,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from shrinkwise.compression.errors import ShrinkwiseError, TechniqueError
+from shrinkwise.compression.errors import (
+    ShrinkwiseError,
+    TechniqueError,
+    is_runtime_error,
+    runtime_error_text,
+    runtime_errors,
+    wrap_runtime_error,
+)
 from shrinkwise.compression.events import ErrorEvent, LogLine, MetricPoint, Progress, ResultEvent, StepEvent, dump_event
 from shrinkwise.compression.jobs import Job, labelled, load_dataset
 
@@ -147,10 +154,12 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
             elif isinstance(event, (MetricPoint, LogLine)):
                 emit(event)
 
-        artifact = drive(module.apply(ctx, config), forward)
+        with runtime_errors(ctx.onnx_path, f"run {step.technique} on this model", kind=TechniqueError):
+            artifact = drive(module.apply(ctx, config), forward)
         file = step_dir / artifact.path
         if not file.exists():
             raise TechniqueError(f"{step.technique} reported an artifact that was not written ({artifact.path})")
+        check_artifact_loads(file, step.technique)
         emit(Progress(fraction=base + (1 - MEASURE_SHARE) / n, message=f"{label}: measuring"))
         measured = measure_candidate(
             file,
@@ -197,6 +206,21 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
     if analysed is not None:
         payload["layer_error"] = layer_error
     return payload
+
+
+def check_artifact_loads(file: Path, technique: str) -> None:
+    """Every artifact must open in ONNX Runtime before it is recorded: a broken file becomes this step's error."""
+    from shrinkwise.compression.measure.runtime import make_session
+
+    try:
+        make_session(file)
+    except Exception as exc:  # noqa: BLE001 - whatever ORT raises, the step failed
+        raise TechniqueError(
+            f"{technique} wrote a model ONNX Runtime cannot load ({type(exc).__name__}: {runtime_error_text(exc)})",
+            file,
+            f"it was not recorded; try {technique} with other settings (e.g. keep the named op in float), or "
+            "leave it out of the recipe",
+        ) from None
 
 
 def _layer_error(
@@ -252,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         emit(ErrorEvent(message=str(exc), details=traceback.format_exc()))
         return 1
     except Exception as exc:  # a bug or a library failure: name it, keep the traceback
+        if is_runtime_error(exc):  # belt and braces: the entry points above already wrap these
+            emit(ErrorEvent(message=str(wrap_runtime_error(exc, None, "run this job")), details=traceback.format_exc()))
+            return 1
         first = str(exc).splitlines()[0] if str(exc) else ""
         emit(ErrorEvent(message=f"{exc.__class__.__name__}: {first}"[:500], details=traceback.format_exc()))
         return 1

@@ -10,6 +10,9 @@ written to a real facts file) and its expectations:
   plan_includes / plan_excludes, blocked (steps some blocker stops), config (technique -> settings)
   subject                rule id -> the candidate a result rule is about
   what_contains          rule id -> text its 'what' must contain
+  feasibility            field -> value of advice.feasibility (floats compared to 3 digits)
+  outlook                technique -> {field: value} of its feasibility outlook
+  estimates_contain / estimates_exclude   texts that must / must not appear in the printed estimates
 """
 
 from __future__ import annotations
@@ -43,6 +46,10 @@ ALLOWED = {
     "config",
     "subject",
     "what_contains",
+    "feasibility",
+    "outlook",
+    "estimates_contain",
+    "estimates_exclude",
 }
 
 
@@ -57,6 +64,10 @@ def test_there_are_enough_scenarios_and_each_names_a_known_lesson() -> None:
         s = _load(path)
         assert s["lesson"] in known, path.name
         assert s.get("title") and set(s["expect"]) <= ALLOWED, path.name
+
+
+def _same(got: Any, want: Any) -> bool:
+    return got == pytest.approx(want, rel=1e-3) if isinstance(want, float) else bool(got == want)
 
 
 def _keys(advice: Advice) -> list[str]:
@@ -107,3 +118,16 @@ def test_scenario(path: Path, tmp_path: Path, manifest: dict[str, Any], rules: l
         assert any(s.rule_id == rule_id and s.subject == subject for s in _statements(advice)), where
     for rule_id, text in e.get("what_contains", {}).items():
         assert any(s.rule_id == rule_id and text in s.what for s in _statements(advice)), where
+    for name, value in e.get("feasibility", {}).items():
+        got = getattr(advice.feasibility, name)
+        assert _same(got, value), f"{where}: feasibility.{name} is {got!r}, expected {value!r}"
+    looks = {o.technique: o for o in advice.feasibility.outlooks}
+    for technique, fields in e.get("outlook", {}).items():
+        for name, value in fields.items():
+            got = getattr(looks[technique], name)
+            assert _same(got, value), f"{where}: {technique}.{name} is {got!r}, expected {value!r}"
+    text = "\n".join(advice.estimates)
+    for part in e.get("estimates_contain", []):
+        assert part in text, f"{where}: estimates lack {part!r}: {advice.estimates}"
+    for part in e.get("estimates_exclude", []):
+        assert part not in text, f"{where}: estimates say {part!r}: {advice.estimates}"

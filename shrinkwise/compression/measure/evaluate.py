@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shrinkwise.compression.data import Dataset
+from shrinkwise.compression.errors import runtime_errors
 from shrinkwise.compression.measure.latency import batch_one_feed, measure_latency
 from shrinkwise.compression.measure.memory import peak_session_memory_mb
 from shrinkwise.compression.measure.quality import (
@@ -36,7 +37,8 @@ class CandidateMeasurement(BaseModel):
 
 
 def reference_outputs(original: Path, evaluation: Dataset) -> np.ndarray:
-    return run_batches(make_session(original), evaluation.inputs)[0]
+    with runtime_errors(original, "run the original model on the evaluation data"):
+        return run_batches(make_session(original), evaluation.inputs)[0]
 
 
 def measure_candidate(
@@ -50,7 +52,35 @@ def measure_candidate(
     latency_seconds: float = 8.0,
     measure_memory: bool = True,
 ) -> CandidateMeasurement:
-    """Measure `candidate` (which may be `original` itself, for the baseline) on `evaluation`."""
+    """Measure `candidate` (which may be `original` itself, for the baseline) on `evaluation`.
+
+    A raw ONNX Runtime error leaves as one line naming the file.
+    """
+    with runtime_errors(candidate, "run the model to measure it"):
+        return _measure_candidate(
+            candidate,
+            original,
+            evaluation,
+            work_dir,
+            reference,
+            encoded_size_bytes,
+            threads,
+            latency_seconds,
+            measure_memory,
+        )
+
+
+def _measure_candidate(
+    candidate: Path,
+    original: Path,
+    evaluation: Dataset,
+    work_dir: Path,
+    reference: np.ndarray | None = None,
+    encoded_size_bytes: int | None = None,
+    threads: int = 1,
+    latency_seconds: float = 8.0,
+    measure_memory: bool = True,
+) -> CandidateMeasurement:
     out: list[Measurement] = [
         Measurement(
             metric="size_bytes", value=float(Path(candidate).stat().st_size), unit="B", details={"what": "ONNX file"}

@@ -6,16 +6,24 @@ nodes and many CPU kernels are fp32 only).
 
 from __future__ import annotations
 
+import copy
+import re
 import warnings
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from shrinkwise.compression.errors import TechniqueError
+from shrinkwise.compression.errors import TechniqueError, runtime_error_text
 from shrinkwise.compression.events import LogLine, Progress
 from shrinkwise.compression.techniques.base import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
 
+if TYPE_CHECKING:  # pragma: no cover
+    import onnx
+
 FP16_MAX = 65504.0
+# Conversions retried after keeping one more op type in float32 (each names a different offending op).
+MAX_RETRIES = 6
 QUANTIZATION_OPS = (
     "QuantizeLinear",
     "DequantizeLinear",
@@ -91,20 +99,30 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
             fix="put fp16 before quantization in the recipe, or use it on its own",
         )
     op_block = list(dict.fromkeys([*float16.DEFAULT_OP_BLOCK_LIST, *config.keep_float_op_types]))
-    with ou.quiet():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the converter warns for every clipped value
-            try:
-                converted = float16.convert_float_to_float16(
-                    model,
-                    min_positive_val=config.min_positive_value,
-                    max_finite_val=config.max_finite_value,
-                    keep_io_types=config.keep_io_types,
-                    op_block_list=op_block,
-                    node_block_list=list(config.keep_float_nodes) or None,
-                )
-            except Exception as exc:  # noqa: BLE001 - e.g. a model that is already float16: one line for the user
-                raise TechniqueError(f"float16 conversion failed: {exc}", path=ctx.onnx_path) from exc
+    auto_kept: list[str] = []
+    for _attempt in range(MAX_RETRIES + 1):
+        converted = _convert(model, config, op_block, ctx.onnx_path)
+        problem = _load_problem(converted)
+        if problem is None:
+            break
+        op_type = _offending_op_type(converted, problem)
+        if op_type is None or op_type in op_block:
+            raise TechniqueError(
+                f"the float16 model does not load in ONNX Runtime ({problem})",
+                path=ctx.onnx_path,
+                fix="keep the op named there in float with keep_float_op_types or keep_float_nodes",
+            )
+        # The converter retypes a tensor to float16 that its node still produces (or needs) as float32, e.g.
+        # Cast(to=float) after STFT or a tf2onnx ExpandDims: keep that op type in float32 and convert again.
+        auto_kept.append(op_type)
+        op_block.append(op_type)
+        yield LogLine(level="warning", text=f"float16 graph did not load ({problem}); keeping {op_type} in float32")
+    else:
+        raise TechniqueError(
+            f"the float16 model still does not load after keeping {', '.join(auto_kept)} in float32",
+            path=ctx.onnx_path,
+            fix="name the failing ops in keep_float_op_types, or leave fp16 out for this model",
+        )
     yield Progress(fraction=0.8, message="saving")
     out = ctx.out_dir / "model_fp16.onnx"
     size = ou.save(converted, out)
@@ -118,6 +136,11 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
         notes.append(f"{clipped} value(s) above ±{config.max_finite_value:g} were clipped to fit float16.")
     if tiny:
         notes.append(f"{tiny} tiny non-zero weight(s) were raised to {config.min_positive_value:g} to avoid underflow.")
+    if auto_kept:
+        notes.append(
+            f"Kept in float32 automatically because the float16 graph did not load in ONNX Runtime: op types "
+            f"{', '.join(auto_kept)}."
+        )
     kept = list(config.keep_float_op_types)
     if kept or config.keep_float_nodes:
         notes.append(
@@ -138,6 +161,51 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
             "cast_nodes": counts.get("Cast", 0),
             "clipped_values": clipped,
             "keep_io_types": config.keep_io_types,
+            "auto_kept_float_op_types": auto_kept,
             "op_counts": counts,
         },
     )
+
+
+def _convert(model: onnx.ModelProto, config: Config, op_block: list[str], path: Path) -> onnx.ModelProto:
+    from onnxconverter_common import float16
+
+    from shrinkwise.compression.techniques import _onnx_utils as ou
+
+    with ou.quiet():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the converter warns for every clipped value
+            try:
+                return float16.convert_float_to_float16(
+                    copy.deepcopy(model),  # the converter edits its input; a retry needs the original
+                    min_positive_val=config.min_positive_value,
+                    max_finite_val=config.max_finite_value,
+                    keep_io_types=config.keep_io_types,
+                    op_block_list=op_block,
+                    node_block_list=list(config.keep_float_nodes) or None,
+                )
+            except Exception as exc:  # noqa: BLE001 - e.g. a model that is already float16: one line for the user
+                raise TechniqueError(f"float16 conversion failed: {exc}", path=path) from exc
+
+
+def _load_problem(model: onnx.ModelProto) -> str | None:
+    """Why ONNX Runtime refuses the converted graph (one line), or None when it loads."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    try:
+        ort.InferenceSession(model.SerializeToString(), sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - any refusal is a reason to retry or to stop
+        return runtime_error_text(exc)
+    return None
+
+
+def _offending_op_type(model: onnx.ModelProto, problem: str) -> str | None:
+    """The op type of the node ORT's message names ('... of node (Cast_3) ...' / '... in node (Add_1) ...')."""
+    by_name = {n.name: n.op_type for n in model.graph.node if n.name}
+    for name in re.findall(r"node \(([^()]*)\)", problem):
+        if name in by_name:
+            return by_name[name]
+    op = re.search(r"of operator \((\w+)\)", problem)
+    return op.group(1) if op else None

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from shrinkwise.compression.errors import TechniqueError
 from shrinkwise.compression.events import LogLine, Progress
 from shrinkwise.compression.techniques.base import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
+
+if TYPE_CHECKING:  # pragma: no cover
+    import onnx
 
 WEIGHT_OPS = ("MatMul", "Gemm", "Conv", "ConvTranspose")
 
@@ -158,7 +161,15 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
                 level="warning",
                 text=f"{len(left)} input(s) of float-kept nodes still read quantized values: {', '.join(left[:5])}",
             )
+    recurrent = _recurrent_ops(model)
     if ou.quantized_weight_count(model) == 0:
+        if recurrent:
+            raise TechniqueError(
+                f"static int8 quantization changed nothing: the model's weights are in recurrent ops ({recurrent}), "
+                "which ONNX Runtime's static int8 leaves in float",
+                path=ctx.onnx_path,
+                fix="use int8_dynamic or fp16 for recurrent models",
+            )
         raise TechniqueError(
             "static int8 quantization changed nothing: no layer with constant weights was quantized",
             path=ctx.onnx_path,
@@ -179,6 +190,11 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
         )
     if config.quant_format == "QOperator" and config.activation_type == "int8":
         notes.append("QOperator with int8 activations ran slowly on this project's CPUs; uint8 activations were fine.")
+    if recurrent:
+        notes.append(
+            f"Recurrent ops stayed float32 ({recurrent}): ONNX Runtime's static int8 has no quantized kernel for "
+            "them, so their weights keep full size and speed."
+        )
     if exclude:
         notes.append(
             f"{len(exclude)} node(s) kept in float: {', '.join(exclude[:10])}{' …' if len(exclude) > 10 else ''}."
@@ -198,5 +214,25 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
             "calibration_samples": n_samples,
             "quantized_ops": summary,
             "kept_float": exclude,
+            "recurrent_kept_float": recurrent,
         },
     )
+
+
+RECURRENT_OPS = ("LSTM", "GRU", "RNN")
+
+
+def _recurrent_ops(model: onnx.ModelProto) -> str:
+    """'LSTM ×2, GRU ×1' for the recurrent ops anywhere in the graph (If/Loop bodies included); '' when none."""
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    graphs = [model.graph]
+    while graphs:
+        graph = graphs.pop()
+        for node in graph.node:
+            if node.op_type in RECURRENT_OPS:
+                counts[node.op_type] += 1
+            graphs.extend(a.g for a in node.attribute if a.HasField("g"))
+            graphs.extend(g for a in node.attribute for g in a.graphs)
+    return ", ".join(f"{op} ×{n}" for op, n in sorted(counts.items()))
