@@ -70,10 +70,49 @@ def check_display() -> None:
         )
 
 
+# The X11 libraries Qt's xcb platform plugin loads that a bare Linux lacks (soname -> Debian/Ubuntu package).
+XCB_LIBRARIES = {
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+}
+
+
+def _loadable(soname: str) -> bool:
+    import ctypes
+
+    try:
+        ctypes.CDLL(soname)  # what the plugin's dlopen will do, LD_LIBRARY_PATH included (find_library ignores it)
+    except OSError:
+        return False
+    return True
+
+
+def check_xcb_libraries(loadable: Any = None) -> None:
+    """Qt's own message for a missing xcb library blames libxcb-cursor0 whatever is missing; name the real ones."""
+    import os
+
+    loadable = loadable or _loadable
+
+    from shrinkwise.compression.errors import ShrinkwiseError
+
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    wayland = bool(os.environ.get("WAYLAND_DISPLAY")) and not platform
+    if not sys.platform.startswith("linux") or platform not in ("", "xcb") or wayland:
+        return
+    missing = [package for soname, package in XCB_LIBRARIES.items() if not loadable(soname)]
+    if missing:
+        raise ShrinkwiseError(
+            f"Qt needs X11 libraries that are not installed ({', '.join(missing)})",
+            fix=f"sudo apt-get install -y {' '.join(missing)} (other distributions: the xcb-util packages)",
+        )
+
+
 def run_app(project: Path | str | None = None, demo: bool = False, argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     check_display()
+    check_xcb_libraries()
     window = start(project, demo, argv)
     code = QApplication.instance().exec()  # type: ignore[union-attr]
     dispose(window)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from shrinkwise.compression.errors import ShrinkwiseError
+from shrinkwise.workspace.cli.output import print_json, print_table
+
+PROJECT_HELP = "the project: a .shrinkwise.json file, or the folder holding one"
 
 
 def _kwargs(text: str | None) -> dict[str, Any]:
@@ -50,6 +52,9 @@ def cmd_new(args: argparse.Namespace) -> int:
         session.attach_model(args.model, args.architecture, _kwargs(args.arch_kwargs), _input_specs(args.input_shape))
     for data in args.data or []:
         session.add_data(data, role="all")
+    if args.json:
+        print_json({"project": str(session.path), "name": session.project.name})
+        return 0
     print(f"created {session.path}")
     return 0
 
@@ -59,6 +64,9 @@ def cmd_model(args: argparse.Namespace) -> int:
 
     session = Session.open(args.project)
     ref = session.attach_model(args.model, args.architecture, _kwargs(args.arch_kwargs), _input_specs(args.input_shape))
+    if args.json:
+        print_json(ref)
+        return 0
     print(
         f"model {ref.path} ({ref.format}) -> {ref.onnx_path}; inputs: "
         + ", ".join(f"{s.name}{s.shape}:{s.dtype}" for s in ref.signature.inputs)
@@ -71,6 +79,9 @@ def cmd_data(args: argparse.Namespace) -> int:
 
     session = Session.open(args.project)
     ref = session.add_data(args.data, role=args.role)
+    if args.json:
+        print_json(ref)
+        return 0
     print(f"data {ref.path} ({ref.kind}, {ref.samples} samples, role {ref.role})")
     for w in ref.health.warnings if ref.health else []:
         print(f"  {w.severity}: {w.message}")
@@ -84,11 +95,19 @@ def _print_profile(prof) -> None:  # type: ignore[no-untyped-def]
     print("weights by dtype: " + ", ".join(f"{k} {v / 1024:.1f} KiB" for k, v in prof.weight_bytes_by_dtype.items()))
     if prof.total_macs is not None:
         print(f"MACs at batch 1: {prof.total_macs:,}")
-    print(f"{'layer':44} {'op':10} {'params':>9} {'MACs':>10} {'time µs':>8}")
-    for layer in prof.layers:
-        macs = f"{layer.macs:,}" if layer.macs is not None else "-"
-        t = f"{layer.time_us:.1f}" if layer.time_us is not None else "-"
-        print(f"{layer.name[:44]:44} {layer.op_type[:10]:10} {layer.parameters:>9,} {macs:>10} {t:>8}")
+    print_table(
+        ["layer", "op", "params>", "MACs>", "time µs>"],
+        (
+            (
+                layer.name,
+                layer.op_type,
+                f"{layer.parameters:,}",
+                f"{layer.macs:,}" if layer.macs is not None else None,
+                f"{layer.time_us:.1f}" if layer.time_us is not None else None,
+            )
+            for layer in prof.layers
+        ),
+    )
     print(f"({prof.timing_note})")
     if prof.top_by_size(3):
         print("largest: " + ", ".join(f"{l.name} ({l.weight_bytes / 1024:.1f} KiB)" for l in prof.top_by_size(3)))
@@ -102,8 +121,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     session = Session.open(args.project)
     prof = session.profile(force=args.refresh)
     if args.json:
-        json.dump(prof.model_dump(), sys.stdout, indent=2)
-        print()
+        print_json(prof)
     else:
         _print_profile(prof)
     return 0
@@ -114,8 +132,13 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
     session = Session.open(args.project)
     exp = session.measure_baseline()
-    for m in exp.measurements:
-        print(f"{m.metric:26} {m.value:>14.6g} {m.unit:3} [{m.source}]")
+    if args.json:
+        print_json(exp)
+        return 0
+    print_table(
+        ["metric", "value>", "unit", "source"],
+        ((m.metric, f"{m.value:.6g}", m.unit, f"[{m.source}]") for m in exp.measurements),
+    )
     return 0
 
 
@@ -126,6 +149,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     base = session.project.baseline
     acc = base.measurement("accuracy") if base else None
     lat = base.measurement("latency_ms_median") if base else None
+    if args.json:
+        print_json({"project": str(session.path), "baseline": base.model_dump(mode="json") if base else None})
+        return 0
     print(f"demo project: {session.path}")
     if base and base.quality and acc and lat:
         print(
@@ -158,24 +184,33 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return run_app(project=args.project, demo=args.demo)
 
 
+def default_demo_dir() -> Path:
+    """Where `shrinkwise demo` builds without --out: the per-user data folder the desktop app's demo uses too."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("shrinkwise")) / "demo"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("new", help="create a project (optionally with a model and data)")
-    p.add_argument("project", type=Path)
-    p.add_argument("--name")
-    p.add_argument("--model", type=Path)
-    p.add_argument("--data", type=Path, action="append")
+    p.add_argument("project", type=Path, help="the project file to create (.shrinkwise.json is added if missing)")
+    p.add_argument("--name", help="a display name (default: from the file name)")
+    p.add_argument("--model", type=Path, help="the trained model: .onnx, TorchScript .pt, .pt2 or a state dict")
+    p.add_argument(
+        "--data", type=Path, action="append", help="evaluation/calibration data: .npz or an image folder (repeatable)"
+    )
     _add_model_args(p)
     p.set_defaults(func=cmd_new)
 
     p = sub.add_parser("model", help="set the project's model (ONNX, TorchScript, .pt2, or state dict + architecture)")
-    p.add_argument("project", type=Path)
-    p.add_argument("model", type=Path)
+    p.add_argument("project", type=Path, help=PROJECT_HELP)
+    p.add_argument("model", type=Path, help="the trained model: .onnx, TorchScript .pt, .pt2 or a state dict")
     _add_model_args(p)
     p.set_defaults(func=cmd_model)
 
     p = sub.add_parser("data", help="add data (.npz or a folder of images in class sub-folders)")
-    p.add_argument("project", type=Path)
-    p.add_argument("data", type=Path)
+    p.add_argument("project", type=Path, help=PROJECT_HELP)
+    p.add_argument("data", type=Path, help=".npz (x, optional y and groups) or a folder of images in class sub-folders")
     p.add_argument(
         "--role",
         choices=["all", "evaluation", "calibration", "training"],
@@ -185,26 +220,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("profile", help="per-layer profile: parameters, MACs, measured time per node")
-    p.add_argument("project", type=Path)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("project", type=Path, help=PROJECT_HELP)
     p.add_argument("--refresh", action="store_true", help="profile again even if a saved profile exists")
     p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("measure", help="measure the original model (size, latency, memory, quality)")
-    p.add_argument("project", type=Path)
+    p.add_argument("project", type=Path, help=PROJECT_HELP)
     p.set_defaults(func=cmd_measure)
 
     p = sub.add_parser("demo", help="build the digits demo project, profile it and measure the baseline (offline)")
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=Path, default=default_demo_dir(), help="folder to build it in (default: %(default)s)")
     p.add_argument("--no-measure", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("show", help="summarise a project file")
-    p.add_argument("project", type=Path)
+    p.add_argument("project", type=Path, help=PROJECT_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("gui", help="open the desktop app")
-    p.add_argument("project", type=Path, nargs="?")
+    p.add_argument("project", type=Path, nargs="?", help="a project to open (default: the Start page)")
     p.add_argument("--demo", action="store_true", help="open the demo project (built on first use)")
     p.set_defaults(func=cmd_gui)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from shrinkwise.compression.errors import ShrinkwiseError
+from shrinkwise.workspace.cli.output import print_json
 
 
 def _read_advice(path: str | None) -> dict | None:
@@ -43,6 +44,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
     session = Session.open(args.project)
     out = write_report(session, fmt, args.out, advice=_read_advice(args.advice), compute=not args.no_compute)
+    if args.json:
+        print_json({"report": str(out), "format": fmt})
+        return 0
     print(f"report written: {out}")
     return 0
 
@@ -53,6 +57,9 @@ def cmd_choose(args: argparse.Namespace) -> int:
 
     session = Session.open(args.project)
     exp = choose(session, args.candidate)
+    if args.json:
+        print_json({"chosen": exp.id, "label": exp.label})
+        return 0
     print(f"chosen: {exp.id} ({exp.label or exp.id})")
     return 0
 
@@ -63,6 +70,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     session = Session.open(args.project)
     result = export_candidate(session, args.candidate, args.out)
+    if args.json:
+        print_json({"candidate": result.candidate_id, "model": str(result.model_path), "card": str(result.card_path)})
+        return 0
     print(f"exported {result.candidate_id}: {result.model_path} and {result.card_path}")
     return 0
 
@@ -73,6 +83,9 @@ def cmd_bundle(args: argparse.Namespace) -> int:
 
     session = Session.open(args.project)
     out = make_bundle(session, args.candidate, args.out, samples=args.samples, include_original=not args.no_original)
+    if args.json:
+        print_json({"bundle": str(out)})
+        return 0
     print(f"bundle written: {out}")
     print(
         "copy it to the device, run 'python run_benchmark.py' there, then 'shrinkwise import-results PROJECT results.json'"
@@ -86,6 +99,9 @@ def cmd_import_results(args: argparse.Namespace) -> int:
 
     session = Session.open(args.project)
     exp, added = import_results(session, args.results)
+    if args.json:
+        print_json({"candidate": exp.id, "added": [m.model_dump(mode="json") for m in added]})
+        return 0
     print(f"attached {len(added)} device measurement(s) to {exp.id} ({exp.label or exp.id})")
     for m in added:
         print(f"  {m.metric} = {m.value:g} {m.unit}".rstrip())
@@ -94,7 +110,7 @@ def cmd_import_results(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="write the report (HTML, PDF, Markdown or JSON)")
-    p.add_argument("project")
+    p.add_argument("project", help="the project: a .shrinkwise.json file, or the folder holding one")
     p.add_argument("--format", choices=("html", "pdf", "md", "json"), help="default: from the --out file's suffix")
     p.add_argument("--out", required=True, help="file to write")
     p.add_argument(
@@ -106,18 +122,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("choose", help="pick the candidate to ship (used by the report, export and bundle)")
-    p.add_argument("project")
+    p.add_argument("project", help="the project: a .shrinkwise.json file, or the folder holding one")
     p.add_argument("candidate", help="experiment id (or a unique label)")
     p.set_defaults(func=cmd_choose)
 
     p = sub.add_parser("export", help="write the chosen candidate as ONNX with a model card")
-    p.add_argument("project")
+    p.add_argument("project", help="the project: a .shrinkwise.json file, or the folder holding one")
     p.add_argument("candidate", nargs="?", help="experiment id or label (default: the chosen one)")
     p.add_argument("--out", required=True, help="folder to write into")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("bundle", help="write an on-device benchmark bundle (folder or .zip)")
-    p.add_argument("project")
+    p.add_argument("project", help="the project: a .shrinkwise.json file, or the folder holding one")
     p.add_argument("candidate", help="experiment id or label ('chosen' for the chosen one)")
     p.add_argument("--out", required=True, help="folder, or a file ending in .zip")
     p.add_argument(
@@ -129,6 +145,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_bundle)
 
     p = sub.add_parser("import-results", help="attach a benchmark bundle's results.json as device measurements")
-    p.add_argument("project")
+    p.add_argument("project", help="the project: a .shrinkwise.json file, or the folder holding one")
     p.add_argument("results", help="results.json written by the bundle's script on the device")
     p.set_defaults(func=cmd_import_results)

@@ -1,7 +1,8 @@
 """Run commands: techniques, run, recipe, sweep, sensitivity, results.
 
-Progress: a one-line bar redrawn with \\r on a terminal, plain lines otherwise (logs, CI). Ctrl-C cancels the
-worker cleanly; the experiment is recorded as cancelled and the command exits with 130.
+Progress goes to stderr (`cli.progress`): a bar with time left on a terminal, a line every 10 % elsewhere (logs,
+CI). Ctrl-C cancels the worker cleanly; the experiment is recorded as cancelled and the command exits with 130.
+Tolerances are in percentage points of the quality metric everywhere, like the budget's --accuracy-drop-pts.
 """
 
 from __future__ import annotations
@@ -9,11 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from shrinkwise.compression.errors import ShrinkwiseError
+from shrinkwise.workspace.cli.output import print_json, print_table
+from shrinkwise.workspace.cli.progress import Progress
+
+PROJECT_HELP = "the project: a .shrinkwise.json file, or the folder holding one"
+# The quality metric a run is judged on, best first (accuracy needs labels); runs.py picks it the same way.
+QUALITY_ORDER = ("accuracy", "top1_agreement", "cosine_mean")
 
 
 def parse_value(text: str) -> Any:
@@ -34,49 +40,6 @@ def parse_set(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
-class Progress:
-    """Turns worker events into terminal output."""
-
-    def __init__(self, stream: Any = None, prefix: str = "") -> None:
-        self.stream = stream or sys.stdout
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.prefix = prefix
-        self.last_message = ""
-        self.last_draw = 0.0
-        self.width = 0
-
-    def __call__(self, event: Any) -> None:
-        kind = getattr(event, "kind", "")
-        if kind == "progress":
-            if self.tty:
-                now = time.monotonic()
-                if now - self.last_draw < 0.05 and event.fraction < 1.0:
-                    return
-                self.last_draw = now
-                filled = int(round(event.fraction * 24))
-                line = (
-                    f"{self.prefix}[{'#' * filled}{'.' * (24 - filled)}] {event.fraction * 100:3.0f}% {event.message}"[
-                        :110
-                    ]
-                )
-                self.stream.write("\r" + line.ljust(self.width))
-                self.width = len(line)
-                self.stream.flush()
-            elif event.message and event.message.split(":")[0] != self.last_message:
-                # Plain output (logs, CI): one line per phase, not one per progress tick.
-                self.last_message = event.message.split(":")[0]
-                print(f"{self.prefix}{event.fraction * 100:3.0f}% {event.message}", file=self.stream, flush=True)
-        elif kind == "log" and event.level in ("warning", "error"):
-            self.clear()
-            print(f"{self.prefix}{event.level}: {event.text}", file=self.stream, flush=True)
-
-    def clear(self) -> None:
-        if self.tty and self.width:
-            self.stream.write("\r" + " " * self.width + "\r")
-            self.stream.flush()
-            self.width = 0
-
-
 def _fmt_bytes(v: float | None) -> str:
     return "-" if v is None else f"{v / 1024:.1f} KiB"
 
@@ -86,13 +49,11 @@ def _fmt(v: float | None, spec: str) -> str:
 
 
 def print_experiment(exp: Any) -> None:
-    from shrinkwise.workspace.runs import quality_metric
-
     if exp.status != "finished":
         print(f"{exp.id} {exp.label}: {exp.status}" + (f" — {exp.error}" if exp.error else ""))
         return
     values = {m.metric: m.value for m in exp.measurements}
-    q = quality_metric(exp.measurements)
+    q = next(((name, values[name]) for name in QUALITY_ORDER if name in values), None)
     quality = f", {q[0]} {q[1]:.4f}" if q else ""
     ratio = values.get("latency_ratio")
     print(
@@ -117,11 +78,15 @@ def cmd_techniques(args: argparse.Namespace) -> int:
 
     catalog = load_catalog()
     if args.json:
-        print(json.dumps(catalog, indent=2))
+        print_json(catalog)
         return 0
-    for tid, entry in catalog.items():
-        needs = [k for k, v in entry.get("needs", {}).items() if v]
-        print(f"{tid:20} {entry.get('title', '')}" + (f"  (needs: {', '.join(needs)})" if needs else ""))
+    print_table(
+        ["technique", "what it does", "needs"],
+        (
+            (tid, entry.get("title", ""), ", ".join(k for k, v in entry.get("needs", {}).items() if v) or None)
+            for tid, entry in catalog.items()
+        ),
+    )
     return 0
 
 
@@ -129,7 +94,7 @@ def _run_steps(args: argparse.Namespace, steps: list[Any], label: str | None = N
     from shrinkwise.workspace.runs import run_recipe
 
     session = _open(args.project)
-    progress = Progress()
+    progress = _progress(args)
     try:
         exp = run_recipe(session, steps, label=label, on_event=progress, time_limit_s=args.time_limit)
     except KeyboardInterrupt:
@@ -137,8 +102,21 @@ def _run_steps(args: argparse.Namespace, steps: list[Any], label: str | None = N
         print("cancelled; the run is recorded as cancelled", file=sys.stderr)
         raise
     progress.clear()
-    print_experiment(exp)
+    if args.json:
+        print_json(exp)
+    else:
+        print_experiment(exp)
     return _exit_code([exp])
+
+
+def _progress(args: argparse.Namespace) -> Progress:
+    return Progress(quiet=args.quiet, verbose=args.verbose)
+
+
+def _technique_list() -> str:
+    from shrinkwise.compression.catalog import technique_ids  # the manifest only: no technique module is imported
+
+    return ", ".join(technique_ids())
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -167,13 +145,24 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from shrinkwise.workspace.runs import sweep
 
     key, sep, values_text = args.over.partition("=")
+    key = key.strip()
     if not sep or not key or not values_text:
         raise ShrinkwiseError(
             f"--over '{args.over}' is not key=v1,v2,...", fix="e.g. --over calibration_samples=64,128,256"
         )
     values = [parse_value(v.strip()) for v in values_text.split(",") if v.strip()]
+    technique = args.technique
+    if key == "technique":
+        if technique and not args.quiet:  # the ladder names every technique; a leading one would be ignored
+            print(f"note: '{technique}' is ignored, --over technique=... lists the techniques", file=sys.stderr)
+        technique = ""
+    elif not technique:
+        raise ShrinkwiseError(
+            f"--over {key}=... needs the technique whose setting it sweeps",
+            fix=f"e.g. 'shrinkwise sweep PROJECT int8_static --over {key}=...' (techniques: {_technique_list()})",
+        )
     session = _open(args.project)
-    progress = Progress()
+    progress = _progress(args)
     n = len(values)
 
     def on_event(i: int, ev: Any) -> None:
@@ -183,8 +172,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         exps = sweep(
             session,
-            args.technique,
-            key.strip(),
+            technique,
+            key,
             values,
             base_config=parse_set(args.set),
             on_event=on_event,
@@ -195,39 +184,67 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print("cancelled; the current run is recorded as cancelled", file=sys.stderr)
         raise
     progress.clear()
+    if args.json:
+        print_json([e.model_dump(mode="json") for e in exps])
+        return _exit_code(exps)
     for e in exps:
         print_experiment(e)
     return _exit_code(exps)
 
 
+def _tolerance_pts(args: argparse.Namespace) -> float:
+    """--accuracy-drop-pts in points; the old --tolerance (a fraction) still works, with a note."""
+    if args.tolerance_fraction is None:
+        return float(args.accuracy_drop_pts)
+    pts = args.tolerance_fraction * 100
+    if not args.quiet:
+        print(
+            f"note: --tolerance (a fraction) is deprecated; use --accuracy-drop-pts {pts:g} (points, like 'budget')",
+            file=sys.stderr,
+        )
+    return pts
+
+
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from shrinkwise.workspace.runs import sensitivity
 
+    pts = _tolerance_pts(args)
     session = _open(args.project)
-    progress = Progress()
+    progress = _progress(args)
     try:
-        exp = sensitivity(session, args.tolerance, technique=args.technique, on_event=progress)
+        exp = sensitivity(session, pts / 100.0, technique=args.technique, on_event=progress)
     except KeyboardInterrupt:
         progress.clear()
         raise
     progress.clear()
+    if args.json:
+        print_json(exp)
+        return 0 if exp.status == "finished" else 1
     if exp.status != "finished":
         print_experiment(exp)
         return 1
     x = exp.extra
     print(
         f"{exp.id}: {x['technique']} one layer at a time; metric {x['metric']} (original {x['original_quality']:.4f}), "
-        f"all quantized: drop {x['all_quantized']['drop']:+.4f}"
+        f"all quantized: drop {_pts(x['all_quantized']['drop'])}"
     )
-    print(
-        f"{'layer':36} {'op':6} {'drop alone':>10} {'recovery':>9} {'SQNR dB':>8} {'act SQNR':>8} {'w SQNR':>7} {'float cost':>11} {'latency cost':>12}"
+    print_table(
+        ["layer", "op", "drop alone>", "recovery>", "SQNR dB>", "act SQNR>", "w SQNR>", "float cost>", "latency cost>"],
+        (
+            (
+                r["node"],
+                r["op_type"],
+                _pts(r["drop_alone"]),
+                _pts(r["recovery"]),
+                _fmt(r["sqnr_alone_db"], ".1f"),
+                _fmt(r.get("activation_sqnr_db"), ".1f"),
+                _fmt(r.get("weight_sqnr_db"), ".1f"),
+                _fmt_bytes(r["size_cost_bytes"]),
+                None if r["latency_cost_ms"] is None else f"{r['latency_cost_ms']:+.4f} ms",
+            )
+            for r in x["ranking"]
+        ),
     )
-    for r in x["ranking"]:
-        print(
-            f"{r['node'][:36]:36} {r['op_type'][:6]:6} {r['drop_alone']:>+10.4f} {r['recovery']:>+9.4f} {_fmt(r['sqnr_alone_db'], '.1f'):>8} "
-            f"{_fmt(r.get('activation_sqnr_db'), '.1f'):>8} {_fmt(r.get('weight_sqnr_db'), '.1f'):>7} "
-            f"{_fmt_bytes(r['size_cost_bytes']):>11} {_fmt(r['latency_cost_ms'], '+.4f'):>9} ms"
-        )
     le = x.get("layer_error") or {}
     if le.get("reason"):
         print(f"per-layer SQNR (ONNX Runtime QDQ debugging): {le['reason']}")
@@ -240,10 +257,15 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     keep = ", ".join(p["keep_float"]) or "none"
     verdict = "meets" if p["meets_tolerance"] else "does NOT meet"
     print(
-        f"proposal: keep in float: {keep} -> {x['metric']} {p['quality']:.4f} (drop {p['drop']:+.4f}, {verdict} tolerance {x['tolerance']:g}), "
-        f"size {_fmt_bytes(p['size_bytes'])}"
+        f"proposal: keep in float: {keep} -> {x['metric']} {p['quality']:.4f} (drop {_pts(p['drop'])}, {verdict} the "
+        f"tolerance of {x['tolerance'] * 100:g} pts), size {_fmt_bytes(p['size_bytes'])}"
     )
     return 0
+
+
+def _pts(drop: float) -> str:
+    """A drop of a 0-1 quality metric in percentage points: 0.0123 -> '+1.23 pts'."""
+    return f"{drop * 100:+.2f} pts"
 
 
 def cmd_results(args: argparse.Namespace) -> int:
@@ -280,8 +302,8 @@ def cmd_results(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("techniques", help="list the compression techniques (the capability manifest)")
-    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_techniques)
+    techniques = _technique_list()
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -290,31 +312,52 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--time-limit", type=float, metavar="SECONDS", help="stop a run that takes longer than this")
 
     p = sub.add_parser("run", help="run one technique on the project's model, measure and record it")
-    p.add_argument("project", type=Path)
-    p.add_argument("technique")
+    p.add_argument("project", type=Path, help=PROJECT_HELP)
+    p.add_argument("technique", help=f"one of: {techniques} (see 'shrinkwise techniques')")
     common(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("recipe", help="run techniques in sequence (each works on the previous output)")
-    p.add_argument("project", type=Path)
-    p.add_argument("steps", nargs="+", metavar="TECHNIQUE")
+    p.add_argument("project", type=Path, help=PROJECT_HELP)
+    p.add_argument("steps", nargs="+", metavar="TECHNIQUE", help=f"techniques in order, each of: {techniques}")
     common(p)
     p.set_defaults(func=cmd_recipe)
 
-    p = sub.add_parser("sweep", help="one run per value of a setting (or --over technique=a,b,c for a ladder)")
-    p.add_argument("project", type=Path)
-    p.add_argument("technique")
-    p.add_argument("--over", required=True, metavar="KEY=V1,V2,...")
+    p = sub.add_parser(
+        "sweep",
+        help="one run per value of a setting, or --over technique=a,b,c for a ladder of techniques",
+        description="'sweep PROJECT int8_static --over calibration_samples=64,256' runs one technique per value; "
+        "'sweep PROJECT --over technique=fp16,int8_static' runs each technique with its defaults.",
+    )
+    p.add_argument("project", type=Path, help=PROJECT_HELP)
+    p.add_argument(
+        "technique", nargs="?", default="", help=f"whose setting to sweep (not with --over technique=...): {techniques}"
+    )
+    p.add_argument(
+        "--over", required=True, metavar="KEY=V1,V2,...", help="the setting and its values, or technique=a,b,c"
+    )
     common(p)
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("sensitivity", help="per-layer quantization sensitivity and which layers to keep in float")
-    p.add_argument("project", type=Path)
-    p.add_argument("--tolerance", type=float, default=0.01, help="allowed quality drop (0.01 = one accuracy point)")
-    p.add_argument("--technique", choices=["int8_static", "int8_dynamic"], default="int8_static")
+    p.add_argument("project", type=Path, help=PROJECT_HELP)
+    p.add_argument(
+        "--accuracy-drop-pts",
+        type=float,
+        default=1.0,
+        metavar="PTS",
+        help="allowed drop of the quality metric (accuracy, else agreement) in percentage points (default: 1)",
+    )
+    p.add_argument("--tolerance", dest="tolerance_fraction", type=float, help=argparse.SUPPRESS)  # old: a fraction
+    p.add_argument(
+        "--technique",
+        choices=["int8_static", "int8_dynamic"],
+        default="int8_static",
+        help="the quantizer to test layer by layer (default: %(default)s)",
+    )
     p.set_defaults(func=cmd_sensitivity)
 
     p = sub.add_parser("results", help="all finished candidates with size, latency, quality and the Pareto front")
-    p.add_argument("project", type=Path)
+    p.add_argument("project", type=Path, help=PROJECT_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_results)

@@ -98,12 +98,12 @@ def cmd_answer(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("target", help="set the device the model must run on (see 'shrinkwise targets')")
-    p.add_argument("project", type=Path)
-    p.add_argument("target_id")
+    p.add_argument("project", type=Path, help="the project: a .shrinkwise.json file, or the folder holding one")
+    p.add_argument("target_id", help="a device id from 'shrinkwise targets', e.g. phone-npu")
     p.set_defaults(func=cmd_target)
 
     p = sub.add_parser("budget", help="set the budget: size, latency, memory, accuracy tolerance")
-    p.add_argument("project", type=Path)
+    p.add_argument("project", type=Path, help="the project: a .shrinkwise.json file, or the folder holding one")
     for key, text in _BUDGET_FLAGS.items():
         p.add_argument(f"--{key.replace('_', '-')}", dest=key, type=float, help=text)
     p.add_argument("--clear", action="append", metavar="KEY", help="remove a budget entry, e.g. --clear latency-ms")
@@ -112,6 +112,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "answer", help="answer the advisor's questions: KEY=VALUE (JSON values), e.g. device_available=false"
     )
-    p.add_argument("project", type=Path)
-    p.add_argument("answers", nargs="+", metavar="KEY=VALUE")
+    p.add_argument("project", type=Path, help="the project: a .shrinkwise.json file, or the folder holding one")
+    p.add_argument(
+        "answers", nargs="+", metavar="KEY=VALUE", help="one or more answers; the keys are in 'shrinkwise advise'"
+    )
     p.set_defaults(func=cmd_answer)
