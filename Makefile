@@ -1,21 +1,54 @@
 # Two entry points for a fresh machine: `make run` (the app on the demo project) and `make test`.
-# Both create .venv on first use: the pinned CPU torch first, so nothing pulls a multi-GB CUDA build.
+# Both create .venv on first use: the pinned torch first, so nothing pulls a multi-GB CUDA build by accident.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_DIR ?= $(HOME)/.local/share/shrinkwise/demo
 
-.PHONY: run test lint format venv demo screenshots bench clean
+# Torch: on Linux without an NVIDIA GPU (no nvidia-smi) the CPU build from torch's own index (~200 MB instead of
+# PyPI's CUDA build plus several GB of NVIDIA libraries). With a GPU, or on macOS/Windows, plain PyPI.
+# `make TORCH_INDEX_URL=` forces plain PyPI; any other URL replaces the CPU index. If the index cannot be reached
+# the install falls back to PyPI at once (no retries, a short timeout), so an offline mirror still works.
+TORCH_VERSION ?= 2.13.0
+ifeq ($(shell uname -s 2>/dev/null)-$(shell command -v nvidia-smi 2>/dev/null),Linux-)
+TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
+else
+TORCH_INDEX_URL ?=
+endif
+TORCH_INDEX_TIMEOUT ?= 15
+
+# $(call install_torch,PYTHON): the pinned torch from TORCH_INDEX_URL, else from the default index.
+define install_torch
+	@if [ -n "$(TORCH_INDEX_URL)" ]; then \
+		echo "torch $(TORCH_VERSION) from $(TORCH_INDEX_URL)"; \
+		$(1) -m pip install -q --timeout $(TORCH_INDEX_TIMEOUT) --retries 0 --index-url "$(TORCH_INDEX_URL)" \
+			torch==$(TORCH_VERSION) \
+		|| { echo "$(TORCH_INDEX_URL) unreachable or without torch $(TORCH_VERSION): installing it from the default index"; \
+			$(1) -m pip install -q torch==$(TORCH_VERSION); }; \
+	else \
+		echo "torch $(TORCH_VERSION) from the default index"; \
+		$(1) -m pip install -q torch==$(TORCH_VERSION); \
+	fi
+endef
+
+.PHONY: run test lint format venv shell demo screenshots bench clean
 
 venv: $(STAMP)
+	@echo "ready: 'source $(VENV)/bin/activate' (or 'make shell') puts the shrinkwise command on your PATH"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q torch==2.13.0
+	$(call install_torch,$(BIN)/python)
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
+	@echo "installed; 'source $(VENV)/bin/activate' (or 'make shell') puts the shrinkwise command on your PATH"
+
+# A shell with .venv active (PATH and VIRTUAL_ENV set); `exit` returns to the one you came from.
+shell: $(STAMP)
+	@echo "shell with $(VENV) active; 'exit' to leave"
+	@VIRTUAL_ENV="$(abspath $(VENV))" PATH="$(abspath $(BIN)):$$PATH" $${SHELL:-/bin/sh} -i
 
 run: $(STAMP)
 	$(BIN)/shrinkwise gui --demo
@@ -57,7 +90,7 @@ PKG_STAMP := $(PKG_VENV)/.pkg-stamp
 $(PKG_STAMP): pyproject.toml
 	test -x $(PKG_VENV)/bin/python || $(PYTHON) -m venv $(PKG_VENV)
 	$(PKG_VENV)/bin/python -m pip install -q --upgrade pip
-	$(PKG_VENV)/bin/python -m pip install -q torch==2.13.0
+	$(call install_torch,$(PKG_VENV)/bin/python)
 	$(PKG_VENV)/bin/python -m pip install -q . 'pyinstaller>=6.10'
 	touch $(PKG_STAMP)
 
