@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from shrinkwise.compression.demo import ARCHITECTURE_CLASS, ARCHITECTURE_FILE, demo_file
+from shrinkwise.compression.errors import ProjectFileError
 from shrinkwise.compression.signature import TensorSpec
+from shrinkwise.workspace.project import PROJECT_SUFFIX
 from shrinkwise.workspace.session import Session
 
 DEMO_NAME = "digits-demo"
@@ -22,11 +24,20 @@ def _model_input(images: np.ndarray) -> np.ndarray:
     return (images.astype(np.float32) / 16.0)[:, None, :, :]
 
 
-def build_demo(out_dir: Path | str, measure: bool = True) -> Session:
-    """Create (or re-create) the demo project in `out_dir`, profile it and measure the baseline."""
+def build_demo(out_dir: Path | str, measure: bool = True, force: bool = False) -> Session:
+    """Create the demo project in `out_dir`, profile it and measure the baseline.
+
+    A folder that already holds a project is refused unless `force` (re-creating it would wipe its runs)."""
     from shrinkwise.compression.demo.train_digits import split_indices
 
     out_dir = Path(out_dir).resolve()
+    existing = sorted(out_dir.glob(f"*{PROJECT_SUFFIX}")) if out_dir.is_dir() else []
+    if existing and not force:
+        raise ProjectFileError(
+            "already holds a project; building the demo there would replace it and its runs",
+            existing[0],
+            "choose another --out folder, or add --force to replace it",
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "model").mkdir(exist_ok=True)
     (out_dir / "data").mkdir(exist_ok=True)

@@ -276,3 +276,28 @@ def open_session(session: Any) -> Any:
     except (ProjectFileError, OSError):
         pass  # busy or read-only: the next save cleans them
     return session
+
+
+@contextmanager
+def new_project(path: Path | str, name: str | None = None) -> Iterator[Any]:
+    """Create a project and fill it; if filling fails, remove everything made, so the corrected retry just works."""
+    from shrinkwise.workspace.project import artifacts_dir, normalise_project_path
+    from shrinkwise.workspace.session import Session
+
+    path = normalise_project_path(path)
+    made = [
+        p for p in (path, artifacts_dir(path), lock_path(path), path.with_name(path.name + ".bak")) if not p.exists()
+    ]
+    session = Session.create(path, name=name)
+    try:
+        yield session
+    except BaseException:
+        import shutil
+
+        for p in made:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+        clean_temps(path)
+        raise

@@ -15,7 +15,7 @@ class Measurement(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     metric: str = Field(description="e.g. latency_ms_median, size_bytes, accuracy, sqnr_db")
-    value: float
+    value: float = Field(allow_inf_nan=False)  # NaN/Infinity would be written as null and break the project file
     unit: str = ""
     source: Source = "host"
     details: dict[str, Any] = Field(default_factory=dict)

@@ -276,14 +276,20 @@ def _first_error(exc: ValidationError) -> str:
 def read_results(path: Path | str) -> DeviceResults:
     path = Path(path)
     fix = "use the results.json that run_benchmark.py wrote, unedited"
+
+    def refuse_constant(name: str) -> None:  # NaN/Infinity would be saved as null and break the project
+        raise ShrinkwiseError(f"holds {name}, which is not a measurement", path, fix)
+
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse_constant)
     except FileNotFoundError:
         raise ShrinkwiseError("no such results file", path, "give the results.json from the device") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ShrinkwiseError(f"cannot be read ({exc.__class__.__name__})", path, fix) from None
     except json.JSONDecodeError as exc:
         raise ShrinkwiseError(f"is not valid JSON (line {exc.lineno}, column {exc.colno})", path, fix) from None
+    except (RecursionError, ValueError) as exc:  # nesting too deep; an integer over 4300 digits
+        raise ShrinkwiseError(f"cannot be read safely ({exc.__class__.__name__})", path, fix) from None
     if not isinstance(raw, dict):
         raise ShrinkwiseError("is not a benchmark results file (expected a JSON object)", path, fix)
     try:

@@ -45,13 +45,15 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from shrinkwise.workspace.session import Session
+    from shrinkwise.workspace.store import new_project
 
-    session = Session.create(args.project, name=args.name)
-    if args.model:
-        session.attach_model(args.model, args.architecture, _kwargs(args.arch_kwargs), _input_specs(args.input_shape))
-    for data in args.data or []:
-        session.add_data(data, role="all")
+    with new_project(args.project, name=args.name) as session:  # a failure leaves nothing behind
+        if args.model:
+            session.attach_model(
+                args.model, args.architecture, _kwargs(args.arch_kwargs), _input_specs(args.input_shape)
+            )
+        for data in args.data or []:
+            session.add_data(data, role="all")
     if args.json:
         print_json({"project": str(session.path), "name": session.project.name})
         return 0
@@ -145,7 +147,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from shrinkwise.workspace.demo import build_demo
 
-    session = build_demo(args.out, measure=not args.no_measure)
+    session = build_demo(args.out, measure=not args.no_measure, force=args.force)
     base = session.project.baseline
     acc = base.measurement("accuracy") if base else None
     lat = base.measurement("latency_ms_median") if base else None
@@ -231,6 +233,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="build the digits demo project, profile it and measure the baseline (offline)")
     p.add_argument("--out", type=Path, default=default_demo_dir(), help="folder to build it in (default: %(default)s)")
     p.add_argument("--no-measure", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--force", action="store_true", help="replace a project already in --out (its runs are lost)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("show", help="summarise a project file")

@@ -1,0 +1,117 @@
+"""A project file is inert and values that would break it are refused in one line (never a traceback)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from shrinkwise.compression.errors import ProjectFileError
+from shrinkwise.workspace.cli import main
+from shrinkwise.workspace.project import load_project
+
+
+def _edited(demo_project: Path, edit) -> Path:  # type: ignore[no-untyped-def]
+    raw = json.loads(demo_project.read_text())
+    edit(raw)
+    demo_project.write_text(json.dumps(raw))
+    return demo_project
+
+
+def _refused(path: Path, words: str) -> str:
+    with pytest.raises(ProjectFileError) as info:
+        load_project(path)
+    text = str(info.value)
+    assert "\n" not in text and words in text, text
+    return text
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('{"schema_version": 1, "name": "x", "notes": NaN}', "NaN"),
+        ('{"schema_version": 1, "name": "x", "notes": ' + "9" * 5000 + "}", "cannot read"),
+        ('{"schema_version": 1, "name": "\\ud800"}', "lone surrogate"),
+        ('{"schema_version": 1, "name": "x", "answers": {"a": ' + "[" * 100 + "]" * 100 + "}}", "nested more"),
+        ('{"schema_version": 1, "name": "x", "answers": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+    ],
+)
+def test_values_that_break_the_file_are_one_line(tmp_path: Path, text: str, words: str) -> None:
+    path = tmp_path / "p.shrinkwise.json"
+    path.write_text(text)
+    _refused(path, words)
+
+
+def test_only_regular_files_are_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "f.shrinkwise.json"
+    os.mkfifo(fifo)
+    _refused(fifo, "not a regular file")  # would block forever if opened
+    link = tmp_path / "z.shrinkwise.json"
+    link.symlink_to("/dev/zero")
+    _refused(link, "not a regular file")  # would read until memory runs out
+
+
+def test_paths_ids_and_hashes_are_contained(demo_project: Path) -> None:
+    original = demo_project.read_text()
+    cases = [
+        (lambda r: r["model"].update(path="../../etc/passwd"), "outside the project folder"),
+        (lambda r: r["model"].update(onnx_path="/etc/passwd"), "outside the project folder"),
+        (lambda r: r["model"].update(architecture="/tmp/evil.py:Net"), "outside the project folder"),
+        (lambda r: r["data"][0].update(path="../elsewhere.npz"), "outside the project folder"),
+        (lambda r: r["experiments"][0]["artifacts"][0].update(path="../../x.onnx"), "outside the project folder"),
+        (lambda r: r["experiments"][0]["artifacts"][0].update(sha256="../../a"), "not a sha256"),
+        (lambda r: r["model"].update(sha256="ABC"), "not a sha256"),
+        (lambda r: r["experiments"][0].update(id="../../a"), "not a safe name"),
+        (lambda r: r.update(chosen="../x"), "not a safe experiment id"),
+        (lambda r: r["experiments"].append(dict(r["experiments"][0])), "appears twice"),
+    ]
+    for edit, words in cases:
+        demo_project.write_text(original)
+        _refused(_edited(demo_project, edit), words)
+    demo_project.write_text(original)
+    load_project(demo_project)
+
+
+def test_import_results_refuses_nan(demo_project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    results = tmp_path / "results.json"
+    results.write_text('{"bundle": {"candidate_id": "original"}, "latency_ms": {"median": NaN}}')
+    before = demo_project.read_bytes()
+    assert main(["import-results", str(demo_project), str(results)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "NaN" in err and len(err.splitlines()) == 1
+    assert demo_project.read_bytes() == before
+
+
+def test_measurements_refuse_non_finite_values() -> None:
+    from pydantic import ValidationError
+
+    from shrinkwise.compression.measure.records import Measurement
+
+    for bad in (float("nan"), float("inf"), float("-inf")):
+        with pytest.raises(ValidationError):
+            Measurement(metric="latency_ms_median", value=bad)
+
+
+def test_demo_refuses_a_folder_with_a_project(demo_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = demo_project.parent
+    (folder / "mine.txt").write_text("keep")
+    before = demo_project.read_bytes()
+    assert main(["demo", "--out", str(folder), "--no-measure"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--force" in err and len(err.splitlines()) == 1
+    assert demo_project.read_bytes() == before
+    assert main(["demo", "--out", str(folder), "--no-measure", "--force"]) == 0
+    assert load_project(demo_project).baseline is None  # re-created, as asked
+
+
+def test_a_failed_new_leaves_nothing_so_the_retry_works(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad_model = tmp_path / "broken.onnx"
+    bad_model.write_bytes(b"not an onnx file")
+    project = tmp_path / "work" / "mine"
+    project.parent.mkdir()
+    assert main(["new", str(project), "--model", str(bad_model)]) == 2
+    assert list(project.parent.iterdir()) == []  # no project file, .bak, lock or artifacts folder left
+    assert main(["new", str(project)]) == 0
+    assert "created" in capsys.readouterr().out
