@@ -11,6 +11,10 @@ refused with one line.
 
 from __future__ import annotations
 
+import math
+import os
+import stat
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -23,6 +27,8 @@ from shrinkwise.compression.signature import InputSignature, TensorSpec
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 MIN_CALIBRATION = 64  # below this, activation ranges found by calibration are often unrepresentative
+# The most data (uncompressed) read from one file or generated for one input: a 2 MB .npz can inflate to GiBs.
+MAX_DATA_BYTES = int(os.environ.get("SHRINKWISE_MAX_DATA_BYTES", 4 * 2**30))
 
 
 @dataclass
@@ -86,10 +92,82 @@ class DataHealth(BaseModel):
 # --- readers -----------------------------------------------------------------------------------------------------
 
 
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB"
+
+
+def check_npz_headers(path: Path, limit: int | None = None) -> int:
+    """Refuse an .npz before reading it: its arrays' sizes come from the zip directory and each .npy header.
+
+    Why from headers: np.load inflates whatever the file says, so a small zip bomb or a header that lies about its
+    shape would exhaust memory before any check on the arrays could run. Returns the total uncompressed bytes.
+    """
+    limit = MAX_DATA_BYTES if limit is None else limit
+    fix = f"use less data, or raise the limit with SHRINKWISE_MAX_DATA_BYTES (now {_gib(limit)})"
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        with open(path, "rb") as fh:
+            if fh.read(6) == b"\x93NUMPY":
+                raise DataError(
+                    "is a single .npy array, not an .npz archive", path, "save with np.savez(path, x=..., y=...)"
+                ) from None
+        raise DataError(
+            "is not a readable .npz file (truncated or another kind of file)", path, "save it with numpy.savez"
+        ) from None
+    total = 0
+    with archive:
+        members = archive.infolist()
+        if sum(m.file_size for m in members) > limit:
+            raise DataError(f"inflates to {_gib(sum(m.file_size for m in members))}, over the limit", path, fix)
+        for m in members:
+            name = m.filename.removesuffix(".npy")
+            try:
+                with archive.open(m) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    read_header = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0
+                    )
+                    shape, _, dtype = read_header(fh, max_header_size=100_000)
+            except Exception:  # noqa: BLE001 - any malformed member is the same user-facing problem
+                raise DataError(
+                    f"array '{name}' has a malformed header", path, "save it again with numpy.savez"
+                ) from None
+            if dtype.hasobject:
+                raise DataError(
+                    "holds Python objects (pickled arrays), which Shrinkwise will not load",
+                    path,
+                    "save plain numeric arrays with np.savez",
+                )
+            nbytes = math.prod(shape) * dtype.itemsize
+            if nbytes > m.file_size:
+                raise DataError(
+                    f"array '{name}' claims shape {list(shape)} ({_gib(nbytes)}) but holds only {m.file_size} bytes",
+                    path,
+                    "the file is damaged or was not written by numpy; save it again",
+                )
+            total += nbytes
+    if total > limit:
+        raise DataError(f"holds {_gib(total)} of arrays, over the limit", path, fix)
+    return total
+
+
+def _check_regular(path: Path) -> None:
+    """Only regular files are read: a FIFO would block forever, a device like /dev/zero never ends."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise DataError("no such data file", path, "check the path") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise DataError("is not a regular file", path, "give an .npz file or a folder of images")
+
+
 def load_npz(path: Path, signature: InputSignature) -> Dataset:
     path = Path(path)
-    if not path.exists():
-        raise DataError("no such data file", path, "check the path")
+    _check_regular(path)
+    check_npz_headers(path)
     try:
         archive = np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -152,7 +230,7 @@ def load_image_folder(path: Path, signature: InputSignature) -> Dataset:
     labels: list[int] = []
     for label, cls in enumerate(classes):
         for f in sorted((path / cls).iterdir()):
-            if f.suffix.lower() not in IMAGE_SUFFIXES:
+            if f.suffix.lower() not in IMAGE_SUFFIXES or not f.is_file():
                 continue
             try:
                 with Image.open(f) as im:
@@ -196,8 +274,22 @@ def load_data(path: Path, signature: InputSignature) -> Dataset:
     )
 
 
+def check_declared_size(signature: InputSignature, samples: int = 1, path: Path | str | None = None) -> None:
+    """Refuse input shapes whose data could never fit (1x1x100000x100000 would ask for 37 GiB per sample)."""
+    for spec in signature.inputs:
+        nbytes = math.prod(spec.concrete_shape(batch=samples)) * np.dtype(spec.dtype).itemsize
+        if nbytes > MAX_DATA_BYTES:
+            raise DataError(
+                f"input '{spec.name}' {spec.shape} needs {_gib(nbytes)} for {samples} sample(s), over the "
+                f"{_gib(MAX_DATA_BYTES)} limit",
+                path,
+                "check the declared input shape (--input-shape), or raise SHRINKWISE_MAX_DATA_BYTES",
+            )
+
+
 def generated_inputs(signature: InputSignature, samples: int = 32, seed: int = 0) -> Dataset:
     """Synthetic inputs for profiling and latency when the user has no data; never used for quality."""
+    check_declared_size(signature, samples)
     rng = np.random.default_rng(seed)
     inputs: dict[str, np.ndarray] = {}
     for spec in signature.inputs:
@@ -255,6 +347,33 @@ def check_fits_model(dataset: Dataset, signature: InputSignature, path: Path | s
     if dataset.labels is not None and not np.issubdtype(dataset.labels.dtype, np.integer):
         raise DataError(
             f"labels 'y' have dtype {dataset.labels.dtype}, expected integers", path, "save class indices as integers"
+        )
+    check_label_range(dataset, signature, path)
+
+
+def model_classes(signature: InputSignature) -> int | None:
+    """How many classes the model scores: the fixed last axis of its single output (None when unknown)."""
+    if len(signature.outputs) != 1:
+        return None
+    shape = signature.outputs[0].shape
+    last = shape[-1] if shape else None
+    return last if isinstance(last, int) and not isinstance(last, bool) and last > 1 else None
+
+
+def check_label_range(dataset: Dataset, signature: InputSignature, path: Path | str) -> None:
+    """Labels must be class indices the model can output: 1000 for a 10-class model would count as always wrong."""
+    classes = model_classes(signature)
+    if dataset.labels is None or classes is None or len(dataset.labels) == 0:
+        return
+    labels = dataset.labels
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= classes:
+        bad = int(((labels < 0) | (labels >= classes)).sum())
+        raise DataError(
+            f"labels 'y' range from {low} to {high} but the model has {classes} classes (0..{classes - 1}); "
+            f"{bad} samples are out of range",
+            path,
+            "save class indices 0..N-1 in the model's class order",
         )
 
 

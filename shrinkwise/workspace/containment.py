@@ -9,6 +9,7 @@ Every refusal is one `ProjectFileError` line.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
@@ -163,8 +164,9 @@ def bring_inside(folder: Path, store: Path, source: Path) -> Path:
         return source  # the loader says "no such file" in its own words
     if not (source.is_file() or source.is_dir()):
         raise ShrinkwiseError("is not a regular file or folder", source, "give the path of a model or data file")
-    store.mkdir(parents=True, exist_ok=True)
-    dest = store / source.name
+    # One sub-folder per source path: two outside files both called data.npz never overwrite each other.
+    dest = store / hashlib.sha256(str(source).encode()).hexdigest()[:12] / source.name
+    dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.exists():
         shutil.rmtree(dest) if dest.is_dir() and not dest.is_symlink() else dest.unlink()
     if source.is_dir():
@@ -197,3 +199,20 @@ def _copy_external_data(model: Path, dest_folder: Path) -> None:
             if target is not None:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src, target)
+
+
+def contain_architecture(folder: Path, store: Path, architecture: str | None) -> str | None:
+    """'file.py:Class' with the file inside the project (copied there if it was outside), as an absolute path.
+
+    The file part is found the way intake finds it: relative to the project folder if it is there, else to the
+    current directory.
+    """
+    if not architecture:
+        return architecture
+    file_part, sep, cls = architecture.rpartition(":")
+    if not sep:
+        return architecture  # intake explains the expected 'file.py:Class' form
+    path = Path(file_part)
+    if not path.is_absolute():
+        path = folder / path if (folder / path).exists() else Path.cwd() / path
+    return f"{bring_inside(folder, store, path)}:{cls}"

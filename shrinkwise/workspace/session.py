@@ -129,8 +129,11 @@ class Session:
         input_specs: list[TensorSpec] | None = None,
     ) -> ModelRef:
         from shrinkwise.compression.intake import load_model
+        from shrinkwise.workspace.containment import bring_inside, contain_architecture
 
-        model_path = Path(model_path).resolve()
+        # The project names only files inside its folder: a model, architecture or data from elsewhere is copied in.
+        model_path = bring_inside(self.folder, self.artifacts / "inputs", Path(model_path))
+        architecture = contain_architecture(self.folder, self.artifacts / "inputs", architecture)
         work = self.artifacts / "model"
         result = load_model(
             model_path,
@@ -194,7 +197,9 @@ class Session:
     def add_data(self, data_path: Path | str, role: str = "all") -> DataRef:
         """Read and check the data against the model, record its hash and health, and save."""
         model = self.require_model()
-        data_path = Path(data_path).resolve()
+        from shrinkwise.workspace.containment import bring_inside
+
+        data_path = bring_inside(self.folder, self.artifacts / "inputs", Path(data_path))
         dataset = load_data(data_path, model.signature)
         kind = "image_folder" if data_path.is_dir() else "npz"
         digest = sha256_tree(data_path) if data_path.is_dir() else sha256_file(data_path)

@@ -115,3 +115,65 @@ def test_a_failed_new_leaves_nothing_so_the_retry_works(tmp_path: Path, capsys: 
     assert list(project.parent.iterdir()) == []  # no project file, .bak, lock or artifacts folder left
     assert main(["new", str(project)]) == 0
     assert "created" in capsys.readouterr().out
+
+
+def test_files_from_outside_are_copied_in_so_the_project_stays_contained(tmp_path: Path) -> None:
+    import numpy as np
+
+    from tests.helpers import export_onnx, tiny_cnn
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    model = export_onnx(tiny_cnn(), elsewhere / "m.onnx")
+    for sub in ("a", "b"):  # two outside files with one name must not overwrite each other
+        (elsewhere / sub).mkdir()
+        rng = np.random.default_rng(ord(sub))
+        np.savez(elsewhere / sub / "d.npz", x=rng.random((40, 1, 8, 8), dtype=np.float32), y=np.arange(40) % 10)
+    project = tmp_path / "work" / "p"
+    project.parent.mkdir()
+    assert main(["new", str(project), "--model", str(model)]) == 0
+    assert main(["data", str(project), str(elsewhere / "a" / "d.npz"), "--role", "calibration"]) == 0
+    assert main(["data", str(project), str(elsewhere / "b" / "d.npz"), "--role", "evaluation"]) == 0
+    p = load_project(project)  # loads: every path it names is inside its folder
+    assert p.model is not None and not p.model.path.startswith("..")
+    assert len({d.path for d in p.data}) == 2 and all(not d.path.startswith("..") for d in p.data)
+    assert len({d.sha256 for d in p.data}) == 2
+
+
+def test_data_limits_and_labels_are_checked_before_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import zipfile
+
+    import numpy as np
+
+    from shrinkwise.compression import data
+    from shrinkwise.compression.errors import DataError
+    from shrinkwise.compression.signature import InputSignature, TensorSpec
+
+    sig = InputSignature(
+        inputs=[TensorSpec(name="x", shape=["batch", 1, 8, 8], dtype="float32")],
+        outputs=[TensorSpec(name="y", shape=["batch", 10], dtype="float32")],
+    )
+    monkeypatch.setattr(data, "MAX_DATA_BYTES", 2**20)
+    bomb = tmp_path / "bomb.npz"  # 8 MiB of zeros in a few KiB
+    np.savez_compressed(bomb, x=np.zeros((2**15, 1, 8, 8), np.float32))
+    with pytest.raises(DataError, match="over the limit"):
+        data.load_npz(bomb, sig)
+    liar = tmp_path / "liar.npz"
+    with zipfile.ZipFile(liar, "w") as z:
+        buf = io.BytesIO()
+        np.lib.format.write_array_header_1_0(buf, {"descr": "<f4", "fortran_order": False, "shape": (10**9, 1, 8, 8)})
+        z.writestr("x.npy", buf.getvalue() + bytes(64))
+    with pytest.raises(DataError, match="claims shape"):
+        data.load_npz(liar, sig)
+    labels = tmp_path / "labels.npz"
+    np.savez(labels, x=np.zeros((4, 1, 8, 8), np.float32), y=np.array([0, 1, 2, 1000]))
+    with pytest.raises(DataError, match="10 classes"):
+        data.load_npz(labels, sig)
+    fifo = tmp_path / "fifo.npz"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match="not a regular file"):
+        data.load_npz(fifo, sig)
+    huge = InputSignature(inputs=[TensorSpec(name="x", shape=[1, 1, 100_000, 100_000], dtype="float32")])
+    with pytest.raises(DataError, match="over the"):
+        data.generated_inputs(huge, 4)
