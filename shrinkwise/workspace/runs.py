@@ -393,7 +393,7 @@ def sensitivity(
     run_dir = session.artifacts / "runs" / exp_id
     exp = Experiment(
         id=exp_id,
-        label=f"Sensitivity ({technique}, tolerance {tolerance:g})",
+        label=f"Sensitivity ({technique}, tolerance {tolerance * 100:g} pts)",  # points, like the budget and the CLI
         kind="sensitivity",
         recipe=[RecipeStep(technique=technique)],
         status="running",
@@ -536,7 +536,7 @@ def sensitivity(
     }
     if not meets:
         exp.extra["proposal"]["note"] = (
-            f"no measured set met the tolerance of {tolerance:g}; the least-bad one is shown"
+            f"no measured set met the tolerance of {tolerance * 100:g} pts; the least-bad one is shown"
         )
     exp.status = "finished"
     exp.finished = utc_now()

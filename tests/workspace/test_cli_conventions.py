@@ -107,7 +107,7 @@ def test_sweep_of_a_setting_needs_its_technique(project: str, capsys: pytest.Cap
 def test_sensitivity_tolerance_in_points_and_the_old_fraction(project: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sensitivity", project, "--accuracy-drop-pts", "0.5", "--technique", "int8_dynamic", "--json"]) == 0
     exp = json.loads(capsys.readouterr().out)
-    assert exp["extra"]["tolerance"] == pytest.approx(0.005)
+    assert exp["extra"]["tolerance"] == pytest.approx(0.005) and exp["label"].endswith("tolerance 0.5 pts)")
     assert main(["sensitivity", project, "--tolerance", "0.02", "--technique", "int8_dynamic", "--json"]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["extra"]["tolerance"] == pytest.approx(0.02)
