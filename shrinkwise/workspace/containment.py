@@ -10,6 +10,7 @@ Every refusal is one `ProjectFileError` line.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import re
@@ -55,7 +56,34 @@ def _where(trail: tuple[Any, ...]) -> str:
 
 
 def check_json_values(raw: Any, path: Path) -> None:
-    """Refuse what parses but cannot be saved again: NaN/Infinity, lone surrogates, nesting over MAX_DEPTH."""
+    """Refuse what parses but cannot be saved again: NaN/Infinity, lone surrogates, nesting over MAX_DEPTH.
+
+    Fast path (a save re-reads the file, so this runs on every save): a walk over containers only for the depth,
+    then one C-speed `json.dumps` that fails on any NaN/Infinity or lone surrogate; only then the full walk, to
+    name the field.
+    """
+    _check_depth(raw, path)
+    try:
+        json.dumps(raw, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeError):
+        _find_bad_value(raw, path)
+        raise ProjectFileError("holds a value that cannot be saved", path, "fix it by hand") from None
+
+
+def _check_depth(raw: Any, path: Path) -> None:
+    """Containers only, one level at a time: cheap even for a large project."""
+    level: list[Any] = [raw]
+    for _ in range(MAX_DEPTH + 1):
+        nxt: list[Any] = []
+        for c in level:
+            nxt.extend(v for v in (c.values() if isinstance(c, dict) else c) if isinstance(v, dict | list))
+        if not nxt:
+            return
+        level = nxt
+    raise ProjectFileError(f"is nested more than {MAX_DEPTH} levels deep", path, "fix it by hand")
+
+
+def _find_bad_value(raw: Any, path: Path) -> None:
     stack: list[tuple[Any, tuple[Any, ...]]] = [(raw, ())]
     while stack:
         value, trail = stack.pop()

@@ -29,10 +29,8 @@ from shrinkwise.workspace.project import (
     Project,
     QualityDetails,
     artifacts_dir,
-    load_project,
     normalise_project_path,
     project_name_from_path,
-    save_project,
     utc_now,
 )
 from shrinkwise.workspace.versions import library_versions
@@ -61,13 +59,12 @@ class Session:
         """Load, and reconcile what a killed process left: runs marked interrupted, temp files removed."""
         from shrinkwise.workspace.store import open_session
 
-        path = normalise_project_path(path)
-        return open_session(cls(path, load_project(path)))
+        return open_session(cls, normalise_project_path(path))
 
     def save(self, path: Path | str | None = None) -> Path:
         """Save atomically, merging what other processes saved since this one last read or wrote the file;
         with `path`, save as a new file (artifact paths are rewritten to stay valid)."""
-        from shrinkwise.workspace.store import snapshot
+        from shrinkwise.workspace.store import save_with_base
 
         base = getattr(self, "_base", None)
         if path is not None:
@@ -75,8 +72,7 @@ class Session:
             if new_path != self.path:
                 self._move_to(new_path)
                 base = None  # another file: nothing of this one to merge
-        saved = save_project(self.project, self.path, base)
-        self._base = snapshot(self.project)
+        saved, self._base = save_with_base(self.project, self.path, base)
         return saved
 
     def _move_to(self, new_path: Path) -> None:

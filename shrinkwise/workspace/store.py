@@ -14,6 +14,7 @@ The rule runs over `Project.model_fields`, so a new field is merged without touc
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import time
@@ -191,20 +192,49 @@ def _read_disk(path: Path) -> tuple[Any | None, bool]:
         return None, False
 
 
-def locked_save(project: Any, path: Path, base: Snapshot | None) -> Path:
-    """Under the lock: merge other writers' changes since `base` into `project`, then write it atomically.
+# The base snapshot also remembers the sha256 of the file it came from: a save that finds the file unchanged
+# skips re-reading it (the common case of one writer), which keeps saves of large projects cheap.
+STAMP = "__file_sha256__"
 
-    The text is validated before it replaces the file, so a save never writes a file that does not load back.
-    """
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _current_digest(path: Path) -> str | None:
+    try:
+        return _digest(path.read_bytes()) if path.is_file() else None
+    except OSError:
+        return None
+
+
+def locked_save(project: Any, path: Path, base: Snapshot | None) -> Path:
+    """Under the lock: merge other writers' changes since `base` into `project`, then write it atomically."""
+    return _locked_save(project, path, base)[0]
+
+
+def save_with_base(project: Any, path: Path, base: Snapshot | None) -> tuple[Path, Snapshot]:
+    """`locked_save`, returning the new base (what was written) for the session's next save."""
+    saved, digest = _locked_save(project, path, base)
+    new_base = snapshot(project)
+    new_base[STAMP] = digest
+    return saved, new_base
+
+
+def _locked_save(project: Any, path: Path, base: Snapshot | None) -> tuple[Path, str]:
+    """The text is validated before it replaces the file, so a save never writes a file that does not load back."""
     from pydantic import ValidationError
 
     from shrinkwise.workspace.atomic import atomic_write_text
 
     with project_lock(path):
         clean_temps(path)
-        disk, readable = _read_disk(path)
-        if base is not None and disk is not None:
-            merge_into(project, base, disk)
+        if base is not None and base.get(STAMP) is not None and base.get(STAMP) == _current_digest(path):
+            readable = True  # the file is exactly what this session last read or wrote: nothing to merge
+        else:
+            disk, readable = _read_disk(path)
+            if base is not None and disk is not None:
+                merge_into(project, base, disk)
         text = project.model_dump_json(indent=2) + "\n"
         try:
             type(project).model_validate_json(text)
@@ -216,8 +246,9 @@ def locked_save(project: Any, path: Path, base: Snapshot | None) -> Path:
                 path,
                 "this is a bug in Shrinkwise; the file on disk is unchanged",
             ) from None
+        data = text.encode("utf-8")
         atomic_write_text(path, text, keep_backup=readable)
-    return path
+    return path, _digest(data)
 
 
 def _remove_run_files(run_dir: Path, runs_root: Path) -> int:
@@ -261,9 +292,15 @@ def reconcile_interrupted(project: Any, artifacts: Path) -> list[str]:
     return changed
 
 
-def open_session(session: Any) -> Any:
-    """After loading: remember the base for merging, clean a killed save's temp files, reconcile dead runs."""
+def open_session(cls: Any, path: Path) -> Any:
+    """Load; remember the base for merging, clean a killed save's temp files, reconcile dead runs."""
+    from shrinkwise.workspace.project import load_project
+
+    before = _current_digest(path)
+    session = cls(path, load_project(path))
     session._base = snapshot(session.project)
+    if before is not None and _current_digest(path) == before:  # the file did not change while it was read
+        session._base[STAMP] = before
     if reconcile_interrupted(session.project, session.artifacts):
         try:
             session.save()
