@@ -88,12 +88,21 @@ def _external_data(path: Path) -> list[str]:
     """Side files (`model.onnx.data`) that the ONNX file refers to and must travel with it."""
     import onnx
 
+    from shrinkwise.workspace.containment import inside
+
     model = onnx.load(str(path), load_external_data=False)
     names: set[str] = set()
     for t in model.graph.initializer:
         for kv in t.external_data:
             if kv.key == "location":
                 names.add(kv.value)
+    for name in names:  # copied from beside the model to beside the export: neither side may leave its folder
+        if Path(name).is_absolute() or ".." in Path(name).parts or inside(path.parent, name) is None:
+            raise ShrinkwiseError(
+                f"external data '{name[:80]}' points outside the model's folder",
+                path,
+                "keep external-data files beside the model (save it again with onnx.save_model)",
+            )
     return sorted(names)
 
 

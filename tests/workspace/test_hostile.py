@@ -177,3 +177,29 @@ def test_data_limits_and_labels_are_checked_before_reading(tmp_path: Path, monke
     huge = InputSignature(inputs=[TensorSpec(name="x", shape=[1, 1, 100_000, 100_000], dtype="float32")])
     with pytest.raises(DataError, match="over the"):
         data.generated_inputs(huge, 4)
+
+
+def test_external_data_names_cannot_copy_files_from_outside(tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    from shrinkwise.compression.errors import ShrinkwiseError
+    from shrinkwise.workspace.export import _external_data
+
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [1], [1.0])
+    weight.data_location = TensorProto.EXTERNAL
+    del weight.float_data[:]
+    entry = weight.external_data.add()
+    entry.key, entry.value = "location", "../../etc/passwd"
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "w"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+        [weight],
+    )
+    path = tmp_path / "m.onnx"
+    path.write_bytes(helper.make_model(graph).SerializeToString())
+    onnx.load(str(path), load_external_data=False)
+    with pytest.raises(ShrinkwiseError, match="outside the model's folder"):
+        _external_data(path)
