@@ -163,8 +163,9 @@ def test_lstm_inside_if_counts_its_parameters(tmp_path: Path) -> None:
     path, lstm_params = lstm_inside_if(tmp_path / "if.onnx", seq=6, n_in=8, hidden=8)
     prof = profile_model(path, {"x": np.ones((1, 6, 8), np.float32)})
     node = next(l for l in prof.layers if l.op_type == "If")
-    assert node.parameters >= lstm_params  # W and B inside the branch, R read from the outer graph
-    assert prof.parameters >= lstm_params
+    # W and B inside the branch, R and the Squeeze axis (1 value) read from the outer graph
+    assert node.parameters == lstm_params + 1
+    assert prof.parameters == lstm_params + 2  # + the If condition's threshold
     assert node.macs == 6 * 4 * 8 * (8 + 8)  # the dearer branch: the LSTM
     assert sum(l.parameters for l in prof.layers) <= prof.parameters
 
