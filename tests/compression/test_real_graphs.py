@@ -239,3 +239,44 @@ def test_runs_have_a_default_time_limit(monkeypatch: pytest.MonkeyPatch) -> None
     assert resolve_time_limit(5) == 5 and resolve_time_limit(0) is None
     monkeypatch.setenv(TIME_LIMIT_ENV, "90")
     assert resolve_time_limit(None) == 90
+
+
+def test_quantizer_failing_inside_ort_is_one_line(broken_fp16: Path, tmp_path: Path) -> None:
+    calib = np.zeros((4, 16), np.float32)
+    with pytest.raises(TechniqueError) as err:
+        _apply("int8_static", broken_fp16, tmp_path / "q", calibration=calib)
+    text = str(err.value)
+    assert "\n" not in text and "[ONNXRuntimeError]" not in text and str(broken_fp16) in text
+
+
+def test_worker_reports_an_ort_failure_in_one_line(broken_fp16: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    job = Job(
+        original_onnx=str(broken_fp16),
+        out_dir=str(out),
+        steps=[JobStep(technique="int8_dynamic")],
+        input_names=["x"],
+        evaluation=save_dataset(Dataset(inputs={"x": np.zeros((4, 16), np.float32)}), out / "eval.npz"),
+        latency_seconds=0.2,
+        measure_memory=False,
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "shrinkwise.compression.worker", str(job.write(out / "job.json"))],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    error = next(e for e in map(parse_event, proc.stdout.splitlines()) if isinstance(e, ErrorEvent))
+    assert error.message.startswith(f"{broken_fp16}: ONNX Runtime could not run the original model")
+    assert "[ONNXRuntimeError]" not in error.message and "\n" not in error.message
+
+
+def test_run_gets_the_default_time_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shrinkwise.compression.runner import TIME_LIMIT_ENV, Run
+
+    monkeypatch.delenv(TIME_LIMIT_ENV, raising=False)
+    job = Job(original_onnx="m.onnx", out_dir=str(tmp_path), steps=[], input_names=["x"])
+    assert Run(job, tmp_path / "job.json").time_limit_s == 1800
+    assert Run(job, tmp_path / "job.json", time_limit_s=0).time_limit_s is None

@@ -99,7 +99,8 @@ def test_time_limit_fails_the_run(project: Path, tmp_path: Path) -> None:
     )
     t0 = time.monotonic()
     outcome = run.start().wait()
-    assert outcome.status == "failed" and "time limit" in (outcome.error or "")
+    assert outcome.status == "failed" and "time limit of 1 s" in (outcome.error or "")
+    assert "--time-limit SECONDS" in (outcome.error or "")  # says how to give it more
     assert time.monotonic() - t0 < 5
 
 

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shrinkwise.compression.errors import TechniqueError
+from shrinkwise.compression.errors import TechniqueError, runtime_error_text
 from shrinkwise.compression.events import LogLine, Progress
 from shrinkwise.compression.techniques.base import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
 
@@ -86,7 +86,11 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
             )
             quant.process()
     except Exception as exc:  # noqa: BLE001 - one line for the user
-        raise TechniqueError(f"ONNX Runtime 4-bit quantization failed: {type(exc).__name__}: {exc}") from exc
+        raise TechniqueError(
+            f"ONNX Runtime 4-bit quantization failed ({type(exc).__name__}: {runtime_error_text(exc)})",
+            path=ctx.onnx_path,
+            fix="check that the model runs in ONNX Runtime, or keep the named node in float",
+        ) from exc
     result = quant.model.model
     summary = ou.quant_summary(result)
     n_q = summary.get("MatMulNBits", 0) + summary.get("GatherBlockQuantized", 0)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from shrinkwise.compression.errors import TechniqueError
+from shrinkwise.compression.errors import TechniqueError, runtime_error_text
 from shrinkwise.compression.events import LogLine, Progress
 from shrinkwise.compression.techniques.base import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
 
@@ -147,7 +147,11 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
                     use_external_data_format=ou.file_bytes(src) > ou.EXTERNAL_DATA_ABOVE,
                 )
         except Exception as exc:  # noqa: BLE001 - one line for the user
-            raise TechniqueError(f"ONNX Runtime static quantization failed: {type(exc).__name__}: {exc}") from exc
+            raise TechniqueError(
+                f"ONNX Runtime static quantization failed ({type(exc).__name__}: {runtime_error_text(exc)})",
+                path=ctx.onnx_path,
+                fix="check that the model runs in ONNX Runtime, or keep the named node in float",
+            ) from exc
         yield Progress(fraction=0.85, message="checking the result")
         model = ou.load(tmp_out)
     if exclude:
