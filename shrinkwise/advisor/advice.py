@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shrinkwise.advisor.decision import Decision
 from shrinkwise.advisor.feasibility import Feasibility
 from shrinkwise.advisor.provenance import Provenance
 
@@ -64,6 +65,7 @@ class Advice(BaseModel):
         default_factory=list, description="Labelled numbers the advisor computed, not measured"
     )
     rules_fired: list[str]
+    decision: Decision = Field(description="The one recommendation: which candidate to ship and why")
 
     def all_rule_ids(self) -> list[str]:
         return sorted(

@@ -12,6 +12,7 @@ from typing import Any
 
 from shrinkwise.advisor.activities import ACTIVITIES
 from shrinkwise.advisor.advice import Advice, PlanStep, Question, Statement
+from shrinkwise.advisor.decision import decide
 from shrinkwise.advisor.facts import Facts
 from shrinkwise.advisor.rules import SEVERITY_RANK, LoadedRule, cached_rules
 from shrinkwise.advisor.situation import Situation, build_situation
@@ -214,6 +215,7 @@ def evaluate(situation: Situation, rules: list[LoadedRule], manifest: Manifest) 
         feasibility=situation.feasibility,
         estimates=_estimates(situation),
         rules_fired=sorted({f.rule.id for f in firings}),
+        decision=decide(situation),
     )
 
 

@@ -195,6 +195,9 @@ class CandidateFacts(_Facts):
         default_factory=list, description="Layers whose value ranges left the original's"
     )
     range_checked: bool = Field(default=False, description="The layer-by-layer range check ran on this candidate")
+    op_types: list[str] = Field(
+        default_factory=list, description="Op types in the candidate's graph (empty = not recorded)"
+    )
 
 
 class ResultsFacts(_Facts):

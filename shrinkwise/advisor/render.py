@@ -83,6 +83,10 @@ def advice_text(advice: Advice, model_name: str = "") -> str:
     fz = advice.feasibility
     title = f"Advice for {model_name or 'the model'} on {advice.target_name}"
     lines = [title, "=" * len(title), ""]
+    if advice.decision.status != "no_candidate":
+        lines += ["Which candidate to ship"]
+        lines += _wrap(advice.decision.paragraph, "  ")
+        lines.append("")
     if advice.blockers:
         lines += ["Blockers (what stops the goal until resolved)"]
         for s in advice.blockers:

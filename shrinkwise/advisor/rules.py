@@ -10,6 +10,7 @@ is wrong — including a misspelt fact, a misspelt value, or a technique the man
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -195,9 +196,22 @@ def load_rules(manifest: dict[str, dict[str, Any]]) -> list[LoadedRule]:
 _CACHE: dict[str, list[LoadedRule]] = {}
 
 
+_CACHE_LOCK = threading.Lock()
+
+
+def _key(manifest: dict[str, dict[str, Any]]) -> str:
+    return json.dumps(manifest, sort_keys=True, default=str)
+
+
 def cached_rules(manifest: dict[str, dict[str, Any]]) -> list[LoadedRule]:
-    """`load_rules`, once per manifest content (rules are read-only data; loading takes a fraction of a second)."""
-    key = json.dumps(manifest, sort_keys=True, default=str)
-    if key not in _CACHE:
-        _CACHE[key] = load_rules(manifest)
-    return _CACHE[key]
+    """`load_rules`, once per manifest content (rules are read-only data; loading takes a fraction of a second).
+    Thread-safe: the GUI warms the cache on a worker thread while the UI thread may ask whether it is ready."""
+    key = _key(manifest)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = load_rules(manifest)
+        return _CACHE[key]
+
+
+def rules_cached(manifest: dict[str, dict[str, Any]]) -> bool:
+    return _key(manifest) in _CACHE

@@ -42,7 +42,12 @@ class CandidateView(CandidateFacts):
     meets_size: bool | None = None
     meets_latency: bool | None = None
     meets_memory: bool | None = None
+    meets_disagreement: bool | None = None
+    meets_subgroups: bool | None = None
+    meets_fidelity: bool | None = None
     meets_all_budgets: bool | None = None
+    runs_on_target: bool | None = Field(default=None, description="None when the target is unknown")
+    cannot_run_because: list[str] = Field(default_factory=list, description="Why it cannot run on the target")
     least_invasive_passing: bool = False
 
 
@@ -110,6 +115,11 @@ def _tri_and(*values: bool | None) -> bool | None:
     return None
 
 
+def least_invasive_first(v: CandidateView) -> tuple[int, float, str]:
+    """The ladder's order: the least change to the model first, then the smaller file, then the id (stable)."""
+    return (v.invasiveness, v.size_ratio if v.size_ratio is not None else 1.0, v.id)
+
+
 def _candidate(c: CandidateFacts, facts: Facts, target: TargetFacts, manifest: Manifest) -> CandidateView:
     entries = [manifest.get(t, {}) for t in c.techniques]
     invasiveness = load_limits().invasiveness
@@ -145,16 +155,31 @@ def _candidate(c: CandidateFacts, facts: Facts, target: TargetFacts, manifest: M
     meets_size = None if b.size_mb is None or size is None else size <= b.size_mb
     meets_lat = None if b.latency_ms is None or latency is None or not lat_counts else latency <= b.latency_ms
     meets_mem = None if b.peak_memory_mb is None or c.peak_memory_mb is None else c.peak_memory_mb <= b.peak_memory_mb
+    disagreement = None if c.agreement is None else round((1.0 - c.agreement) * 100.0, 3)
+    meets_dis = (
+        None if b.max_disagreement_pct is None or disagreement is None else disagreement <= b.max_disagreement_pct
+    )
+    # A subgroup that lost more than the accuracy budget misses it, whatever the average says.
+    meets_groups = (
+        None
+        if b.accuracy_drop_pts is None or c.max_subgroup_drop_pts is None
+        else c.max_subgroup_drop_pts <= b.accuracy_drop_pts
+    )
+    meets_fid = None if b.min_cosine is None or c.cosine_mean is None else c.cosine_mean >= b.min_cosine
     checks = [
         v
         for is_set, v in (
+            (b.min_cosine is not None, meets_fid),
             (b.size_mb is not None, meets_size),
             (b.latency_ms is not None, meets_lat),
             (b.peak_memory_mb is not None, meets_mem),
             (b.accuracy_drop_pts is not None, within),
+            (b.max_disagreement_pct is not None, meets_dis),
+            (b.accuracy_drop_pts is not None and c.max_subgroup_drop_pts is not None, meets_groups),
         )
         if is_set
     ]
+    cannot = _cannot_run(c, entries, target)
     return CandidateView(
         **c.model_dump(exclude={"bits", "training_aware", "quantizes_activations", "label"}),
         label=c.label or c.id,
@@ -167,13 +192,32 @@ def _candidate(c: CandidateFacts, facts: Facts, target: TargetFacts, manifest: M
         distilled=any(e.get("family") == "distillation" for e in entries),
         invasiveness=max((invasiveness.get(t, 3) for t in c.techniques), default=0),
         changes="both" if len(changes) > 1 or "both" in changes else (changes.pop() if changes else "unknown"),
-        disagreement_pct=None if c.agreement is None else round((1.0 - c.agreement) * 100.0, 3),
+        disagreement_pct=disagreement,
         within_tolerance=within,
         meets_size=meets_size,
         meets_latency=meets_lat,
         meets_memory=meets_mem,
+        meets_disagreement=meets_dis,
+        meets_subgroups=meets_groups,
+        meets_fidelity=meets_fid,
         meets_all_budgets=_tri_and(*checks) if checks else None,
+        runs_on_target=None if not target.known else not cannot,
+        cannot_run_because=cannot,
     )
+
+
+def _cannot_run(c: CandidateFacts, entries: list[dict[str, Any]], target: TargetFacts) -> list[str]:
+    """Why the target cannot run this candidate as it is (empty when nothing says so, or the target is unknown)."""
+    if not target.known:
+        return []
+    out = []
+    missing_ops = sorted(set(c.op_types) & set(target.unsupported_ops))
+    if missing_ops:
+        out.append(f"{target.name} cannot run {', '.join(missing_ops)}")
+    dynamic = any(e.get("quantizes_activations") and not e.get("needs", {}).get("calibration") for e in entries)
+    if dynamic and not target.dynamic_quantization and not missing_ops:
+        out.append(f"{target.name} cannot quantize activations on the fly")
+    return out
 
 
 def build_situation(facts: Facts, manifest: Manifest) -> Situation:
@@ -186,7 +230,7 @@ def build_situation(facts: Facts, manifest: Manifest) -> Situation:
     model = model.model_copy(update={"unsupported_ops": lacking})
     views = [_candidate(c, facts, target, manifest) for c in facts.results.candidates]
     passing = sorted(
-        (v for v in views if v.meets_all_budgets), key=lambda v: (v.invasiveness, v.size_ratio or 1.0, v.id)
+        (v for v in views if v.meets_all_budgets and v.runs_on_target is not False), key=least_invasive_first
     )
     best = passing[0].id if passing else None
     views = [v.model_copy(update={"least_invasive_passing": v.id == best}) for v in views]

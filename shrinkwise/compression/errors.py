@@ -17,8 +17,6 @@ class ShrinkwiseError(Exception):
     def __init__(self, message: str, path: Path | str | None = None, fix: str | None = None) -> None:
         # Kept apart as well, so `--json` can report them as fields (`{"error", "file", "fix"}`).
         self.message, self.path, self.fix = message, (str(path) if path is not None else None), fix
-        # Kept apart as well, so `--json` can report them as fields (`{"error", "file", "fix"}`).
-        self.message, self.path, self.fix = message, (str(path) if path is not None else None), fix
         parts = [f"{path}: {message}" if path is not None else message]
         if fix:
             parts.append(fix)

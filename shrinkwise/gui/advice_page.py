@@ -1,9 +1,9 @@
 """The Advice page: the plan as cards in order, questions answered inline, warnings and blockers, and the choice of
 what to run (drop steps, add techniques, change their settings in forms generated from their config schemas).
 
-The page only shows and collects; the window stores answers in the project and recomputes the advice at once.
-What the user changed in the plan is kept in `project.answers["wizard_plan"]` (a key without a dot, which the
-facts builder ignores): {"dropped": [step keys], "added": [{"technique", "config"}], "configs": {step key: config}}.
+The page only shows and collects; the window hands answers to the session and recomputes the advice at once.
+What the user changed in the plan is the project's typed `plan` (`workspace.project.PlanEdits`):
+{"dropped": [step keys], "added": [{"technique", "config"}], "configs": {step key: config}}.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ from PySide6.QtWidgets import (
 )
 
 from shrinkwise.gui import dialogs, theme
-
-PLAN_KEY = "wizard_plan"
 
 
 def step_key(step: Any) -> str:

@@ -1,49 +1,28 @@
-"""The GUI's bridge to the advisor: facts from the session, advice with cached rules, answers back into the project.
+"""How the GUI talks about the advisor: device capabilities in words, which widget answers a question, and the
+rule cache warmed off the UI thread.
 
-Why cached rules: loading and compiling every rule takes ~0.4 s, evaluating them ~3 ms. The rules are loaded once
-(off the UI thread, `warm_up`) and the advice is then recomputed on the UI thread at once after every answer.
-
-Facts come from `workspace.facts` (the workspace's translation of a project). The project keeps:
-  project.target  = {"id": "<target id>"}                       (rules/targets/*.yaml or "this-computer")
-  project.budget  = {latency_ms, latency_statistic, size_mb, peak_memory_mb, accuracy_drop_pts, max_disagreement_pct}
-  project.answers = {"<fact path>": value}  e.g. {"data.has_training_data": true, "device_available": false}
-Answers about the budget or the target go to `budget` / `target` (so the Target page and the questions agree).
+Advice, answers and the decision come from the session (`Session.advise`, `Session.answer`), the same calls the
+CLI makes; this module never runs the advisor itself. Why warm up: loading and compiling every rule takes ~0.4 s,
+evaluating them ~3 ms, so the rules are loaded once on a worker thread and advice is then recomputed at once.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from shrinkwise.compression.profile_types import ModelProfile
-
-_RULES: list[Any] | None = None
-_RULES_LOCK = threading.Lock()
+from shrinkwise.workspace.facts import advisor_ready, result_rule_ids, warm_up_advisor
 
 
 def warm_up() -> int:
     """Load and compile the rules (slow, once); safe to call from a worker thread."""
-    return len(rules())
-
-
-def rules() -> list[Any]:
-    global _RULES
-    with _RULES_LOCK:
-        if _RULES is None:
-            from shrinkwise.advisor.rules import load_rules
-            from shrinkwise.compression.catalog import load_catalog
-
-            _RULES = load_rules(load_catalog())
-        return _RULES
-
-
-def result_rule_ids() -> set[str]:
-    """Rules that read finished candidates (shown as the advisor's reading on the Compare page)."""
-    return {r.id for r in rules() if r.category in ("results", "evaluation")}
+    return warm_up_advisor()
 
 
 def rules_ready() -> bool:
-    return _RULES is not None
+    return advisor_ready()
+
+
+__all__ = ["warm_up", "rules_ready", "result_rule_ids", "targets", "capabilities_in_words", "fact_kind"]
 
 
 # --- targets -------------------------------------------------------------------------------------------------------
@@ -108,33 +87,6 @@ def _mb(v: float) -> str:
     return f"{v / 1000:.3g} GB" if v >= 1000 else f"{v:.3g} MB"
 
 
-def target_id(project: Any) -> str | None:
-    t = project.target or {}
-    tid = t.get("id") or t.get("target_id")
-    return str(tid) if tid else None
-
-
-# --- facts ---------------------------------------------------------------------------------------------------------
-
-
-def build_facts(session: Any, profile: ModelProfile | None = None) -> Any:
-    """The advisor's facts for this session, from `workspace.facts` (the one translation of a project)."""
-    from shrinkwise.workspace.facts import build_facts as _build
-
-    return _build(session.project, session.path, profile)
-
-
-# --- advice --------------------------------------------------------------------------------------------------------
-
-
-def compute_advice(session: Any, profile: ModelProfile | None = None) -> Any:
-    """Advice for the session as it is now (fast once the rules are loaded)."""
-    from shrinkwise.advisor.engine import advise
-    from shrinkwise.compression.catalog import load_catalog
-
-    return advise(build_facts(session, profile), load_catalog(), rules())
-
-
 # --- answers -------------------------------------------------------------------------------------------------------
 
 
@@ -160,21 +112,6 @@ def fact_kind(fact: str) -> str:
     if "int" in text and "float" not in text:
         return "int"
     return "float"
-
-
-def apply_answer(project: Any, fact: str, value: Any) -> None:
-    """Store an answer where the facts are read from: the target, the budget, or the answers."""
-    if fact in ("target.id", "target_id"):
-        project.target = {"id": str(value)}
-        return
-    if fact.startswith("budget."):
-        budget = dict(project.budget or {})
-        budget[fact.split(".", 1)[1]] = value
-        project.budget = budget
-        return
-    answers = dict(project.answers or {})
-    answers[fact] = value
-    project.answers = answers
 
 
 def confidence_words(confidence: str) -> str:

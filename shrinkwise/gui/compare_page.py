@@ -36,7 +36,7 @@ IMAGE_COLUMNS = 4
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 AXES = {
     "size": ("Model file size (KiB)", "size_bytes", 1 / 1024),
-    "latency": ("Latency on this computer (µs, paired)", "latency_ms_paired", 1e3),
+    "latency": ("Latency, median (µs)", "latency_ms_median", 1e3),
 }
 COLUMNS = [
     "Candidate",
@@ -113,6 +113,7 @@ class ComparePage(QWidget):
         self.project: Any = None
         self.selected_id: str | None = None
         self.advice: Any = None
+        self.recommended_id: str | None = None
         self.result_rules: set[str] = set()  # ids of the rules that read results (rules/results, rules/evaluation)
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -233,55 +234,49 @@ class ComparePage(QWidget):
     # --- data in -------------------------------------------------------------------------------------------------
 
     def show_results(self, project: Any, rows: list[dict[str, Any]], advice: Any = None) -> None:
+        """Rows from `Session.results()`, the decision from `advice.decision` (the one recommendation)."""
         self.project, self.rows, self.advice = project, rows, advice
         candidates = [r for r in rows if not r["original"]]
         chosen = project.chosen if project is not None else None
+        decision = advice.decision if advice is not None else None
+        self.recommended_id = decision.candidate if decision is not None else None
         if not candidates:
             self.headline.setText("Run at least one step to compare candidates with the original.")
         else:
             label = next((r["label"] for r in rows if r["id"] == chosen), None)
-            self.headline.setText(
-                f"{len(candidates)} candidate(s) against the original. "
-                + (
-                    f"Chosen to ship: <b>{html.escape(label)}</b>."
-                    if label
-                    else "Select one and press “Ship This Candidate”."
-                )
-            )
+            text = f"{len(candidates)} candidate(s) against the original. "
+            if label:
+                text += f"Chosen to ship: <b>{html.escape(label)}</b>. "
+            if decision is not None:
+                text += "<br>" + html.escape(decision.paragraph)
+            self.headline.setText(text)
         self._fill_table()
         self._draw_scatter()
         keep = (
             self.selected_id
             if any(r["id"] == self.selected_id for r in rows)
-            else (chosen or (candidates[-1]["id"] if candidates else None))
+            else (chosen or self.recommended_id or (candidates[-1]["id"] if candidates else None))
         )
         self.select(keep)
 
     def _budget(self) -> dict[str, Any]:
-        return dict(self.project.budget or {}) if self.project is not None else {}
+        return self.project.budget.model_dump(exclude_none=True) if self.project is not None else {}
 
     def _base(self) -> dict[str, Any] | None:
         return next((r for r in self.rows if r["original"]), None)
 
-    def _meets(self, r: dict[str, Any]) -> bool | None:
-        b, base = self._budget(), self._base()
-        checks: list[bool] = []
-        if b.get("size_mb") and r["size_bytes"] is not None:
-            checks.append(r["size_bytes"] / 1e6 <= b["size_mb"])
-        if (
-            b.get("accuracy_drop_pts") is not None
-            and r["accuracy"] is not None
-            and base
-            and base["accuracy"] is not None
-        ):
-            checks.append((base["accuracy"] - r["accuracy"]) * 100 <= b["accuracy_drop_pts"] + 1e-9)
-        if b.get("max_disagreement_pct") is not None and r["agreement"] is not None:
-            checks.append((1 - r["agreement"]) * 100 <= b["max_disagreement_pct"] + 1e-9)
-        if b.get("latency_ms") and r["latency_ms_paired"] is not None and _target_is_host(self.project):
-            checks.append(r["latency_ms_paired"] <= b["latency_ms"])
-        if not checks:
-            return None
-        return all(checks)
+    def _verdict(self, r: dict[str, Any]) -> tuple[str, int, str, str | None]:
+        """(text, sort key, tooltip, colour) of the Budget column, straight from the decision."""
+        decision = self.advice.decision if self.advice is not None else None
+        if decision is None or r["original"]:
+            return "–", 1, "", None
+        if r["id"] == decision.candidate:
+            word = "recommended" if decision.status == "recommended" else "best so far"
+            return word, 3, decision.paragraph, "good"
+        misses = decision.misses_budget(r["id"])
+        if misses:
+            return "misses", 0, "; ".join(misses), "high"
+        return "–", 1, "", None
 
     def _fill_table(self) -> None:
         self.table.setSortingEnabled(False)
@@ -299,7 +294,7 @@ class ComparePage(QWidget):
             self.table.setItem(i, 1, _item(fmt_bytes(size) if size is not None else "–", size))
             ratio = size / base["size_bytes"] if base and size and base["size_bytes"] else None
             self.table.setItem(i, 2, _item(f"{ratio:.2f}×" if ratio else "–", ratio))
-            lat = r["latency_ms_paired"]
+            lat = r["latency_ms_median"]
             self.table.setItem(
                 i,
                 3,
@@ -324,14 +319,11 @@ class ComparePage(QWidget):
             self.table.setItem(i, 8, _item(f"{sq:.1f}" if sq is not None else "–", sq))
             front = r["pareto_size"] if self.axis_combo.currentData() == "size" else r["pareto_latency"]
             self.table.setItem(i, 9, _item("yes" if front else "", 1 if front else 0, align_right=False))
-            meets = self._meets(r)
-            mi = _item(
-                {True: "meets", False: "misses", None: "–"}[meets],
-                {True: 2, False: 0, None: 1}[meets],
-                align_right=False,
-            )
-            if meets is not None:
-                mi.setForeground(theme.qcolor("good" if meets else "high"))
+            text, key, tip, colour = self._verdict(r)
+            mi = _item(text, key, align_right=False)
+            mi.setToolTip(tip)
+            if colour is not None:
+                mi.setForeground(theme.qcolor(colour))
             self.table.setItem(i, 10, mi)
         self.table.setSortingEnabled(True)
 
@@ -576,8 +568,3 @@ def _experiment(project: Any, exp_id: str) -> Any:
         return project.experiment(exp_id)
     except KeyError:
         return None
-
-
-def _target_is_host(project: Any) -> bool:
-    t = (project.target or {}) if project is not None else {}
-    return (t.get("id") or t.get("target_id")) in (None, "", "this-computer")

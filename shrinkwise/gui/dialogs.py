@@ -52,6 +52,18 @@ def show_error(parent: QWidget | None, exc: BaseException, tb: str | None = None
     exec_dialog(error_box(parent, exc, tb))
 
 
+def confirm(parent: QWidget | None, title: str, text: str) -> bool:
+    """A Yes/No question whose safe answer (No) is the default."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle(title)
+    box.setText(text)
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    result = exec_dialog(box)
+    return QMessageBox.StandardButton(getattr(result, "value", result)) == QMessageBox.StandardButton.Yes
+
+
 def ask_unsaved(parent: QWidget | None, name: str) -> QMessageBox.StandardButton:
     """Save / Discard / Cancel for a project with unsaved changes."""
     box = QMessageBox(parent)

@@ -6,21 +6,13 @@ Each action runs off the UI thread through the window's `run_job`; the page only
 from __future__ import annotations
 
 import html
-import importlib.util
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from shrinkwise.gui import theme
-from shrinkwise.gui.formatting import fmt_bytes
-
-
-def module_available(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
+from shrinkwise.gui.formatting import fmt_bytes, fmt_ms
 
 
 class ExportPage(QWidget):
@@ -40,6 +32,12 @@ class ExportPage(QWidget):
         self.chosen_label.setWordWrap(True)
         self.chosen_label.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.chosen_label)
+        self.decision_label = QLabel()
+        self.decision_label.setWordWrap(True)
+        self.decision_label.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.decision_label)
+        self.decision: Any = None
+        self.project: Any = None
         self.pick_button = QPushButton("← Pick a Candidate on the Compare Page")
         self.pick_button.clicked.connect(self.compare_requested)
         layout.addWidget(self.pick_button, 0, Qt.AlignmentFlag.AlignLeft)
@@ -103,16 +101,28 @@ class ExportPage(QWidget):
         layout.addWidget(self.outputs)
         layout.addStretch(1)
         self.written: list[tuple[str, str]] = []
-        self.report_available = module_available("shrinkwise.workspace.report")
-        self.bundle_available = module_available("shrinkwise.workspace.bundle")
-        if not self.report_available:
-            for b in (self.html_button, self.pdf_button):
-                b.setToolTip("Reports are not available in this installation")
-        if not self.bundle_available:
-            self.bundle_button.setToolTip("The benchmark bundle is not available in this installation yet")
         self.show_project(None)
 
+    def show_decision(self, decision: Any) -> None:
+        """The advisor's one recommendation (`Advice.decision`), the same Compare and the report show."""
+        self.decision = decision
+        self.show_project(self.project)
+
+    def _decision_text(self, chosen: str | None) -> str:
+        d = self.decision
+        if d is None:
+            return ""
+        text = f"<b>The advisor's recommendation:</b> {html.escape(d.paragraph)}"
+        misses = d.misses_budget(chosen) if chosen else []
+        if misses:
+            text += (
+                f"<br><span style='color:{theme.severity('high')}'><b>The chosen candidate misses the budget:</b> "
+                f"{html.escape('; '.join(misses))}.</span>"
+            )
+        return text
+
     def show_project(self, project: Any) -> None:
+        self.project = project
         exp = None
         if project is not None and project.chosen:
             try:
@@ -121,10 +131,10 @@ class ExportPage(QWidget):
                 exp = None
         has = exp is not None
         self.model_button.setEnabled(has)
-        self.html_button.setEnabled(project is not None and self.report_available)
-        self.pdf_button.setEnabled(project is not None and self.report_available)
-        self.bundle_button.setEnabled(has and self.bundle_available)
-        self.import_button.setEnabled(project is not None and self.bundle_available)
+        self.html_button.setEnabled(project is not None)
+        self.pdf_button.setEnabled(project is not None)
+        self.bundle_button.setEnabled(has)
+        self.import_button.setEnabled(project is not None)
         self.pick_button.setVisible(not has)
         if project is None:
             self.chosen_label.setText("Open a project first.")
@@ -137,18 +147,19 @@ class ExportPage(QWidget):
             size = exp.measurement("size_bytes")
             acc = exp.measurement("accuracy")
             lat = exp.measurement("latency_ms_median")
+            where = {"host": "on this computer", "device": "on the device", "estimate": "(estimate)"}
             facts = [
                 f"size {fmt_bytes(size.value)}" if size else None,
                 f"accuracy {acc.value * 100:.2f} %" if acc else None,
-                f"latency {lat.value * 1000:.1f} µs on this computer"
-                if lat and lat.value < 1
-                else (f"latency {lat.value:.2f} ms on this computer" if lat else None),
+                f"latency {fmt_ms(lat.value)} {where[lat.source]}" if lat else None,
             ]
             recipe = " → ".join(s.technique for s in exp.recipe) or "the original, unchanged"
             how = f" ({html.escape(recipe)})" if recipe != (exp.label or exp.id) else ""
             self.chosen_label.setText(
                 f"Chosen: <b>{html.escape(exp.label or exp.id)}</b>{how}: " + ", ".join(f for f in facts if f) + "."
             )
+        self.decision_label.setText(self._decision_text(project.chosen if project is not None else None))
+        self.decision_label.setVisible(self.decision is not None and project is not None)
 
     def add_output(self, what: str, path: str) -> None:
         self.written.append((what, path))

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
+from shrinkwise.workspace.units import fmt_bytes, fmt_ms
 
-def fmt_bytes(n: float | None) -> str:
-    if n is None:
-        return "–"
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:,.1f} GiB"
+__all__ = ["fmt_bytes", "fmt_ms", "fmt_count"]
 
 
 def fmt_count(n: float | None) -> str:

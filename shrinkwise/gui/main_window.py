@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from shrinkwise.compression.errors import ModelLoadError, ShrinkwiseError
 from shrinkwise.compression.profile_types import ModelProfile
 from shrinkwise.gui import advising, dialogs
-from shrinkwise.gui.advice_page import PLAN_KEY, AdvicePage
+from shrinkwise.gui.advice_page import AdvicePage
 from shrinkwise.gui.compare_page import ComparePage, load_disagreement_inputs
 from shrinkwise.gui.export_page import ExportPage
 from shrinkwise.gui.help_text import HELP
@@ -42,6 +42,7 @@ from shrinkwise.gui.run_page import RunPage
 from shrinkwise.gui.start_page import StartPage
 from shrinkwise.gui.target_page import TargetPage
 from shrinkwise.gui.workers import run_in_background
+from shrinkwise.workspace.project import PlanEdits
 from shrinkwise.workspace.session import Session
 
 APP_TITLE = "Shrinkwise"
@@ -333,7 +334,7 @@ class MainWindow(QMainWindow):
             self.run_page.clear()
         self.advice = None
         self.export_page.written.clear()
-        self.advice_page.set_state((session.project.answers or {}).get(PLAN_KEY))
+        self.advice_page.set_state(session.project.plan.model_dump(mode="json"))
         self.add_recent(session.path)
         self.set_dirty(False)
         self._refresh(profile)
@@ -396,9 +397,12 @@ class MainWindow(QMainWindow):
     def _on_target_changed(self) -> None:
         if self.session is None:
             return
-        project = self.session.project
-        project.target = self.target_page.target_value()
-        project.budget = self.target_page.budget_value(project.budget)
+        try:
+            self.session.set_target(self.target_page.target_value())
+            self.session.set_budget(**self.target_page.budget_value())
+        except ShrinkwiseError as exc:
+            self.show_error(exc)
+            return
         self.set_dirty(True)
         self.refresh_advice()
 
@@ -426,7 +430,7 @@ class MainWindow(QMainWindow):
             return
         self._ensure_targets()
         try:
-            self.advice = advising.compute_advice(self.session, self.profile_view.profile)
+            self.advice = self.session.advise(self.profile_view.profile)
         except Exception as exc:  # noqa: BLE001 - say why there is no advice instead of showing stale advice
             self.advice = None
             self.advice_page.show_message(f"The advisor could not read this project: {exc}")
@@ -439,12 +443,17 @@ class MainWindow(QMainWindow):
         self.advice_page.show_advice(self.advice)
         self.compare_page.advice = self.advice
         self.compare_page.result_rules = advising.result_rule_ids()
+        self.export_page.show_decision(self.advice.decision)
 
     def answer(self, fact: str, value: Any) -> None:
         """An answer to one of the advisor's questions: stored in the project, the advice updated at once."""
         if self.session is None:
             return
-        advising.apply_answer(self.session.project, fact, value)
+        try:
+            self.session.answer(fact, value)
+        except ShrinkwiseError as exc:
+            self.show_error(exc)
+            return
         self.set_dirty(True)
         self.busy_label.setText(f"Answered: {fact} = {value}")
         if fact.startswith(("budget.", "target.")):
@@ -454,11 +463,7 @@ class MainWindow(QMainWindow):
     def _on_plan_changed(self) -> None:
         if self.session is None:
             return
-        answers = dict(self.session.project.answers or {})
-        answers[PLAN_KEY] = {
-            k: (list(v) if isinstance(v, list) else dict(v)) for k, v in self.advice_page.state.items()
-        }
-        self.session.project.answers = answers
+        self.session.set_plan(PlanEdits.model_validate(self.advice_page.state))
         self.set_dirty(True)
 
     # --- runs ----------------------------------------------------------------------------------------------------
@@ -523,10 +528,8 @@ class MainWindow(QMainWindow):
     def _refresh_compare(self) -> None:
         if self.session is None:
             return
-        from shrinkwise.workspace.runs import results
-
         try:
-            rows = results(self.session)
+            rows = self.session.results()
         except Exception as exc:  # noqa: BLE001
             self.show_error(exc)
             return
@@ -548,6 +551,13 @@ class MainWindow(QMainWindow):
             return
         from shrinkwise.workspace.export import choose
 
+        misses = self.advice.decision.misses_budget(exp_id) if self.advice is not None else []
+        if misses and not dialogs.confirm(
+            self,
+            "Ship a candidate that misses the budget?",
+            "This candidate misses the budget: " + "; ".join(misses) + ".\n\nShip it anyway? The report will flag it.",
+        ):
+            return
         try:
             with _save_lock():
                 exp = choose(self.session, exp_id)
@@ -589,7 +599,7 @@ class MainWindow(QMainWindow):
         path = dialogs.choose_save_path(self, f"Write the {fmt.upper()} report", f"{fmt.upper()} (*.{fmt})", suggested)
         if not path:
             return
-        advice = self.advice.model_dump(mode="json") if self.advice is not None else None
+        advice = self.advice  # the advice on screen, so the report states the same decision
         self.run_job(
             f"Writing the {fmt.upper()} report…",
             write_report,

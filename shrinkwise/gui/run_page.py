@@ -291,15 +291,17 @@ class RunPage(QWidget):
             self._add_quality(item)
 
     def _add_quality(self, item: RunItem) -> None:
-        from shrinkwise.workspace.runs import quality_metric
+        from shrinkwise.workspace.figures import quality_metric
 
         try:
             exp = self.controller.session.project.experiment(item.experiment_id)
         except KeyError:
             return
-        q = quality_metric(exp.measurements)
-        if q is None:
+        metric = quality_metric(exp.measurements)
+        found = exp.measurement(metric) if metric else None
+        if metric is None or found is None:
             return
+        q = (metric, found.value)
         if item.group is not None:
             self._add_sweep_point(item, q[0], q[1] * 100.0)
             return

@@ -180,17 +180,17 @@ class TargetPage(QWidget):
     def show_project(self, project: Any) -> None:
         self._loading = True
         try:
-            tid = (project.target or {}).get("id") or (project.target or {}).get("target_id")
+            tid = project.target.id
             i = self.combo.findData(tid) if tid else 0
             if tid and i < 0 and self._targets == {}:
                 self.combo.addItem(str(tid), tid)
                 i = self.combo.count() - 1
             self.combo.setCurrentIndex(max(i, 0))
-            b = project.budget or {}
+            b = project.budget
             for key, spin in self.spins.items():
-                v = b.get(key)
-                spin.setValue(float(v) if isinstance(v, (int, float)) else 0.0)
-            stat = b.get("latency_statistic") or "median"
+                v = getattr(b, key)
+                spin.setValue(float(v) if v is not None else 0.0)
+            stat = b.latency_statistic or "median"
             self.statistic.setCurrentIndex(max(0, self.statistic.findData(stat)))
             self._current_numbers(project)
         finally:
@@ -212,7 +212,7 @@ class TargetPage(QWidget):
             m("peak_memory_mb"),
             m("accuracy"),
         )
-        stat = (project.budget or {}).get("latency_statistic") or "median"
+        stat = project.budget.latency_statistic or "median"
         lat_used = p90 if stat in ("p90", "worst_case") and p90 is not None else lat
         self.current["size_mb"] = (size.value / 1e6, "measured here") if size else (None, "")
         self.current["latency_ms"] = (lat_used.value, "measured on this computer") if lat_used else (None, "")
@@ -253,17 +253,17 @@ class TargetPage(QWidget):
         if not self._loading:
             self.changed.emit()
 
-    def target_value(self) -> dict[str, Any]:
+    def target_value(self) -> str | None:
         tid = self.combo.currentData()
-        return {"id": tid} if tid else {}
+        return str(tid) if tid else None
 
-    def budget_value(self, previous: dict[str, Any] | None = None) -> dict[str, Any]:
-        out = {k: v for k, v in (previous or {}).items() if k not in self.spins and k != "latency_statistic"}
-        for key, spin in self.spins.items():
-            if spin.value() > 0:
-                out[key] = round(spin.value(), spin.decimals())
-        if "latency_ms" in out or (previous or {}).get("latency_statistic"):
-            out["latency_statistic"] = self.statistic.currentData()
+    def budget_value(self) -> dict[str, Any]:
+        """The budget fields this page edits, for `Session.set_budget` (0 = not set, so None clears it)."""
+        out: dict[str, Any] = {
+            key: (round(spin.value(), spin.decimals()) if spin.value() > 0 else None)
+            for key, spin in self.spins.items()
+        }
+        out["latency_statistic"] = self.statistic.currentData() if out.get("latency_ms") else None
         return out
 
     # --- showing -------------------------------------------------------------------------------------------------

@@ -6,11 +6,11 @@ and the user's answers, and states them in the advisor's vocabulary. Everything 
 number is `None` (the advisor then asks), never a guess.
 
 Project fields used:
-- `project.target`: {"id": "<target id>"} (or "target_id"), optionally with fields overriding that profile.
-- `project.budget`: size_mb, latency_ms, latency_statistic, peak_memory_mb, power_mw, accuracy_drop_pts,
-  max_disagreement_pct (the names of `advisor.facts.BudgetFacts`).
-- `project.answers`: answers to the advisor's questions, keyed by fact path ("data.has_training_data",
-  "budget.latency_ms", "target.id", "device_available", "stage", ...). Answers win over what is derived.
+- `project.target`: a `TargetChoice` (profile id + overriding fields).
+- `project.budget`: the advisor's own `BudgetFacts`, stored as it is.
+- `project.answers`: answers to the advisor's other questions, keyed by fact path ("data.has_training_data",
+  "device_available", "stage", ...). Answers win over what is derived. Budget and target answers are not kept
+  here: `Session.answer` writes them into the typed fields, so the advisor and the report read the same budget.
 """
 
 from __future__ import annotations
@@ -48,17 +48,7 @@ DTYPES = {
     "int4": "int4",
     "uint4": "int4",
 }
-SOURCE_PREFERENCE = ("device", "host", "estimate")
 CANDIDATE_KINDS = ("run", "sweep")
-BUDGET_KEYS = (
-    "size_mb",
-    "latency_ms",
-    "latency_statistic",
-    "peak_memory_mb",
-    "power_mw",
-    "accuracy_drop_pts",
-    "max_disagreement_pct",
-)
 
 
 def load_saved_profile(project: Project, project_path: Path | str) -> tuple[ModelProfile | None, bool | None]:
@@ -80,15 +70,8 @@ def load_saved_profile(project: Project, project_path: Path | str) -> tuple[Mode
 
 
 def pick(exp: Experiment | None, metric: str) -> Measurement | None:
-    """A measurement, preferring one taken on the device, then on this computer, then an estimate."""
-    if exp is None:
-        return None
-    found = [m for m in exp.measurements if m.metric == metric]
-    for source in SOURCE_PREFERENCE:
-        for m in found:
-            if m.source == source:
-                return m
-    return found[0] if found else None
+    """`Experiment.measurement` (the one policy: device > host > estimate) for an experiment that may be absent."""
+    return None if exp is None else exp.measurement(metric)
 
 
 def _value(exp: Experiment | None, metric: str) -> float | None:
@@ -259,7 +242,9 @@ def _candidate(exp: Experiment, base: Experiment | None, statistic: str | None) 
         "peak_memory_ratio": None if not mem or not mem0 else round(mem / mem0, 4),
         "accuracy_drop_pts": None if acc is None or acc0 is None else round((acc0 - acc) * 100.0, 4),
         "agreement": _value(exp, "top1_agreement"),
+        "cosine_mean": _value(exp, "cosine_mean"),
         "metrics": sorted({m.metric for m in exp.measurements}),
+        "op_types": list(exp.final_artifact.op_types) if exp.final_artifact else [],
     }
     groups = exp.quality.per_subgroup_accuracy if exp.quality else {}
     groups0 = base.quality.per_subgroup_accuracy if base is not None and base.quality else {}
@@ -276,7 +261,7 @@ def _candidate(exp: Experiment, base: Experiment | None, statistic: str | None) 
 
 def results_facts(project: Project) -> dict[str, Any]:
     base = project.baseline
-    statistic = project.budget.get("latency_statistic")
+    statistic = project.budget.latency_statistic
     candidates = [
         _candidate(e, base, statistic)
         for e in project.experiments
@@ -295,12 +280,9 @@ def results_facts(project: Project) -> dict[str, Any]:
 
 def target_choice(project: Project) -> tuple[str | None, dict[str, Any] | None]:
     """(target id, full target facts with the project's overrides) from `project.target`."""
-    t = dict(project.target or {})
-    tid = t.pop("id", None) or t.pop("target_id", None)
-    t.pop("target_id", None)
+    tid, t = project.target.id, dict(project.target.overrides)
     if not tid:
         return None, None
-    tid = str(tid)
     if not t:
         return tid, None
     profile = get_target(tid).to_facts().model_dump()
@@ -332,26 +314,49 @@ def build_facts(project: Project, project_path: Path | str | None = None, profil
         "target_id": tid,
         "target": target,
         "model": model_facts(project, profile, stale),
-        "budget": {k: project.budget[k] for k in BUDGET_KEYS if project.budget.get(k) is not None},
+        "budget": project.budget.model_dump(exclude_none=True),
         "data": data_facts(project),
         "results": results_facts(project),
     }
     for path, value in sorted(project.answers.items()):
-        if path == "target.id":
-            raw["target_id"], raw["target"] = value, None
-        elif path in ("stage", "device_available", "also_targets") or "." in path:
+        if path in ("stage", "device_available", "also_targets") or "." in path:
             _set_path(raw, path, value)
     return parse_facts(raw, where=f"{project.name}: facts from the project")
 
 
-def advise_project(project: Project, project_path: Path | str | None = None) -> Advice:
-    """The advisor's advice for a project: facts from the project, the technique manifest as data."""
+def advise_project(
+    project: Project, project_path: Path | str | None = None, profile: ModelProfile | None = None
+) -> Advice:
+    """The advisor's advice for a project: facts from the project, the technique manifest as data.
+    Callers go through `Session.advise`; this is the translation it uses."""
     from shrinkwise.advisor.engine import advise
     from shrinkwise.compression.catalog import load_catalog
 
-    return advise(build_facts(project, project_path), load_catalog())
+    return advise(build_facts(project, project_path, profile), load_catalog())
 
 
-def advise_session(session: Any) -> Advice:
-    """Advice for an open `workspace.session.Session` (used by the report and the GUI)."""
-    return advise_project(session.project, session.path)
+# --- the advisor's rules, loaded once (the GUI warms them up off the UI thread) ---------------------------------
+
+
+def warm_up_advisor() -> int:
+    """Load and compile every rule once (~0.4 s); later advice takes milliseconds. Safe from a worker thread."""
+    from shrinkwise.advisor.rules import cached_rules
+    from shrinkwise.compression.catalog import load_catalog
+
+    return len(cached_rules(load_catalog()))
+
+
+def advisor_ready() -> bool:
+    """The rules are loaded, so advising now will not stall the caller."""
+    from shrinkwise.advisor.rules import rules_cached
+    from shrinkwise.compression.catalog import load_catalog
+
+    return rules_cached(load_catalog())
+
+
+def result_rule_ids() -> set[str]:
+    """Rules that read finished candidates (the advisor's reading on the Compare page)."""
+    from shrinkwise.advisor.rules import cached_rules
+    from shrinkwise.compression.catalog import load_catalog
+
+    return {r.id for r in cached_rules(load_catalog()) if r.category in ("results", "evaluation")}

@@ -15,12 +15,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shrinkwise.advisor.facts import BudgetFacts
 from shrinkwise.compression.data import DataHealth
 from shrinkwise.compression.errors import ProjectFileError
-from shrinkwise.compression.measure.records import Measurement
+from shrinkwise.compression.measure.records import Measurement, Source, best
 from shrinkwise.compression.signature import InputSignature
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PROJECT_SUFFIX = ".shrinkwise.json"
 ModelFormat = Literal["onnx", "torchscript", "torch_export", "state_dict"]
 # "interrupted": left `running` by a process that died (see workspace.store.reconcile_interrupted).
@@ -48,6 +49,9 @@ class ModelRef(_Record):
     onnx_path: str = Field(description="The ONNX file used for measurement (the model itself if it is ONNX)")
     onnx_sha256: str
     exporter: str | None = Field(default=None, description="How a torch model was turned into ONNX")
+    notes: list[str] = Field(
+        default_factory=list, description="What intake did to the model (folded Constant weights, checkpoint key, ...)"
+    )
 
 
 class DataRef(_Record):
@@ -91,6 +95,7 @@ class ArtifactRecord(_Record):
     encoded_size_bytes: int | None = None
     notes: list[str] = Field(default_factory=list)
     step: int = Field(default=0, description="Index of the recipe step that wrote it")
+    op_types: list[str] = Field(default_factory=list, description="Op types of the graph (what a device must run)")
     lineage: Lineage
 
 
@@ -103,6 +108,26 @@ class QualityDetails(_Record):
     per_class_f1: dict[str, float] = Field(default_factory=dict)
     per_subgroup_accuracy: dict[str, float] = Field(default_factory=dict)
     disagreements: list[int] = Field(default_factory=list, description="Evaluation indices whose top-1 changed")
+
+
+class TargetChoice(_Record):
+    """The device the model must run on: a profile id (`shrinkwise targets`) and fields overriding that profile."""
+
+    id: str | None = None
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+
+# The budget is the advisor's own `BudgetFacts`: one definition of what a budget is, validated the same way on the
+# CLI, in the GUI and when a project is read.
+Budget = BudgetFacts
+
+
+class PlanEdits(_Record):
+    """What the user changed in the advisor's plan: steps dropped, settings changed, techniques added by hand."""
+
+    dropped: list[str] = Field(default_factory=list, description="Plan step keys the user unticked")
+    configs: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Edited settings per step key")
+    added: list[RecipeStep] = Field(default_factory=list, description="Techniques added to the plan by hand")
 
 
 class Experiment(_Record):
@@ -124,11 +149,9 @@ class Experiment(_Record):
     error_details: str = ""
     extra: dict[str, Any] = Field(default_factory=dict, description="Technique-specific results (e.g. sensitivity)")
 
-    def measurement(self, metric: str) -> Measurement | None:
-        for m in self.measurements:
-            if m.metric == metric:
-                return m
-        return None
+    def measurement(self, metric: str, source: Source | None = None) -> Measurement | None:
+        """The number that counts for `metric`: device > host > estimate (`records.best`, the one policy)."""
+        return best(self.measurements, metric, source)
 
     @property
     def final_artifact(self) -> ArtifactRecord | None:
@@ -142,9 +165,13 @@ class Project(_Record):
     model: ModelRef | None = None
     data: list[DataRef] = Field(default_factory=list)
     split: DataSplit = Field(default_factory=DataSplit)
-    target: dict[str, Any] = Field(default_factory=dict, description="Device target (filled by the advisor)")
-    budget: dict[str, Any] = Field(default_factory=dict, description="Latency/size/memory/accuracy budgets")
-    answers: dict[str, Any] = Field(default_factory=dict, description="The user's answers to the advisor's questions")
+    target: TargetChoice = Field(default_factory=TargetChoice, description="The device the model must run on")
+    budget: Budget = Field(default_factory=Budget, description="Latency/size/memory/quality budgets")
+    plan: PlanEdits = Field(default_factory=PlanEdits, description="The user's edits of the advisor's plan")
+    answers: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Answers to the advisor's other questions, keyed by fact path (budget and target have fields)",
+    )
     experiments: list[Experiment] = Field(default_factory=list)
     chosen: str | None = Field(default=None, description="Id of the candidate picked to ship")
     notes: str = ""
@@ -189,8 +216,35 @@ def artifacts_dir(project_path: Path) -> Path:
     return project_path.with_name(project_name_from_path(project_path) + ".artifacts")
 
 
+def _migrate_1_to_2(raw: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 kept budget and target answers, and the wizard's plan edits, in `answers`, beside untyped
+    `budget`/`target` dicts; the advisor read the answers while the report read the budget. Version 2 has one typed
+    field each. An answer given after the budget was set is the user's latest word, so it wins."""
+    raw = dict(raw)
+    answers = dict(raw.get("answers") or {})
+    target = dict(raw.get("target") or {})
+    tid = target.pop("id", None) or target.pop("target_id", None)
+    target.pop("target_id", None)
+    budget = dict(raw.get("budget") or {})
+    plan = answers.pop("wizard_plan", None)
+    for key in [k for k in answers if isinstance(k, str) and k.startswith("budget.")]:
+        budget[key.removeprefix("budget.")] = answers.pop(key)
+    if "target.id" in answers:
+        tid = answers.pop("target.id")
+    raw["target"] = {"id": tid, "overrides": target}
+    raw["budget"] = budget
+    raw["answers"] = answers
+    if isinstance(plan, dict):
+        raw["plan"] = {
+            "dropped": list(plan.get("dropped") or []),
+            "configs": dict(plan.get("configs") or {}),
+            "added": [a for a in plan.get("added") or [] if isinstance(a, dict)],
+        }
+    return raw
+
+
 # Each migration takes the JSON of version N and returns version N+1.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1_to_2}
 
 
 def migrate(raw: dict[str, Any], path: Path) -> dict[str, Any]:

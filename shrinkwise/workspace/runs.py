@@ -18,6 +18,7 @@ from shrinkwise.compression.errors import ShrinkwiseError, TechniqueError
 from shrinkwise.compression.jobs import Job, JobStep, TorchSpecData, save_dataset
 from shrinkwise.compression.measure.records import Measurement
 from shrinkwise.compression.runner import Run, RunOutcome
+from shrinkwise.workspace.figures import pareto_front, quality_metric, value
 from shrinkwise.workspace.hashing import sha256_file
 from shrinkwise.workspace.project import ArtifactRecord, Experiment, QualityDetails, RecipeStep, utc_now
 from shrinkwise.workspace.session import Session
@@ -250,6 +251,18 @@ def range_anomalies(layer_error: dict[str, Any]) -> list[str]:
     ]
 
 
+def _op_types(path: Path) -> list[str]:
+    """The graph's op types, for "can the target run it"; empty (= unknown) for a file ONNX cannot parse."""
+    from shrinkwise.compression.graph_ops import op_types
+
+    if path.suffix != ".onnx":
+        return []
+    try:
+        return op_types(path)
+    except Exception:  # noqa: BLE001 - a missing op list only makes the target check "unknown"
+        return []
+
+
 def _record_steps(session: Session, exp: Experiment, steps: list[dict[str, Any]], run_dir: Path) -> None:
     artifacts: list[ArtifactRecord] = []
     extra_steps = []
@@ -265,6 +278,7 @@ def _record_steps(session: Session, exp: Experiment, steps: list[dict[str, Any]]
                 encoded_size_bytes=art.get("encoded_size_bytes"),
                 notes=art.get("notes", []),
                 step=i,
+                op_types=_op_types(path),
                 lineage=session.lineage(exp.recipe[: i + 1]),
             )
         )
@@ -321,24 +335,11 @@ def sweep(
 
 # --- sensitivity -------------------------------------------------------------------------------------------------
 
-QUALITY_ORDER = ("accuracy", "top1_agreement", "cosine_mean")
-
 
 def _metric_map(measurements: Sequence[Any]) -> dict[str, float]:
-    out = {}
-    for m in measurements:
-        m = m if isinstance(m, Measurement) else Measurement.model_validate(m)
-        out[m.metric] = m.value
-    return out
-
-
-def quality_metric(measurements: Sequence[Any]) -> tuple[str, float] | None:
-    """The quality number candidates are compared on: accuracy where labels exist, else agreement, else cosine."""
-    values = _metric_map(measurements)
-    for name in QUALITY_ORDER:
-        if name in values:
-            return name, values[name]
-    return None
+    """Each metric's value under the one measurement policy (device > host > estimate)."""
+    ms = [m if isinstance(m, Measurement) else Measurement.model_validate(m) for m in measurements]
+    return {name: v for name in {m.metric for m in ms} if (v := value(ms, name)) is not None}
 
 
 def _baseline_quality(session: Session, metric: str) -> float:
@@ -348,19 +349,6 @@ def _baseline_quality(session: Session, metric: str) -> float:
         if m is not None:
             return m.value
     return 1.0  # agreement and cosine of the original with itself
-
-
-def quantizable_layers(onnx_path: Path) -> list[dict[str, Any]]:
-    """Nodes with a float weight (Conv, Gemm, MatMul, ...), named as the quantization techniques name them."""
-    from shrinkwise.compression.techniques import _onnx_utils as ou
-
-    model = ou.load(onnx_path)
-    ou.ensure_node_names(model)
-    inits = ou.initializers(model)
-    return [
-        {"node": r.node, "op_type": r.op_type, "weight_bytes": ou.tensor_nbytes(inits[r.name])}
-        for r in ou.weight_refs(model)
-    ]
 
 
 def sensitivity(
@@ -385,6 +373,8 @@ def sensitivity(
     if "nodes_to_exclude" not in technique_module(technique).Config.model_fields:
         raise TechniqueError(f"{technique} has no 'nodes_to_exclude' setting; sensitivity cannot use it")
     ensure_baseline(session)
+    from shrinkwise.compression.graph_ops import quantizable_layers
+
     layers = quantizable_layers(session.onnx_path)
     if not layers:
         raise TechniqueError("the model has no layers with weights to quantize")
@@ -420,7 +410,7 @@ def sensitivity(
             raise KeyboardInterrupt
         return session.project.experiment(exp_id)
     res = outcome.result["steps"]
-    metric_name = (quality_metric(res[0]["measurements"]) or ("cosine_mean", 0.0))[0]
+    metric_name = quality_metric([Measurement.model_validate(m) for m in res[0]["measurements"]]) or "cosine_mean"
     base_q = _baseline_quality(session, metric_name)
 
     def summary(step_result: dict[str, Any]) -> dict[str, Any]:
@@ -509,6 +499,7 @@ def sensitivity(
             sha256=sha256_file(path),
             summary=art.get("summary", ""),
             notes=art.get("notes", []),
+            op_types=_op_types(path),
             lineage=session.lineage(exp.recipe),
         )
     ]
@@ -581,48 +572,24 @@ def _run_variants(
 # --- results and the Pareto front --------------------------------------------------------------------------------
 
 
-def pareto_front(points: Sequence[tuple[float | None, float | None]]) -> list[bool]:
-    """(cost, quality) pairs, lower cost and higher quality better. On the front: no other point is at least as
-    good on both axes and strictly better on one. A point missing either number is never on the front."""
-    flags = []
-    for i, (c, q) in enumerate(points):
-        if c is None or q is None:
-            flags.append(False)
-            continue
-        dominated = any(
-            j != i and c2 is not None and q2 is not None and c2 <= c and q2 >= q and (c2 < c or q2 > q)
-            for j, (c2, q2) in enumerate(points)
-        )
-        flags.append(not dominated)
-    return flags
-
-
 def results(session: Session) -> list[dict[str, Any]]:
     """Every finished candidate (the original first) with size, latency, quality, per-class deltas and Pareto flags.
 
-    Latency for the front is the candidate's paired ratio to the original (timed interleaved in its own run) times
-    the baseline's median: runs measured at different times drift, paired ratios much less.
+    Every number is the one `Experiment.measurement` picks (device > host > estimate), so this table, the
+    advisor's decision, Export and the report show the same figures. Latency is the candidate's own median;
+    `latency_ratio` is its paired ratio to the original, timed interleaved in the same run.
     """
     base = session.project.baseline
     exps = ([base] if base else []) + [
         e for e in session.project.experiments if e.kind != "baseline" and e.status == "finished" and e.measurements
     ]
-    base_values = _metric_map(base.measurements) if base else {}
     base_classes = base.quality.per_class_accuracy if base and base.quality else {}
+    metric = quality_metric(base.measurements) if base else None
+    metric = metric or next((q for e in exps if (q := quality_metric(e.measurements))), None)
     rows: list[dict[str, Any]] = []
-    metric = None
-    for e in exps:
-        q = quality_metric(e.measurements)
-        if q and metric is None:
-            metric = q[0]
     for e in exps:
         v = _metric_map(e.measurements)
-        ratio = v.get("latency_ratio")
-        latency = (
-            (ratio * base_values["latency_ms_median"])
-            if ratio is not None and "latency_ms_median" in base_values
-            else v.get("latency_ms_median")
-        )
+        latency = e.measurement("latency_ms_median")
         classes = e.quality.per_class_accuracy if e.quality else {}
         rows.append(
             {
@@ -634,9 +601,9 @@ def results(session: Session) -> list[dict[str, Any]]:
                 "size_bytes": v.get("size_bytes"),
                 "encoded_size_bytes": v.get("encoded_size_bytes"),
                 "latency_ms_median": v.get("latency_ms_median"),
+                "latency_source": latency.source if latency else None,
                 "latency_ms_p90": v.get("latency_ms_p90"),
-                "latency_ratio": ratio,
-                "latency_ms_paired": latency,
+                "latency_ratio": v.get("latency_ratio"),
                 "accuracy": v.get("accuracy"),
                 "agreement": v.get("top1_agreement"),
                 "sqnr_db": v.get("sqnr_db"),
@@ -646,8 +613,8 @@ def results(session: Session) -> list[dict[str, Any]]:
             }
         )
     size_front = pareto_front([(r["size_bytes"], r["quality"]) for r in rows])
-    lat_front = pareto_front([(r["latency_ms_paired"], r["quality"]) for r in rows])
-    for r, s, l in zip(rows, size_front, lat_front, strict=False):
+    lat_front = pareto_front([(r["latency_ms_median"], r["quality"]) for r in rows])
+    for r, s, l in zip(rows, size_front, lat_front, strict=True):
         r["pareto_size"] = s
         r["pareto_latency"] = l
     return rows

@@ -10,30 +10,37 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from shrinkwise.compression.data import DataHealth, Dataset, generated_inputs, health, load_data
-from shrinkwise.compression.errors import DataError, ModelLoadError, ProjectFileError
+from shrinkwise.compression.errors import DataError, ModelLoadError, ProjectFileError, ShrinkwiseError
 from shrinkwise.compression.intake import TorchModelSpec
 from shrinkwise.compression.measure.latency import batch_one_feed
 from shrinkwise.compression.profile_types import ModelProfile
 from shrinkwise.compression.signature import TensorSpec
 from shrinkwise.workspace.hashing import sha256_file, sha256_tree
 from shrinkwise.workspace.project import (
+    Budget,
     DataRef,
     Experiment,
     Lineage,
     ModelRef,
+    PlanEdits,
     Project,
     QualityDetails,
+    TargetChoice,
     artifacts_dir,
     normalise_project_path,
     project_name_from_path,
     utc_now,
 )
 from shrinkwise.workspace.versions import library_versions
+
+if TYPE_CHECKING:
+    from shrinkwise.advisor.advice import Advice
+    from shrinkwise.advisor.decision import Decision
 
 GENERATED_SAMPLES = 64
 
@@ -150,6 +157,7 @@ class Session:
             onnx_path=self.relpath(result.onnx_path),
             onnx_sha256=sha256_file(result.onnx_path),
             exporter=result.exporter,
+            notes=list(result.notes),
         )
         self.project.model = ref
         # A new model makes earlier measurements meaningless; they stay in the file, but the baseline is redone.
@@ -297,6 +305,95 @@ class Session:
         payload = {"onnx_sha256": self.require_model().onnx_sha256, "profile": prof.model_dump()}
         atomic_write_text(self._profile_path(), json.dumps(payload, indent=1))
         return prof
+
+    # --- the goal: target, budget, answers, plan edits ---------------------------------------------------------
+    # The CLI and the GUI both call these, so an answer given in either is stored alike. They change the project
+    # in memory; the caller saves (the CLI at once, the GUI when the user saves).
+
+    def set_target(self, target_id: str | None, overrides: dict[str, Any] | None = None) -> TargetChoice:
+        """Choose the device (an id from `shrinkwise targets`); an unknown id is refused with the known ones."""
+        from shrinkwise.advisor.errors import AdvisorError
+        from shrinkwise.advisor.targets import get_target
+
+        if target_id:
+            try:
+                get_target(target_id)
+            except AdvisorError as exc:
+                raise ShrinkwiseError(str(exc), fix="see 'shrinkwise targets' for the known ids") from None
+        choice = TargetChoice(id=target_id or None, overrides=dict(overrides or {}))
+        self.project.target = choice
+        self._check_facts()
+        return choice
+
+    def set_budget(self, **changes: Any) -> Budget:
+        """Set budget fields (`size_mb=0.2`, `latency_ms=None` clears one); validated as the advisor reads it."""
+        from pydantic import ValidationError
+
+        from shrinkwise.advisor.errors import first_validation_error
+
+        unknown = sorted(set(changes) - set(Budget.model_fields))
+        if unknown:
+            raise ShrinkwiseError(
+                f"'{unknown[0]}' is not a budget field", fix=f"use one of: {', '.join(Budget.model_fields)}"
+            )
+        try:
+            budget = Budget.model_validate({**self.project.budget.model_dump(), **changes})
+        except ValidationError as exc:
+            raise ShrinkwiseError(
+                f"budget {first_validation_error(exc, Budget)}", fix="give a positive number"
+            ) from None
+        self.project.budget = budget
+        return budget
+
+    def answer(self, fact: str, value: Any) -> None:
+        """An answer to one of the advisor's questions, stored where it is read: budget and target answers go to
+        their typed fields (never to `answers`, where the report would not see them); the rest by fact path."""
+        if fact in ("target.id", "target_id"):
+            self.set_target(None if value in (None, "") else str(value))
+            return
+        if fact.startswith("budget."):
+            self.set_budget(**{fact.removeprefix("budget."): value})
+            return
+        previous = dict(self.project.answers)
+        self.project.answers = {**previous, fact: value}
+        try:
+            self._check_facts()
+        except ShrinkwiseError:
+            self.project.answers = previous
+            raise
+
+    def set_plan(self, plan: PlanEdits) -> None:
+        self.project.plan = plan
+
+    def _check_facts(self) -> None:
+        """Refuse a change the advisor cannot read, with the advisor's one-line reason."""
+        from shrinkwise.workspace.facts import build_facts
+
+        try:
+            build_facts(self.project, self.path)
+        except Exception as exc:  # noqa: BLE001 - any reason becomes one line naming the fact
+            raise ShrinkwiseError(
+                f"the answer does not fit the advisor's facts: {str(exc).splitlines()[0]}",
+                fix="see 'shrinkwise advise --facts-schema' for the facts and their values",
+            ) from None
+
+    # --- advice and the one decision -------------------------------------------------------------------------
+
+    def advise(self, profile: ModelProfile | None = None) -> Advice:
+        """The advisor's plan, warnings, questions and decision for the project as it is now."""
+        from shrinkwise.workspace.facts import advise_project
+
+        return advise_project(self.project, self.path, profile or self.cached_profile())
+
+    def recommendation(self) -> Decision:
+        """Which candidate to ship and why: the same decision the Advice page, Compare, Export and reports show."""
+        return self.advise().decision
+
+    def results(self) -> list[dict[str, Any]]:
+        """Every finished candidate with its numbers (one measurement policy) and Pareto flags."""
+        from shrinkwise.workspace.runs import results
+
+        return results(self)
 
     def lineage(self, recipe: list[Any] | None = None) -> Lineage:
         return Lineage(

@@ -125,7 +125,7 @@ def test_settings_dialog_and_added_technique_reach_the_run(
     page._edit_settings("added:0", "palettize", "Palettization")
     assert dialog_log.shown[-1]["title"] == "Settings: Palettization"
     assert page.state["configs"]["added:0"] == {"bits": 3}
-    assert window.session.project.answers["wizard_plan"]["configs"]["added:0"] == {"bits": 3}
+    assert window.session.project.plan.configs["added:0"] == {"bits": 3}
     for key, check in page.checks.items():
         check.setChecked(key == "added:0")
     seen: list[Any] = []
@@ -142,7 +142,7 @@ def test_target_question_sets_the_target(qtbot: Any, window: MainWindow, demo_pr
     combo = window.advice_page.question_widgets["target.id"]
     combo.setCurrentIndex(combo.findData("phone-npu"))
     window.answer("target.id", combo.currentData())
-    assert window.session.project.target == {"id": "phone-npu"}
+    assert window.session.project.target.id == "phone-npu"
     assert window.target_page.combo.currentData() == "phone-npu"
     assert "target.id" not in [q.fact for q in window.advice.questions]
     assert window.advice.target == "phone-npu"
@@ -337,21 +337,22 @@ def test_start_page_lists_recent_projects_and_opens_them(qtbot: Any, window: Mai
     assert window.project_panel.name_edit.text() == "Digits demo"
 
 
-def test_questions_get_the_right_input(qtbot: Any) -> None:
-    from shrinkwise.gui.advising import apply_answer, fact_kind
-    from shrinkwise.workspace.project import Project
+def test_questions_get_the_right_input(qtbot: Any, tmp_path: Path) -> None:
+    from shrinkwise.gui.advising import fact_kind
+    from shrinkwise.workspace.session import Session
 
     assert fact_kind("device_available") == "bool"
     assert fact_kind("data.calibration_samples") == "int"
     assert fact_kind("budget.latency_ms") == "float"
     assert fact_kind("budget.latency_statistic") == "choice"
     assert fact_kind("target.id") == "target"
-    p = Project(name="x")
-    apply_answer(p, "budget.size_mb", 2.0)
-    apply_answer(p, "target.id", "phone-npu")
-    apply_answer(p, "data.has_training_data", True)
+    s = Session.create(tmp_path / "x")
+    s.answer("budget.size_mb", 2.0)
+    s.answer("target.id", "phone-npu")
+    s.answer("data.has_training_data", True)
+    p = s.project
     assert (
-        p.budget == {"size_mb": 2.0}
-        and p.target == {"id": "phone-npu"}
+        p.budget.model_dump(exclude_none=True) == {"size_mb": 2.0}
+        and p.target.id == "phone-npu"
         and p.answers == {"data.has_training_data": True}
     )

@@ -94,6 +94,10 @@ def test_non_editable_install_runs_demo_from_site_packages(tmp_path: Path) -> No
     ).stdout  # reads shrinkwise/compression/catalog.toml
     assert "int8_static" in techniques
 
+    # One import package: `import shrinkwise` works, and none of the old top-level names is installed.
+    names = "import importlib.util, shrinkwise; print([n for n in ('compression', 'advisor', 'workspace', 'gui', 'rules') if importlib.util.find_spec(n)])"
+    assert _run([venv / "bin" / "python", "-c", names], cwd=outside, env=env).stdout.strip() == "[]"
+
     # Every data file the program reads comes from the venv, through package resources.
     probe = r"""
 import json, sys

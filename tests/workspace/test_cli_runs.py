@@ -43,8 +43,10 @@ def test_sweep_then_results(project: str, capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert out.count("finished") == 2
     assert main(["results", project, "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)
+    out = json.loads(capsys.readouterr().out)
+    rows = out["candidates"]
     assert [r["label"] for r in rows] == ["Original", "fp16", "int8_dynamic"]
+    assert out["recommendation"]["status"] == "no_budget" and out["recommendation"]["candidate"] is None
     assert main(["results", project]) == 0
     assert "pareto" in capsys.readouterr().out
 

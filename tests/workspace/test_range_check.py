@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-from shrinkwise.workspace.facts import advise_session
 from shrinkwise.workspace.runs import run_recipe
 from shrinkwise.workspace.session import Session
 from tests.compression.test_layer_error import inputs, mlp
@@ -37,7 +36,7 @@ def test_calibration_outliers_show_up_as_range_anomalies_and_the_advisor_warns(t
     assert exp.extra["range_anomalies"][0] == "fc1"
     sqnr = {e["node"]: e["activation_sqnr_db"] for e in exp.extra["layer_error"]["layers"]}
     assert sqnr["fc1"] < 20.0
-    assert "range-anomalies" in {w.rule_id for w in advise_session(session).warnings}
+    assert "range-anomalies" in {w.rule_id for w in session.advise().warnings}
 
 
 def test_a_clean_calibration_has_no_anomalies(tmp_path: Path) -> None:
@@ -45,7 +44,7 @@ def test_a_clean_calibration_has_no_anomalies(tmp_path: Path) -> None:
     exp = run_recipe(session, ["int8_static"])
     assert exp.status == "finished", exp.error
     assert exp.extra["range_anomalies"] == [] and exp.extra["layer_error"]["layers"]
-    assert "range-anomalies" not in {w.rule_id for w in advise_session(session).warnings}
+    assert "range-anomalies" not in {w.rule_id for w in session.advise().warnings}
 
 
 def test_non_qdq_runs_skip_the_check(tmp_path: Path) -> None:

@@ -171,28 +171,19 @@ def test_cli_report(swept_project: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert main(["report", str(swept_project), "--out", str(tmp_path / "r.docx")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot tell the format" in err
+    # Advice saved by `shrinkwise advise --json` is read back as the advisor's own type (no key guessing).
+    assert main(["advise", str(swept_project), "--json"]) == 0
+    saved = json.loads(capsys.readouterr().out)
+    saved["plan"][0]["title"] = "Try <int8> first"
     advice = tmp_path / "advice.json"
-    advice.write_text(
-        json.dumps(
-            {
-                "plan": [
-                    {
-                        "rule_id": "ptq-first",
-                        "title": "Try <int8> first",
-                        "message": {"what": "w", "why": "y", "do": "d"},
-                        "provenance": [{"source": "A paper", "url": "https://example.org/p", "confidence": "paper"}],
-                    }
-                ],
-                "warnings": [
-                    {"rule_id": "calib-small", "message": {"what": "few samples", "why": "ranges", "do": "add"}}
-                ],
-            }
-        )
-    )
+    advice.write_text(json.dumps(saved))
     assert main(["report", str(swept_project), "--advice", str(advice), "--out", str(tmp_path / "a.json")]) == 0
     data = json.loads((tmp_path / "a.json").read_text())
-    assert data["advice"]["available"] and data["advice"]["plan"][0]["rule_id"] == "ptq-first"
-    assert any(w["ref"] == "calib-small" for w in data["warnings"])
+    assert data["advice"]["available"] and data["advice"]["plan"][0]["title"] == "Try <int8> first"
+    assert data["verdict"]["recommendation"] == saved["decision"]["headline"] or data["verdict"]["recommendation"]
+    advice.write_text(json.dumps({"plan": [{"rule_id": "guessed-shape"}]}))
+    assert main(["report", str(swept_project), "--advice", str(advice), "--out", str(tmp_path / "c.json")]) == 2
+    assert "is not the advisor's JSON" in capsys.readouterr().err
     assert (
         main(
             [

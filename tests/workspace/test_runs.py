@@ -12,11 +12,11 @@ import pytest
 
 from shrinkwise.compression.runner import Run
 from shrinkwise.compression.worker import TEST_SLEEP_ENV
+from shrinkwise.workspace.figures import pareto_front
 from shrinkwise.workspace.hashing import sha256_file
 from shrinkwise.workspace.project import load_project
 from shrinkwise.workspace.runs import (
     latest_sensitivity,
-    pareto_front,
     prepare_job,
     results,
     run_recipe,

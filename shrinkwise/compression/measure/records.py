@@ -19,3 +19,14 @@ class Measurement(BaseModel):
     unit: str = ""
     source: Source = "host"
     details: dict[str, Any] = Field(default_factory=dict)
+
+
+# The one measurement policy, the same for every metric: a number measured on the target device beats one measured
+# on this computer, which beats an estimate. Everything that reads a measurement goes through `best`.
+SOURCE_ORDER: tuple[Source, ...] = ("device", "host", "estimate")
+
+
+def best(measurements: list[Measurement], metric: str, source: Source | None = None) -> Measurement | None:
+    """The measurement of `metric` that counts under the policy above (or the one from `source`, if given)."""
+    found = [m for m in measurements if m.metric == metric and (source is None or m.source == source)]
+    return min(found, key=lambda m: SOURCE_ORDER.index(m.source), default=None)

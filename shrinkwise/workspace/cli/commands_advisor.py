@@ -47,24 +47,24 @@ def cmd_advise(args: argparse.Namespace) -> int:
             raise ShrinkwiseError(
                 "give a PROJECT or --facts FILE (not both)", fix="e.g. 'shrinkwise advise my.shrinkwise.json'"
             )
-        if args.facts:
+        if args.facts:  # a facts file stands alone: no project, so straight to the advisor
             facts = load_facts_file(args.facts)
             name = facts.model.name
+            advice = advise(facts, load_catalog())
         else:
             from shrinkwise.workspace.facts import build_facts
-            from shrinkwise.workspace.project import load_project, normalise_project_path
+            from shrinkwise.workspace.session import Session
 
-            path = normalise_project_path(args.project)
-            project = load_project(path)
-            facts = build_facts(project, path)
-            name = project.name
+            session = Session.open(args.project)
+            facts = build_facts(session.project, session.path)
+            name = session.project.name
+            advice = session.advise()
         if args.save_facts:
             from pathlib import Path
 
             Path(args.save_facts).write_text(
                 facts.model_dump_json(indent=2, exclude_defaults=True) + "\n", encoding="utf-8"
             )
-        advice = advise(facts, load_catalog())
         if args.json:
             _print_json(advice.model_dump(mode="json"))
         else:

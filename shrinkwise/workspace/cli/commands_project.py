@@ -47,17 +47,21 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
 def cmd_new(args: argparse.Namespace) -> int:
     from shrinkwise.workspace.store import new_project
 
+    notes: list[str] = []
     with new_project(args.project, name=args.name) as session:  # a failure leaves nothing behind
         if args.model:
-            session.attach_model(
+            ref = session.attach_model(
                 args.model, args.architecture, _kwargs(args.arch_kwargs), _input_specs(args.input_shape)
             )
+            notes = list(ref.notes)
         for data in args.data or []:
             session.add_data(data, role="all")
     if args.json:
         print_json({"project": str(session.path), "name": session.project.name})
         return 0
     print(f"created {session.path}")
+    for note in notes:
+        print(f"  note: {note}")
     return 0
 
 
@@ -73,6 +77,8 @@ def cmd_model(args: argparse.Namespace) -> int:
         f"model {ref.path} ({ref.format}) -> {ref.onnx_path}; inputs: "
         + ", ".join(f"{s.name}{s.shape}:{s.dtype}" for s in ref.signature.inputs)
     )
+    for note in ref.notes:
+        print(f"  note: {note}")
     return 0
 
 
@@ -177,6 +183,17 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(f"  data:  {d.path} [{d.role}] {d.samples} samples")
     for e in project.experiments:
         print(f"  {e.id:24} {e.status:9} {e.label}")
+    if project.target.id:
+        print(f"  target: {project.target.id}")
+    budget = project.budget.model_dump(exclude_none=True)
+    if budget:
+        print("  budget: " + ", ".join(f"{k}={v}" for k, v in budget.items()))
+    if project.chosen:
+        print(f"  chosen to ship: {project.chosen}")
+    if any(e.kind in ("run", "sweep") and e.status == "finished" for e in project.experiments):
+        from shrinkwise.workspace.session import Session
+
+        print(f"  recommendation: {Session.open(args.project).recommendation().paragraph}")
     return 0
 
 

@@ -3,33 +3,36 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shrinkwise.compression.errors import ShrinkwiseError
 from shrinkwise.workspace.cli.output import print_json
 
+if TYPE_CHECKING:
+    from shrinkwise.advisor.advice import Advice
 
-def _read_advice(path: str | None) -> dict | None:
+
+def _read_advice(path: str | None) -> Advice | None:
+    """Advice saved by `shrinkwise advise PROJECT --json > FILE`, validated as the advisor's own type."""
+    from pydantic import ValidationError
+
+    from shrinkwise.advisor.advice import Advice
+    from shrinkwise.advisor.errors import first_validation_error
+
     if not path:
         return None
+    fix = "save it with 'shrinkwise advise PROJECT --json > FILE'"
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ShrinkwiseError("no such file", path, "save it with 'shrinkwise advise PROJECT --json > FILE'") from None
+        raise ShrinkwiseError("no such file", path, fix) from None
     except (OSError, ValueError) as exc:
-        raise ShrinkwiseError(
-            f"is not a readable JSON file ({exc.__class__.__name__})",
-            path,
-            "save it with 'shrinkwise advise PROJECT --json > FILE'",
-        ) from None
-    if not isinstance(raw, dict):
-        raise ShrinkwiseError(
-            "is not the advisor's JSON (expected an object)",
-            path,
-            "save it with 'shrinkwise advise PROJECT --json > FILE'",
-        )
-    return raw
+        raise ShrinkwiseError(f"is not a readable file ({exc.__class__.__name__})", path, fix) from None
+    try:
+        return Advice.model_validate_json(text)
+    except ValidationError as exc:
+        raise ShrinkwiseError(f"is not the advisor's JSON: {first_validation_error(exc)}", path, fix) from None
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -16,10 +16,10 @@ from typing import Any
 from shrinkwise.compression.errors import ShrinkwiseError
 from shrinkwise.workspace.cli.output import print_json, print_table
 from shrinkwise.workspace.cli.progress import Progress
+from shrinkwise.workspace.units import fmt_bytes, fmt_ms
 
 PROJECT_HELP = "the project: a .shrinkwise.json file, or the folder holding one"
 # The quality metric a run is judged on, best first (accuracy needs labels); runs.py picks it the same way.
-QUALITY_ORDER = ("accuracy", "top1_agreement", "cosine_mean")
 
 
 def parse_value(text: str) -> Any:
@@ -40,10 +40,6 @@ def parse_set(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
-def _fmt_bytes(v: float | None) -> str:
-    return "-" if v is None else f"{v / 1024:.1f} KiB"
-
-
 def _fmt(v: float | None, spec: str) -> str:
     return "-" if v is None else format(v, spec)
 
@@ -52,12 +48,17 @@ def print_experiment(exp: Any) -> None:
     if exp.status != "finished":
         print(f"{exp.id} {exp.label}: {exp.status}" + (f" — {exp.error}" if exp.error else ""))
         return
-    values = {m.metric: m.value for m in exp.measurements}
-    q = next(((name, values[name]) for name in QUALITY_ORDER if name in values), None)
-    quality = f", {q[0]} {q[1]:.4f}" if q else ""
-    ratio = values.get("latency_ratio")
+    from shrinkwise.workspace.figures import quality_metric
+
+    def value(metric: str | None) -> float | None:
+        m = exp.measurement(metric) if metric else None
+        return None if m is None else m.value
+
+    metric = quality_metric(exp.measurements)
+    quality = f", {metric} {value(metric):.4f}" if metric else ""
+    ratio = value("latency_ratio")
     print(
-        f"{exp.id} {exp.label}: finished — size {_fmt_bytes(values.get('size_bytes'))}, latency {_fmt(values.get('latency_ms_median'), '.4f')} ms"
+        f"{exp.id} {exp.label}: finished — size {fmt_bytes(value('size_bytes'))}, latency {fmt_ms(value('latency_ms_median'))}"
         + (f" ({ratio:.2f}x the original, timed interleaved)" if ratio else "")
         + quality
     )
@@ -239,7 +240,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                 _fmt(r["sqnr_alone_db"], ".1f"),
                 _fmt(r.get("activation_sqnr_db"), ".1f"),
                 _fmt(r.get("weight_sqnr_db"), ".1f"),
-                _fmt_bytes(r["size_cost_bytes"]),
+                fmt_bytes(r["size_cost_bytes"]),
                 None if r["latency_cost_ms"] is None else f"{r['latency_cost_ms']:+.4f} ms",
             )
             for r in x["ranking"]
@@ -258,7 +259,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     verdict = "meets" if p["meets_tolerance"] else "does NOT meet"
     print(
         f"proposal: keep in float: {keep} -> {x['metric']} {p['quality']:.4f} (drop {_pts(p['drop'])}, {verdict} the "
-        f"tolerance of {x['tolerance'] * 100:g} pts), size {_fmt_bytes(p['size_bytes'])}"
+        f"tolerance of {x['tolerance'] * 100:g} pts), size {fmt_bytes(p['size_bytes'])}"
     )
     return 0
 
@@ -269,19 +270,25 @@ def _pts(drop: float) -> str:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
-    from shrinkwise.workspace.runs import results
-
     session = _open(args.project)
-    rows = results(session)
+    rows = session.results()
+    decision = session.recommendation()
+    for r in rows:
+        r["recommended"] = r["id"] == decision.candidate
+        r["misses_budget"] = decision.misses_budget(r["id"])
     if args.json:
-        print(json.dumps(rows, indent=2))
+        out = {
+            "recommendation": {**decision.model_dump(mode="json"), "paragraph": decision.paragraph},
+            "candidates": rows,
+        }
+        print(json.dumps(out, indent=2))
         return 0
     if not rows:
         print("no finished candidates yet; measure the original with 'shrinkwise measure' and run a technique")
         return 0
     metric = rows[0]["quality_metric"] or "quality"
     print(
-        f"{'candidate':34} {'size':>10} {'lat med ms':>10} {'p90 ms':>8} {'x orig':>6} {metric[:10]:>10} {'worst class Δ':>13}  pareto"
+        f"{'candidate':34} {'size':>10} {'latency':>10} {'p90':>10} {'x orig':>6} {metric[:10]:>10} {'worst class Δ':>13}  pareto"
     )
     for r in rows:
         deltas = r["per_class_delta"]
@@ -290,13 +297,15 @@ def cmd_results(args: argparse.Namespace) -> int:
         front = (
             ",".join(name for name, on in (("size", r["pareto_size"]), ("latency", r["pareto_latency"])) if on) or "-"
         )
+        mark = "* " if r["recommended"] else ("x " if r["misses_budget"] else "  ")
         print(
-            f"{r['label'][:34]:34} {_fmt_bytes(r['size_bytes']):>10} {_fmt(r['latency_ms_median'], '.4f'):>10} {_fmt(r['latency_ms_p90'], '.4f'):>8} "
-            f"{_fmt(r['latency_ratio'], '.2f'):>6} {_fmt(r['quality'], '.4f'):>10} {worst_text:>13}  {front}"
+            f"{mark}{r['label'][:32]:32} {fmt_bytes(r['size_bytes']):>10} {fmt_ms(r['latency_ms_median']):>10} "
+            f"{fmt_ms(r['latency_ms_p90']):>10} {_fmt(r['latency_ratio'], '.2f'):>6} {_fmt(r['quality'], '.4f'):>10} "
+            f"{worst_text:>13}  {front}"
         )
-    print(
-        "pareto: on the front for size vs quality / latency vs quality (latency = paired ratio x the original's median)"
-    )
+    print("* recommended, x misses a budget; pareto: on the front for size / latency (median) against quality")
+    print()
+    print(f"Recommendation: {decision.paragraph}")
     return 0
 
 

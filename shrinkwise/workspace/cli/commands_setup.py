@@ -1,7 +1,7 @@
 """Stating the goal from the command line: the device target, the budget, and answers to the advisor's questions.
 
-These write `project.target`, `project.budget` and `project.answers` in the shape `workspace.facts` reads, so the
-CLI and the wizard's Target & Budget page store the same thing.
+All three go through `Session.set_target` / `set_budget` / `answer`, the same calls the wizard makes, so an answer
+given on the command line and one given in the GUI are stored alike (budget answers land in the budget).
 """
 
 from __future__ import annotations
@@ -24,18 +24,13 @@ _BUDGET_FLAGS = {
 
 
 def cmd_target(args: argparse.Namespace) -> int:
-    from shrinkwise.advisor.errors import AdvisorError
     from shrinkwise.advisor.targets import get_target
     from shrinkwise.workspace.session import Session
 
-    try:
-        target = get_target(args.target_id)
-    except AdvisorError as exc:
-        raise ShrinkwiseError(str(exc), fix="see 'shrinkwise targets' for the known ids") from None
     session = Session.open(args.project)
-    session.project.target = {"id": args.target_id}
+    session.set_target(args.target_id)
     session.save()
-    print(f"target: {args.target_id} — {getattr(target, 'name', args.target_id)}")
+    print(f"target: {args.target_id} — {get_target(args.target_id).name}")
     return 0
 
 
@@ -43,27 +38,33 @@ def cmd_budget(args: argparse.Namespace) -> int:
     from shrinkwise.workspace.session import Session
 
     session = Session.open(args.project)
-    budget = dict(session.project.budget)
-    changed = False
+    changes: dict[str, Any] = {}
     for key in _BUDGET_FLAGS:
         value = getattr(args, key)
         if value is None:
             continue
         if value < 0 or (value == 0 and key != "accuracy_drop_pts"):
             raise ShrinkwiseError(f"--{key.replace('_', '-')} must be positive (got {value:g})")
-        budget[key] = value
-        changed = True
+        changes[key] = value
     for key in args.clear or []:
-        budget.pop(key.replace("-", "_"), None)
-        changed = True
-    if changed:
-        session.project.budget = budget
+        changes[key.replace("-", "_")] = None
+    if changes:
+        session.set_budget(**changes)
         session.save()
-    print(json.dumps(budget, indent=2, sort_keys=True))
+    print(json.dumps(session.project.budget.model_dump(exclude_none=True), indent=2, sort_keys=True))
     return 0
 
 
+_YES = {"yes", "y", "true", "on"}
+_NO = {"no", "n", "false", "off"}
+
+
 def _parse_value(text: str) -> Any:
+    """JSON where it parses (numbers, true/false, lists), yes/no as booleans, anything else as text."""
+    if text.strip().lower() in _YES:
+        return True
+    if text.strip().lower() in _NO:
+        return False
     try:
         return json.loads(text)
     except json.JSONDecodeError:
@@ -74,25 +75,20 @@ def cmd_answer(args: argparse.Namespace) -> int:
     from shrinkwise.workspace.session import Session
 
     session = Session.open(args.project)
-    answers = dict(session.project.answers)
     for item in args.answers:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ShrinkwiseError(f"'{item}' is not KEY=VALUE", fix="e.g. data.has_training_data=true")
-        answers[key] = _parse_value(value)
-    session.project.answers = answers
-    # Check the answers against the advisor's vocabulary before keeping them.
-    from shrinkwise.workspace.facts import build_facts
-
-    try:
-        build_facts(session.project, session.path)
-    except Exception as exc:
-        raise ShrinkwiseError(
-            f"the answers do not fit the advisor's facts: {str(exc).splitlines()[0]}",
-            fix="see 'shrinkwise advise --facts-schema'",
-        ) from None
+            raise ShrinkwiseError(f"'{item}' is not KEY=VALUE", fix="e.g. data.has_training_data=yes")
+        session.answer(key, _parse_value(value))
     session.save()
-    print(json.dumps(answers, indent=2, sort_keys=True))
+    p = session.project
+    print(
+        json.dumps(
+            {"target": p.target.id, "budget": p.budget.model_dump(exclude_none=True), "answers": p.answers},
+            indent=2,
+            sort_keys=True,
+        )
+    )
     return 0
 
 
@@ -110,7 +106,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_budget)
 
     p = sub.add_parser(
-        "answer", help="answer the advisor's questions: KEY=VALUE (JSON values), e.g. device_available=false"
+        "answer", help="answer the advisor's questions: KEY=VALUE (yes/no, numbers, JSON), e.g. device_available=no"
     )
     p.add_argument("project", type=Path, help="the project: a .shrinkwise.json file, or the folder holding one")
     p.add_argument(

@@ -18,9 +18,7 @@ SCHEMA_FILE = "report_schema.json"
 __all__ = ["FORMATS", "REPORT_SCHEMA_VERSION", "ReportData", "build_report", "render", "report_schema", "write_report"]
 
 
-def build_report(
-    session: Any, advice: dict[str, Any] | None = None, use_advisor: bool = True, compute: bool = True
-) -> ReportData:
+def build_report(session: Any, advice: Any = None, use_advisor: bool = True, compute: bool = True) -> ReportData:
     from shrinkwise.workspace.report.build import build_report as _build
 
     return _build(session, advice=advice, use_advisor=use_advisor, compute=compute)
@@ -54,9 +52,7 @@ def format_from_path(path: Path | str) -> str | None:
     return {"htm": "html", "markdown": "md"}.get(suffix, suffix) if suffix in (*FORMATS, "htm", "markdown") else None
 
 
-def write_report(
-    session: Any, fmt: str, out: Path | str, advice: dict[str, Any] | None = None, compute: bool = True
-) -> Path:
+def write_report(session: Any, fmt: str, out: Path | str, advice: Any = None, compute: bool = True) -> Path:
     """Build and write the report atomically; returns the file written."""
     from shrinkwise.workspace.atomic import atomic_write_bytes
 

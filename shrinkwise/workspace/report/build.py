@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from shrinkwise.advisor.advice import Advice, Statement
+from shrinkwise.advisor.decision import Decision
+from shrinkwise.workspace.figures import pareto_front, quality_metric
 from shrinkwise.workspace.project import Experiment, Project
 from shrinkwise.workspace.report.model import (
     ERROR_DETAILS_CHARS,
@@ -61,26 +64,15 @@ def candidates(project: Project) -> list[Experiment]:
     return [e for e in project.experiments if e.kind in CANDIDATE_KINDS and e.status == "finished" and e.artifacts]
 
 
-def focus_candidate(project: Project) -> tuple[Experiment | None, bool]:
-    """The chosen candidate; without a choice, the smallest one that meets every budget (or the smallest one)."""
-    if project.chosen:
-        try:
-            exp = project.experiment(project.chosen)
-            return exp, True
-        except KeyError:
-            pass
-    cands = candidates(project)
-    if not cands:
-        return None, False
-    host = target_is_host(project)
-
-    def size(e: Experiment) -> float:
-        m = pick(e, "size_bytes")
-        return m.value if m else float("inf")
-
-    passing = [e for e in cands if tri_all([c.met for c in budget_checks(project, e, host)]) is True]
-    pool = passing or cands
-    return sorted(pool, key=lambda e: (size(e), e.id))[0], False
+def focus_candidate(project: Project, decision: Decision | None) -> tuple[Experiment | None, bool]:
+    """The chosen candidate; without a choice, the advisor's recommended (or provisional) one; else none."""
+    for exp_id, chosen in ((project.chosen, True), (decision.candidate if decision else None, False)):
+        if exp_id:
+            try:
+                return project.experiment(exp_id), chosen
+            except KeyError:
+                continue
+    return None, False
 
 
 # --- sections ----------------------------------------------------------------------------------------------------
@@ -88,7 +80,7 @@ def focus_candidate(project: Project) -> tuple[Experiment | None, bool]:
 
 def _quality_metric(project: Project) -> str:
     base = project.baseline
-    return "accuracy" if pick(base, "accuracy") is not None else "top1_agreement"
+    return (quality_metric(base.measurements) if base else None) or "top1_agreement"
 
 
 def _quality_cost(project: Project, exp: Experiment) -> list[QualityCost]:
@@ -172,43 +164,61 @@ def _summary(project: Project, exp: Experiment) -> list[str]:
     return out
 
 
-def build_verdict(project: Project) -> tuple[Verdict, Experiment | None]:
-    exp, chosen = focus_candidate(project)
+def build_verdict(project: Project, decision: Decision | None) -> tuple[Verdict, Experiment | None]:
+    """The report's first section: the advisor's one decision, and the chosen candidate judged by the same rule."""
+    rec: dict[str, Any] = {
+        "recommended_id": decision.candidate if decision else None,
+        "recommended_label": (decision.label or "") if decision else "",
+        "decision_status": decision.status if decision else "",
+        "recommendation": decision.paragraph if decision else "The advisor was not run for this report.",
+    }
+    exp, chosen = focus_candidate(project, decision)
     if exp is None:
-        return Verdict(
-            status="no_candidate",
-            headline="No compressed candidate has finished yet: run a plan step or a sweep first.",
-        ), None
+        status = "no_candidate" if not candidates(project) else ("no_budget" if _no_budget(project) else "misses")
+        headline = decision.headline if decision else "No candidate is chosen, and the advisor was not run."
+        return Verdict(status=status, headline=headline, **rec), None  # type: ignore[arg-type]
     checks = budget_checks(project, exp, target_is_host(project))
     label = exp.label or exp.id
-    who = f"The chosen candidate '{label}'" if chosen else f"No candidate is chosen yet; the suggested one, '{label}',"
+    who = f"The chosen candidate '{label}'" if chosen else f"The recommended candidate, '{label}',"
+    misses = decision.misses_budget(exp.id) if decision else []
+    flag = ""
     if exp.status != "finished":
         status, headline = "unknown", f"{who} did not finish ({exp.status}): {exp.error or 'no result'}."
+    elif misses:
+        status, headline = "misses", f"{who} misses the budget: {'; '.join(misses)}."
+        flag = f"Shipped although it misses the budget: {'; '.join(misses)}."
     elif not checks:
         status, headline = (
             "no_budget",
             f"{who} cannot be judged: no budget is set. Set size, latency or accuracy budgets.",
         )
+    elif decision is not None and decision.candidate == exp.id and decision.status == "recommended":
+        status, headline = "meets_all", f"{who} meets every budget."
     else:
         verdict = tri_all([c.met for c in checks])
+        open_ = ", ".join(c.label.lower() for c in checks if c.met is None) or "whether the target can run it"
+        status = "unknown"
+        headline = f"{who} misses no budget that could be checked; not yet known: {open_}."
         if verdict is True:
-            status, headline = "meets_all", f"{who} meets every budget."
-        elif verdict is False:
-            missed = ", ".join(c.label.lower() for c in checks if c.met is False)
-            status, headline = "misses", f"{who} misses the budget on {missed}."
-        else:
-            open_ = ", ".join(c.label.lower() for c in checks if c.met is None)
-            status, headline = "unknown", f"{who} meets the budgets that could be checked; not yet known: {open_}."
+            headline = f"{who} meets every budget that was checked."
+    if chosen and decision is not None and decision.candidate and decision.candidate != exp.id and not flag:
+        flag = f"The advisor recommends '{decision.label}' instead (see below)."
     return Verdict(
         candidate_id=exp.id,
         candidate_label=label,
         chosen=chosen,
         status=status,  # type: ignore[arg-type]
         headline=headline,
+        flag=flag,
         checks=checks,
         quality_cost=_quality_cost(project, exp),
         summary=_summary(project, exp),
+        **rec,
     ), exp
+
+
+def _no_budget(project: Project) -> bool:
+    return not project.budget.model_dump(exclude_none=True, exclude={"latency_statistic"})
 
 
 def build_model(session: Session) -> ModelSection:
@@ -262,111 +272,63 @@ def build_data(project: Project) -> list[DataSection]:
 # --- advice ------------------------------------------------------------------------------------------------------
 
 
-def _text(v: Any) -> str:
-    if v is None:
-        return ""
-    return v if isinstance(v, str) else compact_json(v)
-
-
-def _sources(raw: Any) -> list[SourceRef]:
-    if not raw:
-        return []
-    if isinstance(raw, dict):
-        raw = [raw]
-    out = []
-    for p in raw:
-        if isinstance(p, str):
-            out.append(SourceRef(label=p))
-            continue
-        if not isinstance(p, dict):
-            continue
-        label = p.get("label") or ", ".join(str(x) for x in (p.get("source"), p.get("section")) if x) or "source"
-        url = p.get("url")
-        url = (
-            url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
-        )  # never javascript: etc.
-        out.append(
-            SourceRef(label=str(label), url=url, confidence=_text(p.get("confidence")), claim=_text(p.get("claim")))
+def _sources(statement: Statement) -> list[SourceRef]:
+    return [
+        SourceRef(
+            label=", ".join(x for x in (p.source, p.section) if x) or "source",
+            url=p.url if p.url and p.url.startswith(("https://", "http://")) else None,  # never javascript: etc.
+            confidence=p.confidence,
+            claim=p.claim,
         )
-    return out
+        for p in statement.sources
+    ]
 
 
-def _advice_item(kind: str, raw: Any) -> AdviceItem:
-    if not isinstance(raw, dict):
-        return AdviceItem(kind=kind, what=_text(raw))
-    msg: dict[str, Any] = raw["message"] if isinstance(raw.get("message"), dict) else {}
-    flat_msg = raw.get("message") if isinstance(raw.get("message"), str) else ""
-    rule = raw.get("rule_id") or raw.get("rule") or raw.get("id") or ""
-    rules = raw.get("rule_ids") or raw.get("rules")
-    if not rule and isinstance(rules, list):
-        rule = ", ".join(str(r) for r in rules)
-    tech = raw.get("technique")
-    if tech is None and isinstance(raw.get("recommend"), dict):
-        tech = raw["recommend"].get("technique")
+def _advice_item(kind: str, s: Statement) -> AdviceItem:
     return AdviceItem(
         kind=kind,
-        rule_id=_text(rule),
-        title=_text(raw.get("title") or raw.get("question") or raw.get("label")),
-        what=_text(msg.get("what") or raw.get("what") or flat_msg),
-        why=_text(msg.get("why") or raw.get("why") or raw.get("reason")),
-        do=_text(
-            msg.get("do")
-            or msg.get("fix")
-            or msg.get("what_to_do")
-            or msg.get("action")
-            or raw.get("do")
-            or raw.get("fix")
-        ),
-        severity=_text(raw.get("severity")),
-        technique=_text(tech) or None,
-        resolved=bool(raw.get("resolved") or raw.get("dismissed")),
-        sources=_sources(raw.get("provenance") or raw.get("sources")),
+        rule_id=s.rule_id,
+        title=s.title,
+        what=s.what,
+        why=s.why,
+        do=s.do,
+        severity=s.severity,
+        technique=getattr(s, "technique", None),
+        sources=_sources(s),
     )
 
 
-def advice_section(raw: dict[str, Any] | None, note: str = "") -> AdviceSection:
-    if raw is None:
+def advice_section(advice: Advice | None, note: str = "") -> AdviceSection:
+    """The advisor's plan, warnings, blockers and questions, read from `Advice` as it is."""
+    if advice is None:
         return AdviceSection(available=False, note=note or "The advisor was not run for this report.")
-    section = AdviceSection(available=True, note=note)
-    for key, kind in (("plan", "plan"), ("warnings", "warning"), ("blockers", "blocker"), ("questions", "question")):
-        items = raw.get(key) or []
-        if isinstance(items, dict):  # a plan object with steps
-            items = items.get("steps") or []
-        getattr(section, key).extend(_advice_item(kind, i) for i in items)
-    return section
+    return AdviceSection(
+        available=True,
+        note=note,
+        plan=[_advice_item("plan", s) for s in advice.plan],
+        warnings=[_advice_item("warning", s) for s in advice.warnings],
+        blockers=[_advice_item("blocker", s) for s in advice.blockers],
+        questions=[_advice_item("question", s) for s in advice.questions],
+    )
 
 
-def load_advice(session: Session) -> tuple[dict[str, Any] | None, str]:
-    """Ask the advisor (when installed) for its advice on this project, as the JSON `shrinkwise advise --json` prints."""
+def load_advice(session: Session) -> tuple[Advice | None, str]:
+    """The session's advice (`Session.advise`); a failure is said in the report rather than stopping it."""
+    from shrinkwise.compression.errors import ShrinkwiseError
+
     try:
-        import shrinkwise.workspace.facts as wf  # noqa: F401  (written beside this module; optional until it lands)
-    except ImportError:
-        return None, "The advisor is not available in this installation."
-    for name in ("advise_session", "session_advice", "advise_project", "advise"):
-        fn = getattr(wf, name, None)
-        if callable(fn):
-            try:
-                result = fn(session)
-            except Exception as exc:  # the report must still be written; say why the plan is missing
-                return None, f"The advisor failed: {exc.__class__.__name__}: {exc}"
-            if hasattr(result, "model_dump"):
-                result = result.model_dump(mode="json")
-            if isinstance(result, dict):
-                return result, ""
-    return None, "The advisor has no entry point for projects yet."
+        return session.advise(), ""
+    except ShrinkwiseError as exc:
+        return None, f"The advisor could not read this project: {exc}"
 
 
 # --- experiments and plots ---------------------------------------------------------------------------------------
 
 
 def pareto_ids(points: list[tuple[str, float, float]]) -> set[str]:
-    """Ids not dominated by another point (smaller-or-equal x AND larger-or-equal y, one strictly)."""
-    front = set()
-    for pid, x, y in points:
-        dominated = any((x2 <= x and y2 >= y) and (x2 < x or y2 > y) for other, x2, y2 in points if other != pid)
-        if not dominated:
-            front.add(pid)
-    return front
+    """Ids on the front of (cost x, quality y) points: the one Pareto rule (`workspace.figures.pareto_front`)."""
+    flags = pareto_front([(x, y) for _, x, y in points])
+    return {pid for (pid, _, _), on in zip(points, flags, strict=True) if on}
 
 
 def build_plots(project: Project, focus: Experiment | None) -> list[ScatterPlot]:
@@ -375,12 +337,12 @@ def build_plots(project: Project, focus: Experiment | None) -> list[ScatterPlot]
     finished = [e for e in project.experiments if e.status == "finished" and e.kind in ("baseline", *CANDIDATE_KINDS)]
     base_acc = pick(project.baseline, "accuracy")
     y_lines: list[BudgetLine] = []
-    drop = project.budget.get("accuracy_drop_pts")
+    drop = project.budget.accuracy_drop_pts
     if ymetric == "accuracy" and base_acc is not None and isinstance(drop, (int, float)):
         y_lines.append(
             BudgetLine(axis="y", value=base_acc.value * 100 - float(drop), label=f"accuracy budget (−{drop:g} pts)")
         )
-    dis = project.budget.get("max_disagreement_pct")
+    dis = project.budget.max_disagreement_pct
     if ymetric == "top1_agreement" and isinstance(dis, (int, float)):
         y_lines.append(BudgetLine(axis="y", value=100 - float(dis), label=f"agreement budget ({100 - dis:g} %)"))
     plots = []
@@ -424,7 +386,7 @@ def build_plots(project: Project, focus: Experiment | None) -> list[ScatterPlot]
         for p in pts:
             p.pareto = p.id in front
         lines = list(y_lines)
-        limit = project.budget.get(bkey)
+        limit = getattr(project.budget, bkey)
         if isinstance(limit, (int, float)) and not isinstance(limit, bool):
             lines.insert(
                 0,
@@ -763,11 +725,11 @@ def build_reproducibility(
 
 def build_report(
     session: Session,
-    advice: dict[str, Any] | None = None,
+    advice: Advice | None = None,
     use_advisor: bool = True,
     compute: bool = True,
 ) -> ReportData:
-    """Everything the report shows. `advice`: the advisor's JSON (else it is asked when available).
+    """Everything the report shows. `advice`: given (e.g. read from `shrinkwise advise --json`), else the session's.
 
     `compute=False` skips the two things that run models (candidate profile, disagreement answers) unless cached.
     """
@@ -776,7 +738,7 @@ def build_report(
     if advice is None and use_advisor:
         advice, note = load_advice(session)
     advice_sec = advice_section(advice, note)
-    verdict, focus = build_verdict(project)
+    verdict, focus = build_verdict(project, advice.decision if advice is not None else None)
     plots = build_plots(project, focus)
     experiments = build_experiments(session, focus, plots)
     layers = build_layers(session, focus, compute)
@@ -789,8 +751,8 @@ def build_report(
         notes=project.notes,
         verdict=verdict,
         model=build_model(session),
-        target=_kv(project.target),
-        budget=_kv(project.budget),
+        target=_kv({"id": project.target.id, **project.target.overrides} if project.target.id else {}),
+        budget=_kv(project.budget.model_dump(exclude_none=True)),
         data=build_data(project),
         advice=advice_sec,
         experiments=experiments,

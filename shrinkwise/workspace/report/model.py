@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shrinkwise.compression.measure.records import Measurement
 from shrinkwise.workspace.project import Experiment, Project, project_name_from_path
+from shrinkwise.workspace.units import fmt_bytes, fmt_ms
 
 REPORT_SCHEMA_VERSION = 1
 Source = Literal["host", "device", "estimate"]
@@ -75,9 +76,14 @@ class QualityCost(_R):
 class Verdict(_R):
     candidate_id: str | None = None
     candidate_label: str = ""
-    chosen: bool = Field(default=False, description="True when the user chose it; False when the report suggests it")
+    chosen: bool = Field(default=False, description="True when the user chose it; False when the advisor recommends it")
     status: Literal["meets_all", "misses", "unknown", "no_budget", "no_candidate"]
     headline: str
+    recommended_id: str | None = Field(default=None, description="The advisor's one recommendation (Advice.decision)")
+    recommended_label: str = ""
+    decision_status: str = Field(default="", description="recommended, provisional, none_meets, no_budget, ...")
+    recommendation: str = Field(default="", description="Why this candidate: the decision's paragraph")
+    flag: str = Field(default="", description="Set when the shipped candidate misses a budget or differs")
     checks: list[BudgetCheck] = Field(default_factory=list)
     quality_cost: list[QualityCost] = Field(default_factory=list)
     summary: list[str] = Field(default_factory=list, description="Size and speed change in words")
@@ -317,24 +323,6 @@ class ReportData(_R):
 # --- formatting --------------------------------------------------------------------------------------------------
 
 
-def fmt_bytes(n: float) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / 1024 / 1024:.2f} MiB"
-    if n >= 1024:
-        return f"{n / 1024:.1f} KiB"
-    return f"{int(n)} B"
-
-
-def fmt_ms(v: float) -> str:
-    if v >= 100:
-        return f"{v:.0f} ms"
-    if v >= 1:
-        return f"{v:.2f} ms"
-    if v >= 0.01:
-        return f"{v:.3f} ms"
-    return f"{v * 1000:.1f} µs"
-
-
 def fmt_metric(metric: str, value: float, unit: str = "") -> str:
     if metric in ("size_bytes", "encoded_size_bytes") or unit == "B":
         return fmt_bytes(value)
@@ -405,18 +393,8 @@ def _how(m: Measurement) -> str:
 
 
 def pick(exp: Experiment | None, metric: str, source: str | None = None) -> Measurement | None:
-    """The measurement to show for `metric`: for latency and memory the device's when there is one, else the host's,
-    else an estimate; for quality the host's (measured on the whole evaluation set) first."""
-    if exp is None:
-        return None
-    found = [m for m in exp.measurements if m.metric == metric and (source is None or m.source == source)]
-    # Speed and memory: the device wins. Quality: the host's full evaluation set wins over the bundle's few samples.
-    device_first = metric.startswith(("latency", "original_latency")) or metric == "peak_memory_mb"
-    for s in SOURCE_PREFERENCE if device_first else ("host", "device", "estimate"):
-        for m in found:
-            if m.source == s:
-                return m
-    return None
+    """`Experiment.measurement` (device > host > estimate) for an experiment that may be absent."""
+    return None if exp is None else exp.measurement(metric, source)  # type: ignore[arg-type]
 
 
 def figure(m: Measurement) -> Figure:
@@ -454,7 +432,7 @@ def _num(v: Any) -> float | None:
 
 def budget_checks(project: Project, exp: Experiment | None, target_is_host: bool) -> list[BudgetCheck]:
     """Compare one candidate with each set budget. A host latency counts only when the target is this computer."""
-    b = project.budget
+    b = project.budget.model_dump()
     base = project.baseline
     out: list[BudgetCheck] = []
     stat = str(b.get("latency_statistic") or "median")
@@ -546,9 +524,8 @@ def tri_all(values: list[bool | None]) -> bool | None:
 
 
 def target_is_host(project: Project) -> bool:
-    t = project.target or {}
-    tid = str(t.get("id") or t.get("target_id") or "")
-    return tid in ("", "this-computer") or bool(t.get("is_this_computer"))
+    t = project.target
+    return t.id in (None, "", "this-computer") or bool(t.overrides.get("is_this_computer"))
 
 
 # --- commands ----------------------------------------------------------------------------------------------------

@@ -279,6 +279,9 @@ def render_pdf(report: ReportData) -> bytes:
     doc.para(r.verdict.headline, 11.5, bold=True, colour=colour)
     for line in r.verdict.summary:
         doc.para(line)
+    if r.verdict.flag:
+        doc.para(r.verdict.flag, bold=True, colour=(192, 57, 43))
+    doc.para("Why this candidate: " + r.verdict.recommendation)
     doc.table(
         ["Budget", "Limit", "Candidate", "Meets it", "By how much", "Note"],
         [

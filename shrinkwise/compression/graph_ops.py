@@ -1,0 +1,43 @@
+"""Which op types a saved ONNX graph uses, subgraphs included (If/Loop/Scan bodies).
+
+Why: whether a device can run a candidate depends on its ops (an NPU that lacks ConvInteger or
+DynamicQuantizeLinear cannot run a dynamic-int8 graph), so every recorded artifact keeps its op types.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _walk(graph: Any, out: set[str]) -> None:
+    for node in graph.node:
+        out.add(node.op_type)
+        for attr in node.attribute:
+            if attr.g is not None and len(attr.g.node):
+                _walk(attr.g, out)
+            for g in attr.graphs:
+                _walk(g, out)
+
+
+def op_types(path: Path | str) -> list[str]:
+    """Sorted op types of an ONNX file (weights in external files are not read)."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    out: set[str] = set()
+    _walk(model.graph, out)
+    return sorted(out)
+
+
+def quantizable_layers(onnx_path: Path) -> list[dict[str, Any]]:
+    """Nodes with a float weight (Conv, Gemm, MatMul, ...), named as the quantization techniques name them."""
+    from shrinkwise.compression.techniques import _onnx_utils as ou
+
+    model = ou.load(onnx_path)
+    ou.ensure_node_names(model)
+    inits = ou.initializers(model)
+    return [
+        {"node": r.node, "op_type": r.op_type, "weight_bytes": ou.tensor_nbytes(inits[r.name])}
+        for r in ou.weight_refs(model)
+    ]
