@@ -207,6 +207,15 @@ class AdvicePage(QWidget):
             head += f" <span style='color:{theme.severity('high')}'>Post-training steps alone cannot reach the budget.</span>"
         self.headline.setText(head)
 
+        decision = advice.decision
+        if decision.status != "no_candidate":  # the one recommendation, as Compare, Export and the report state it
+            layout.addWidget(self._section("Which candidate to ship"))
+            colour = theme.severity("good" if decision.status == "recommended" else "medium")
+            box = _label(
+                f"<b>{html.escape(decision.headline)}</b><br>{html.escape(decision.paragraph[len(decision.headline) :].strip())}"
+            )
+            box.setStyleSheet(f"border-left: 4px solid {colour}; padding: 4px 8px;")
+            layout.addWidget(box)
         if advice.blockers:
             layout.addWidget(self._section("Blockers — these stop steps from running as planned"))
             for b in advice.blockers:

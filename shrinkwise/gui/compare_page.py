@@ -35,7 +35,7 @@ MAX_IMAGES = 24
 IMAGE_COLUMNS = 4
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 AXES = {
-    "size": ("Model file size (KiB)", "size_bytes", 1 / 1024),
+    "size": ("Model file size (kB)", "size_bytes", 1 / 1000),
     "latency": ("Latency, median (µs)", "latency_ms_median", 1e3),
 }
 COLUMNS = [

@@ -114,6 +114,10 @@ class ExportPage(QWidget):
             return ""
         text = f"<b>The advisor's recommendation:</b> {html.escape(d.paragraph)}"
         misses = d.misses_budget(chosen) if chosen else []
+        if chosen and d.candidate and chosen != d.candidate and not misses:
+            text += (
+                f"<br><b>You chose another candidate than the recommended {html.escape(d.label or d.candidate)}.</b>"
+            )
         if misses:
             text += (
                 f"<br><span style='color:{theme.severity('high')}'><b>The chosen candidate misses the budget:</b> "

@@ -281,17 +281,14 @@ class Session:
         return self.artifacts / "profile.json"
 
     def cached_profile(self) -> ModelProfile | None:
-        """The saved profile if it belongs to the current model; cheap (no onnx import)."""
-        p = self._profile_path()
-        if not p.exists() or self.project.model is None:
+        """The saved profile if it belongs to the current model; cheap (no onnx import). One reader of
+        profile.json (`workspace.facts.load_saved_profile`), shared with the advisor's facts."""
+        from shrinkwise.workspace.facts import load_saved_profile
+
+        if self.project.model is None:
             return None
-        try:
-            raw = json.loads(p.read_text())
-            if raw.get("onnx_sha256") != self.project.model.onnx_sha256:
-                return None
-            return ModelProfile.model_validate(raw["profile"])
-        except (ValueError, KeyError):
-            return None
+        profile, stale = load_saved_profile(self.project, self.path)
+        return None if stale else profile
 
     def profile(self, force: bool = False) -> ModelProfile:
         from shrinkwise.compression.profile import profile_model
