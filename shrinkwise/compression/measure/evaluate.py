@@ -7,6 +7,8 @@ accuracy, and the evaluation inputs whose top-1 answer changed.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,18 @@ def reference_outputs(original: Path, evaluation: Dataset) -> np.ndarray:
         return run_batches(make_session(original), evaluation.inputs)[0]
 
 
+def _one_line_errors(fn: Callable[..., CandidateMeasurement]) -> Callable[..., CandidateMeasurement]:
+    """A raw ONNX Runtime error while measuring leaves as one line naming the candidate file."""
+
+    @functools.wraps(fn)
+    def wrapped(candidate: Path, *args: Any, **kwargs: Any) -> CandidateMeasurement:
+        with runtime_errors(candidate, "run the model to measure it"):
+            return fn(candidate, *args, **kwargs)
+
+    return wrapped
+
+
+@_one_line_errors
 def measure_candidate(
     candidate: Path,
     original: Path,
@@ -52,35 +66,7 @@ def measure_candidate(
     latency_seconds: float = 8.0,
     measure_memory: bool = True,
 ) -> CandidateMeasurement:
-    """Measure `candidate` (which may be `original` itself, for the baseline) on `evaluation`.
-
-    A raw ONNX Runtime error leaves as one line naming the file.
-    """
-    with runtime_errors(candidate, "run the model to measure it"):
-        return _measure_candidate(
-            candidate,
-            original,
-            evaluation,
-            work_dir,
-            reference,
-            encoded_size_bytes,
-            threads,
-            latency_seconds,
-            measure_memory,
-        )
-
-
-def _measure_candidate(
-    candidate: Path,
-    original: Path,
-    evaluation: Dataset,
-    work_dir: Path,
-    reference: np.ndarray | None = None,
-    encoded_size_bytes: int | None = None,
-    threads: int = 1,
-    latency_seconds: float = 8.0,
-    measure_memory: bool = True,
-) -> CandidateMeasurement:
+    """Measure `candidate` (which may be `original` itself, for the baseline) on `evaluation`."""
     out: list[Measurement] = [
         Measurement(
             metric="size_bytes", value=float(Path(candidate).stat().st_size), unit="B", details={"what": "ONNX file"}
