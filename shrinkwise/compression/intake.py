@@ -38,6 +38,42 @@ class TorchModelSpec:
     path: Path
     architecture: str | None = None
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
+    # The architecture file's code runs only while the file has this sha256 (the one the user confirmed).
+    # A project always sets it: to the confirmed hash, or to UNCONFIRMED (matches no file, so nothing runs).
+    # None: a caller using this library directly, who named the file itself, vouches for it.
+    trusted_sha256: str | None = None
+
+
+UNCONFIRMED = "unconfirmed"
+TRUST_FIX = "if you trust that file, add the model again with --trust-architecture (the window asks instead)"
+
+
+class ArchitectureTrustError(ModelLoadError):
+    """The architecture file would run as code but the user has not confirmed this version of it."""
+
+
+def file_sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def check_architecture_trust(file_path: Path, trusted_sha256: str | None, fix: str = TRUST_FIX) -> None:
+    """Refuse to run an architecture file whose sha256 is not the confirmed one (None: the caller vouches)."""
+    if trusted_sha256 is None:
+        return
+    if trusted_sha256 == UNCONFIRMED:
+        raise ArchitectureTrustError(
+            "this architecture file is Python code that Shrinkwise would run, and nobody confirmed it", file_path, fix
+        )
+    now = file_sha256(file_path)
+    if now != trusted_sha256:
+        raise ArchitectureTrustError(
+            f"the architecture file changed since it was confirmed (sha256 {trusted_sha256[:12]}… then, "
+            f"{now[:12]}… now), so its code does not run",
+            file_path,
+            fix,
+        )
 
 
 @dataclass
@@ -371,8 +407,9 @@ def _exec_architecture(file_path: Path) -> Any:
                 sys.path.remove(p)
 
 
-def _import_architecture(architecture: str, base_dir: Path | None = None) -> type:
-    """Import `path/to/file.py:ClassName`. This runs the user's own model code, which they named explicitly."""
+def _import_architecture(architecture: str, base_dir: Path | None = None, trusted_sha256: str | None = None) -> type:
+    """Import `path/to/file.py:ClassName`. This runs the user's own model code: only the version they confirmed
+    (`trusted_sha256`, checked here, right before it runs)."""
     file_part, sep, class_name = architecture.rpartition(":")
     if not sep or not file_part.endswith(".py") or not class_name:
         raise ModelLoadError(
@@ -383,6 +420,7 @@ def _import_architecture(architecture: str, base_dir: Path | None = None) -> typ
         raise ModelLoadError(
             "architecture file not found", file_path, "check the path before ':ClassName' (relative to this folder)"
         )
+    check_architecture_trust(file_path, trusted_sha256)
     try:
         module = _exec_architecture(file_path)
     except Exception as exc:
@@ -432,7 +470,7 @@ def torch_model_factory(spec: TorchModelSpec, base_dir: Path | None = None) -> C
             raise ModelLoadError(
                 "a state dict needs its architecture", path, "pass --architecture path/to/file.py:ClassName"
             )
-        cls = _import_architecture(spec.architecture, base_dir)
+        cls = _import_architecture(spec.architecture, base_dir, spec.trusted_sha256)
         state, key = _load_state_dict(path)
         notes: list[str] = [f"the state dict was taken from the checkpoint's '{key}' entry"] if key else []
 
@@ -586,11 +624,12 @@ def load_model(
     arch_kwargs: dict[str, Any] | None = None,
     input_specs: list[TensorSpec] | None = None,
     base_dir: Path | None = None,
+    trusted_sha256: str | None = None,
 ) -> IntakeResult:
     """Read any supported model and return an ONNX file (in `work_dir` for torch models) plus its signature.
 
     `input_specs` overrides the detected inputs; torch models other than `.pt2` need it, since TorchScript and
-    state dicts do not record input shapes.
+    state dicts do not record input shapes. `trusted_sha256`: see `TorchModelSpec.trusted_sha256`.
     """
     path = Path(path)
     fmt = detect_format(path, architecture)
@@ -602,7 +641,13 @@ def load_model(
         _check_loads(onnx_path, path)
         return IntakeResult(source=path, format="onnx", onnx_path=onnx_path, signature=signature, notes=notes)
 
-    spec = TorchModelSpec(format=fmt, path=path, architecture=architecture, arch_kwargs=dict(arch_kwargs or {}))
+    spec = TorchModelSpec(
+        format=fmt,
+        path=path,
+        architecture=architecture,
+        arch_kwargs=dict(arch_kwargs or {}),
+        trusted_sha256=trusted_sha256,
+    )
     onnx_path = work_dir / f"{path.stem}.onnx"
     notes: list[str] = []
     if fmt == "torch_export":

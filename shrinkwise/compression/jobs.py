@@ -34,6 +34,7 @@ class TorchSpecData(_Spec):
     architecture: str | None = None
     arch_kwargs: dict[str, Any] = Field(default_factory=dict)
     base_dir: str | None = None
+    trusted_sha256: str | None = None  # checked in the worker right before the architecture file runs
 
 
 class Job(_Spec):

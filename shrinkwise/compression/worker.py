@@ -252,6 +252,7 @@ def _torch_factory(job: Job) -> Callable[[], Any] | None:
                 path=Path(spec_data.path),  # type: ignore[arg-type]
                 architecture=spec_data.architecture,
                 arch_kwargs=spec_data.arch_kwargs,
+                trusted_sha256=spec_data.trusted_sha256,
             )
             built.append(torch_model_factory(spec, Path(spec_data.base_dir) if spec_data.base_dir else None))
         return built[0]()

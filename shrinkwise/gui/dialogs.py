@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -58,6 +60,24 @@ def confirm(parent: QWidget | None, title: str, text: str) -> bool:
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle(title)
     box.setText(text)
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    result = exec_dialog(box)
+    return QMessageBox.StandardButton(getattr(result, "value", result)) == QMessageBox.StandardButton.Yes
+
+
+def confirm_architecture(parent: QWidget | None, file: Path, sha256: str) -> bool:
+    """The one place the window asks before a model's architecture file runs (it is Python code). Plain text:
+    a file name must never be read as markup. No is the default."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Run this architecture file?")
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setText(
+        f"{file}\n\nThis file is Python code. Shrinkwise runs it to build the model: now, to export it, and later "
+        "when pruning or distillation train it. Run it only if you trust where it came from."
+    )
+    box.setInformativeText(f"sha256 {sha256}\nYou are asked again if the file changes.")
     box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
     box.setDefaultButton(QMessageBox.StandardButton.No)
     result = exec_dialog(box)

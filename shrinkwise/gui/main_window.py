@@ -879,6 +879,10 @@ class MainWindow(QMainWindow):
                     self.show_error(exc)
                     return
         session = self.session
+        to_confirm = session.architecture_to_confirm(architecture)
+        if to_confirm is not None and not dialogs.confirm_architecture(self, *to_confirm):
+            return
+        trusted = to_confirm[1] if to_confirm is not None else False  # the sha256 the user was shown
 
         def done(_ref: Any) -> None:
             self.set_dirty(False)  # attach_model saved the project
@@ -886,7 +890,9 @@ class MainWindow(QMainWindow):
             self.start_profile()
             self.steps.setCurrentRow(STEP_MODEL)
 
-        self.run_job(f"Reading {path.name}…", session.attach_model, path, architecture, None, input_specs, on_done=done)
+        self.run_job(
+            f"Reading {path.name}…", session.attach_model, path, architecture, None, input_specs, trusted, on_done=done
+        )
 
     def add_data_path(self, path: Path, role: str | None = None) -> None:
         if self.session is None:

@@ -146,6 +146,8 @@ def project_hashes(project: Any) -> list[tuple[str, str]]:
     m = project.model
     if m is not None:
         out += [("model.sha256", m.sha256), ("model.onnx_sha256", m.onnx_sha256)]
+        if m.architecture_sha256 is not None:
+            out.append(("model.architecture_sha256", m.architecture_sha256))
     out += [(f"data.{i}.sha256", d.sha256) for i, d in enumerate(project.data)]
     for e in project.experiments:
         for j, a in enumerate(e.artifacts):

@@ -60,6 +60,7 @@ def build_demo(out_dir: Path | str, measure: bool = True, force: bool = False) -
         out_dir / "model" / "digits_cnn.pt",
         architecture=f"model/{ARCHITECTURE_FILE}:{ARCHITECTURE_CLASS}",
         input_specs=[TensorSpec(name="x", shape=["batch", 1, 8, 8], dtype="float32")],
+        trusted=True,  # the demo's architecture is Shrinkwise's own shipped file
     )
     session.add_data(out_dir / "data" / "digits_train.npz", role="training")
     session.add_data(out_dir / "data" / "digits_eval.npz", role="evaluation")

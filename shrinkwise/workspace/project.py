@@ -45,6 +45,11 @@ class ModelRef(_Record):
     signature: InputSignature
     signature_overridden: bool = False
     architecture: str | None = Field(default=None, description="'path/to/file.py:ClassName' for state dicts")
+    architecture_sha256: str | None = Field(
+        default=None,
+        description="The architecture file's sha256 as the user confirmed it (--trust-architecture or the window's "
+        "question); its code runs only while the file still has this hash",
+    )
     arch_kwargs: dict[str, Any] = Field(default_factory=dict)
     onnx_path: str = Field(description="The ONNX file used for measurement (the model itself if it is ONNX)")
     onnx_sha256: str

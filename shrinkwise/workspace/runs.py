@@ -83,11 +83,12 @@ def _needs(steps: Sequence[RecipeStep]) -> dict[str, bool]:
     from shrinkwise.compression.catalog import load_catalog
 
     catalog = load_catalog()
-    needs = {"calibration": False, "training": False}
+    needs = {"calibration": False, "training": False, "torch_model": False}
     for s in steps:
         n = catalog[s.technique].get("needs", {})
         needs["calibration"] |= bool(n.get("calibration"))
         needs["training"] |= bool(n.get("training") or n.get("torch_model"))
+        needs["torch_model"] |= bool(n.get("torch_model"))
     return needs
 
 
@@ -107,6 +108,8 @@ def prepare_job(
         # Calibration is cheap and optional techniques use it; training data only when a step needs it.
         wanted = needs[role] or (role == "calibration")
         paths[role] = save_dataset(ds, data_dir / f"{role}.npz") if ds is not None and wanted else None
+    if needs["torch_model"]:
+        session.check_architecture()  # an unconfirmed architecture file is refused before the worker starts
     spec = session.torch_spec()
     torch = None
     if spec is not None:
@@ -116,6 +119,7 @@ def prepare_job(
             architecture=spec.architecture,
             arch_kwargs=spec.arch_kwargs,
             base_dir=str(session.folder),
+            trusted_sha256=spec.trusted_sha256,
         )
     if "sensitivity" not in options:
         options["sensitivity"] = latest_sensitivity(session)

@@ -16,7 +16,7 @@ import numpy as np
 
 from shrinkwise.compression.data import DataHealth, Dataset, generated_inputs, health, load_data
 from shrinkwise.compression.errors import DataError, ModelLoadError, ProjectFileError, ShrinkwiseError
-from shrinkwise.compression.intake import TorchModelSpec
+from shrinkwise.compression.intake import UNCONFIRMED, ArchitectureTrustError, TorchModelSpec
 from shrinkwise.compression.measure.latency import batch_one_feed
 from shrinkwise.compression.profile_types import ModelProfile
 from shrinkwise.compression.signature import TensorSpec
@@ -130,13 +130,33 @@ class Session:
         architecture: str | None = None,
         arch_kwargs: dict[str, Any] | None = None,
         input_specs: list[TensorSpec] | None = None,
+        trusted: bool | str = False,
     ) -> ModelRef:
+        """Read the model into the project. A state dict's architecture file is Python code that runs here (to
+        export it) and later in runs that train it. It runs only if the user confirmed it — `trusted` is True (the
+        file as it is now: --trust-architecture) or the sha256 they were shown (the window's question) — or if the
+        project already holds a confirmation of this very file; else nothing is read or copied."""
         from shrinkwise.compression.intake import load_model
         from shrinkwise.workspace.containment import bring_inside, contain_architecture
 
+        arch_file = self.architecture_to_confirm(architecture)
+        if arch_file is not None and trusted is False:
+            raise ArchitectureTrustError(
+                "this architecture file is Python code that Shrinkwise runs to build the model, and it has not "
+                "been confirmed",
+                arch_file[0],
+                "if you trust it, pass --trust-architecture (the window asks instead)",
+            )
+        if arch_file is not None and isinstance(trusted, str) and trusted != arch_file[1]:
+            raise ArchitectureTrustError(
+                "the architecture file changed after you confirmed it, so its code does not run",
+                arch_file[0],
+                "add the model again and confirm the file as it is now",
+            )
         # The project names only files inside its folder: a model, architecture or data from elsewhere is copied in.
         model_path = bring_inside(self.folder, self.artifacts / "inputs", Path(model_path))
         architecture = contain_architecture(self.folder, self.artifacts / "inputs", architecture)
+        arch_sha256 = self._confirmed_copy(architecture, arch_file)
         work = self.artifacts / "model"
         result = load_model(
             model_path,
@@ -145,6 +165,7 @@ class Session:
             arch_kwargs=arch_kwargs,
             input_specs=input_specs,
             base_dir=self.folder,
+            trusted_sha256=arch_sha256,
         )
         ref = ModelRef(
             path=self.relpath(model_path),
@@ -153,6 +174,7 @@ class Session:
             signature=result.signature,
             signature_overridden=bool(input_specs),
             architecture=self._relative_architecture(architecture),
+            architecture_sha256=arch_sha256 if result.format == "state_dict" else None,
             arch_kwargs=dict(arch_kwargs or {}),
             onnx_path=self.relpath(result.onnx_path),
             onnx_sha256=sha256_file(result.onnx_path),
@@ -165,6 +187,45 @@ class Session:
         self._profile_path().unlink(missing_ok=True)
         self.save()
         return ref
+
+    def architecture_to_confirm(self, architecture: str | None) -> tuple[Path, str] | None:
+        """The architecture file (and its sha256) that attaching with `architecture` would run and that the user
+        has not confirmed yet; None when there is nothing to run or this very file was confirmed before."""
+        from shrinkwise.compression.intake import file_sha256, resolve_architecture_file
+
+        file_part, sep, _ = (architecture or "").rpartition(":")
+        if not sep or not file_part:
+            return None  # no architecture, or a malformed one that intake refuses in its own words
+        path = resolve_architecture_file(file_part, self.folder)
+        if not path.is_file():
+            return None  # intake says "not found"
+        digest = file_sha256(path)
+        m = self.project.model
+        if m is not None and m.architecture_sha256 == digest:
+            return None  # already confirmed, byte for byte
+        return path, digest
+
+    def _confirmed_copy(self, architecture: str | None, asked: tuple[Path, str] | None) -> str | None:
+        """The sha256 the architecture runs under: the one the user confirmed, re-read from the file the project
+        now names (the copy), so a file changed between the question and the copy is refused, not run."""
+        from shrinkwise.compression.intake import file_sha256, resolve_architecture_file
+
+        if not architecture or ":" not in architecture:
+            return None
+        path = resolve_architecture_file(architecture.rpartition(":")[0], self.folder)
+        if not path.is_file():
+            return None
+        digest = file_sha256(path)
+        expected = (
+            asked[1] if asked is not None else (self.project.model.architecture_sha256 if self.project.model else None)
+        )
+        if digest != expected:
+            raise ArchitectureTrustError(
+                "the architecture file changed while it was being added, so its code does not run",
+                path,
+                "add the model again and confirm the file as it is now",
+            )
+        return digest
 
     def _relative_architecture(self, architecture: str | None) -> str | None:
         if not architecture:
@@ -193,7 +254,28 @@ class Session:
         if m.format == "onnx":
             return None
         return TorchModelSpec(
-            format=m.format, path=self.resolve(m.path), architecture=m.architecture, arch_kwargs=m.arch_kwargs
+            format=m.format,
+            path=self.resolve(m.path),
+            architecture=m.architecture,
+            arch_kwargs=m.arch_kwargs,
+            # Checked where the file runs (the worker); a project that never confirmed its file runs nothing.
+            trusted_sha256=(m.architecture_sha256 or UNCONFIRMED) if m.architecture else None,
+        )
+
+    def check_architecture(self) -> None:
+        """Before a run that builds the torch model: refuse, in one line naming the file and the command that
+        confirms it, an architecture file never confirmed or changed since (the worker checks again before it runs)."""
+        from shrinkwise.compression.intake import check_architecture_trust, resolve_architecture_file
+
+        spec = self.torch_spec()
+        if spec is None or not spec.architecture:
+            return
+        m = self.require_model()
+        check_architecture_trust(
+            resolve_architecture_file(spec.architecture.rpartition(":")[0], self.folder),
+            spec.trusted_sha256,
+            fix=f"if you trust it as it is now, add the model again: shrinkwise model {self.path} {self.resolve(m.path)} "
+            f"--architecture {m.architecture} --trust-architecture (in the window: add the model again)",
         )
 
     # --- data ------------------------------------------------------------------------------------------------

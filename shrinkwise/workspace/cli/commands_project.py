@@ -37,6 +37,12 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--architecture", help="for a state dict: path/to/file.py:ClassName")
     p.add_argument("--arch-kwargs", help="JSON object of constructor arguments for the architecture")
     p.add_argument(
+        "--trust-architecture",
+        action="store_true",
+        help="confirm that the architecture file may run: it is Python code, run to export the model and when "
+        "pruning or distillation train it; asked once per version of the file (its sha256 is recorded)",
+    )
+    p.add_argument(
         "--input-shape",
         action="append",
         metavar="NAME:D1,D2,...[:DTYPE]",
@@ -51,7 +57,11 @@ def cmd_new(args: argparse.Namespace) -> int:
     with new_project(args.project, name=args.name) as session:  # a failure leaves nothing behind
         if args.model:
             ref = session.attach_model(
-                args.model, args.architecture, _kwargs(args.arch_kwargs), _input_specs(args.input_shape)
+                args.model,
+                args.architecture,
+                _kwargs(args.arch_kwargs),
+                _input_specs(args.input_shape),
+                trusted=args.trust_architecture,
             )
             notes = list(ref.notes)
         for data in args.data or []:
@@ -69,7 +79,13 @@ def cmd_model(args: argparse.Namespace) -> int:
     from shrinkwise.workspace.session import Session
 
     session = Session.open(args.project)
-    ref = session.attach_model(args.model, args.architecture, _kwargs(args.arch_kwargs), _input_specs(args.input_shape))
+    ref = session.attach_model(
+        args.model,
+        args.architecture,
+        _kwargs(args.arch_kwargs),
+        _input_specs(args.input_shape),
+        trusted=args.trust_architecture,
+    )
     if args.json:
         print_json(ref)
         return 0
