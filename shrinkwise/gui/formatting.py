@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from shrinkwise.workspace.labels import budget_label, label, metric_label, setting_label, status_label
 from shrinkwise.workspace.units import fmt_bytes, fmt_ms
 
-__all__ = ["fmt_bytes", "fmt_ms", "fmt_count"]
+# One mapping from keys to words (workspace.labels), shared with the CLI and the reports.
+__all__ = [
+    "budget_label",
+    "fmt_bytes",
+    "fmt_count",
+    "fmt_ms",
+    "label",
+    "metric_label",
+    "setting_label",
+    "status_label",
+]
 
 
 def fmt_count(n: float | None) -> str:
@@ -17,28 +28,6 @@ def fmt_count(n: float | None) -> str:
         if abs(n) >= div:
             return f"{n / div:,.2f}{suffix}"
     return f"{n:,.0f}"
-
-
-METRIC_LABELS = {
-    "size_bytes": "Model file size",
-    "encoded_size_bytes": "Encoded size",
-    "latency_ms_median": "Latency, median (batch 1)",
-    "latency_ms_p90": "Latency, 90th percentile",
-    "latency_ms_iqr": "Latency spread (IQR)",
-    "latency_ratio": "Latency vs. original",
-    "original_latency_ms_median": "Original latency, median",
-    "peak_memory_mb": "Peak memory",
-    "sqnr_db": "SQNR vs. original (200 = identical)",
-    "cosine_mean": "Output cosine similarity, mean",
-    "cosine_min": "Output cosine similarity, worst",
-    "top1_agreement": "Top-1 agreement with original",
-    "accuracy": "Accuracy",
-    "macro_f1": "Macro F1",
-}
-
-
-def metric_label(metric: str) -> str:
-    return METRIC_LABELS.get(metric, metric.replace("_", " "))
 
 
 def fmt_number(value: float, unit: str = "") -> str:

@@ -9,6 +9,8 @@ from typing import Any
 from shrinkwise.advisor.advice import Advice, Statement
 from shrinkwise.advisor.decision import Decision
 from shrinkwise.workspace.figures import pareto_front, quality_metric
+from shrinkwise.workspace.labels import STATUS_HELP, status_label
+from shrinkwise.workspace.labels import label as key_label
 from shrinkwise.workspace.project import Experiment, Project
 from shrinkwise.workspace.report.model import (
     ERROR_DETAILS_CHARS,
@@ -44,6 +46,7 @@ from shrinkwise.workspace.report.model import (
     UnresolvedWarning,
     Verdict,
     budget_checks,
+    budget_rows,
     compact_json,
     figure,
     fmt_bytes,
@@ -275,7 +278,7 @@ def build_data(project: Project) -> list[DataSection]:
 def _sources(statement: Statement) -> list[SourceRef]:
     return [
         SourceRef(
-            label=", ".join(x for x in (p.source, p.section) if x) or "source",
+            label=(", ".join(x for x in (p.source, p.section) if x) or "source") + (f" ({p.note})" if p.note else ""),
             url=p.url if p.url and p.url.startswith(("https://", "http://")) else None,  # never javascript: etc.
             confidence=p.confidence,
             claim=p.claim,
@@ -298,17 +301,50 @@ def _advice_item(kind: str, s: Statement) -> AdviceItem:
     )
 
 
-def advice_section(advice: Advice | None, note: str = "") -> AdviceSection:
-    """The advisor's plan, warnings, blockers and questions, read from `Advice` as it is."""
+def join_names(names: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _grouped(kind: str, statements: list[Any], labels: dict[str, str]) -> list[AdviceItem]:
+    """One item per rule: a warning the advisor gives once per candidate is said once, naming every candidate.
+
+    When the candidates' texts differ only by the candidate's name, the text says "each candidate" (and `about`
+    names them); otherwise each distinct text is kept once.
+    """
+    groups: dict[str, list[Any]] = {}
+    for st in statements:
+        groups.setdefault(st.rule_id, []).append(st)
+    out = []
+    for group in groups.values():
+        item = _advice_item(kind, group[0])
+        names = list(dict.fromkeys(labels.get(st.subject, st.subject) for st in group if st.subject))
+        if len(group) > 1:
+            named = [(st.what, labels.get(st.subject, st.subject)) for st in group if st.subject]
+            shapes = {what.replace(name, "\x00") for what, name in named if name}
+            if len(shapes) == 1 and len(named) == len(group) and "\x00" in next(iter(shapes)):
+                shape = next(iter(shapes)).replace("\x00's", "each candidate's").replace("\x00", "each candidate")
+                what = shape[:1].upper() + shape[1:]
+            else:
+                what = " ".join(dict.fromkeys(st.what for st in group))
+            item = item.model_copy(update={"what": what})
+        out.append(item.model_copy(update={"about": names}))
+    return out
+
+
+def advice_section(advice: Advice | None, note: str = "", labels: dict[str, str] | None = None) -> AdviceSection:
+    """The advisor's plan, warnings, blockers and questions, read from `Advice`; a warning about several candidates
+    is one item (`labels`: candidate id → the name people see)."""
     if advice is None:
         return AdviceSection(available=False, note=note or "The advisor was not run for this report.")
+    labels = labels or {}
     return AdviceSection(
         available=True,
         note=note,
         plan=[_advice_item("plan", s) for s in advice.plan],
-        warnings=[_advice_item("warning", s) for s in advice.warnings],
-        blockers=[_advice_item("blocker", s) for s in advice.blockers],
-        questions=[_advice_item("question", s) for s in advice.questions],
+        warnings=_grouped("warning", list(advice.warnings), labels),
+        blockers=_grouped("blocker", list(advice.blockers), labels),
+        questions=_grouped("question", list(advice.questions), labels),
     )
 
 
@@ -351,10 +387,10 @@ def build_plots(project: Project, focus: Experiment | None) -> list[ScatterPlot]
             "tradeoff-size",
             "Quality against file size",
             "size_bytes",
-            "File size (KiB)",
-            1 / 1024,
+            "File size (kB)",
+            1 / 1000,
             "size_mb",
-            1e6 / 1024,
+            1e6 / 1000,
         ),
         (
             "tradeoff-latency",
@@ -509,8 +545,15 @@ def build_sensitivity(project: Project) -> SensitivitySection:
             items = sorted(
                 ((str(k), float(v)) for k, v in e.extra["sensitivity"].items()), key=lambda kv: (-kv[1], kv[0])
             )
+            in_points = e.extra.get("metric", "accuracy") in ("accuracy", "top1_agreement")
             rows = [
-                SensitivityRow(rank=i + 1, layer=k, drop=v) for i, (k, v) in enumerate(items[:MAX_SENSITIVITY_ROWS])
+                SensitivityRow(
+                    rank=i + 1,
+                    layer=k,
+                    drop=v,
+                    drop_text=f"{v * 100:+.2f} points" if in_points else f"{v:+.4g}",
+                )
+                for i, (k, v) in enumerate(items[:MAX_SENSITIVITY_ROWS])
             ]
             metric = e.extra.get("sensitivity_metric") or "quality drop when only this layer is quantized"
             more = f"; {len(items) - len(rows)} more not shown" if len(items) > len(rows) else ""
@@ -675,7 +718,7 @@ def build_warnings(
             out.append(
                 UnresolvedWarning(
                     origin="advisor",
-                    ref=item.rule_id,
+                    ref=join_names(item.about) if item.about else item.rule_id,
                     message=" ".join(x for x in (item.title, item.what, item.do) if x),
                 )
             )
@@ -683,21 +726,24 @@ def build_warnings(
         for w in d.health.warnings if d.health else []:
             out.append(UnresolvedWarning(origin="data", ref=d.path, message=f"{w.severity}: {w.message}"))
     for e in project.experiments:
-        if e.status in ("failed", "cancelled"):
+        if e.status in ("failed", "cancelled", "interrupted"):
             out.append(
                 UnresolvedWarning(
-                    origin="run", ref=e.id, message=f"{e.label or e.id} {e.status}: {e.error or 'no error recorded'}"
+                    origin="run",
+                    ref=e.label or e.id,
+                    message=f"{e.label or e.id} {status_label(e.status).lower()}: "
+                    + (e.error or STATUS_HELP.get(e.status, "no error recorded")),
                 )
             )
     if focus is not None:
         for a in focus.artifacts:
             for n in a.notes:
-                out.append(UnresolvedWarning(origin="artifact", ref=focus.id, message=n))
+                out.append(UnresolvedWarning(origin="artifact", ref=focus.label or focus.id, message=n))
         if not target_is_host(project) and pick(focus, "latency_ms_median", "device") is None:
             out.append(
                 UnresolvedWarning(
                     origin="run",
-                    ref=focus.id,
+                    ref=focus.label or focus.id,
                     message="Latency was measured on this computer only; "
                     "run 'shrinkwise bundle' and 'shrinkwise import-results' to measure it on the device.",
                 )
@@ -719,7 +765,7 @@ def build_reproducibility(
         split=f"seed {s.seed}, {s.evaluation_fraction * 100:g} % evaluation, {s.calibration_count} calibration samples",
         versions=_kv(versions),
         report_versions=_kv(library_versions()),
-        commands=[KeyValue(key=e.id, value=e.command) for e in experiments if e.status == "finished"],
+        commands=[KeyValue(key=e.id, value=e.command, label=e.label) for e in experiments if e.status == "finished"],
     )
 
 
@@ -737,7 +783,7 @@ def build_report(
     note = ""
     if advice is None and use_advisor:
         advice, note = load_advice(session)
-    advice_sec = advice_section(advice, note)
+    advice_sec = advice_section(advice, note, {e.id: e.label or e.id for e in project.experiments})
     verdict, focus = build_verdict(project, advice.decision if advice is not None else None)
     plots = build_plots(project, focus)
     experiments = build_experiments(session, focus, plots)
@@ -751,8 +797,11 @@ def build_report(
         notes=project.notes,
         verdict=verdict,
         model=build_model(session),
-        target=_kv({"id": project.target.id, **project.target.overrides} if project.target.id else {}),
-        budget=_kv(project.budget.model_dump(exclude_none=True)),
+        target=[
+            kv.model_copy(update={"label": "Device profile" if kv.key == "id" else key_label(kv.key)})
+            for kv in _kv({"id": project.target.id, **project.target.overrides} if project.target.id else {})
+        ],
+        budget=budget_rows(project.budget.model_dump(exclude_none=True)),
         data=build_data(project),
         advice=advice_sec,
         experiments=experiments,

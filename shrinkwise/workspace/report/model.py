@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shrinkwise.compression.measure.records import Measurement
+from shrinkwise.workspace.labels import BUDGET_LABELS, BUDGET_UNITS, budget_label
 from shrinkwise.workspace.project import Experiment, Project, project_name_from_path
 from shrinkwise.workspace.units import fmt_bytes, fmt_ms
 
@@ -115,6 +116,7 @@ class ModelSection(_R):
 class KeyValue(_R):
     key: str
     value: str
+    label: str = Field(default="", description="The key in words, for people (the key itself stays for scripts)")
 
 
 class DataWarning(_R):
@@ -152,6 +154,9 @@ class AdviceItem(_R):
     technique: str | None = None
     resolved: bool = False
     sources: list[SourceRef] = Field(default_factory=list)
+    about: list[str] = Field(
+        default_factory=list, description="The candidates it is about: one item per rule, not one per candidate"
+    )
 
 
 class AdviceSection(_R):
@@ -242,6 +247,7 @@ class SensitivityRow(_R):
     rank: int
     layer: str
     drop: float
+    drop_text: str = ""
 
 
 class SensitivitySection(_R):
@@ -341,22 +347,6 @@ def fmt_metric(metric: str, value: float, unit: str = "") -> str:
     return f"{value:g} {unit}".strip()
 
 
-METRIC_LABELS = {
-    "size_bytes": "File size",
-    "encoded_size_bytes": "Encoded size",
-    "latency_ms_median": "Latency (median)",
-    "latency_ms_p90": "Latency (p90)",
-    "latency_ms_iqr": "Latency spread (IQR)",
-    "latency_ratio": "Latency vs original",
-    "original_latency_ms_median": "Original's latency (median)",
-    "peak_memory_mb": "Peak memory",
-    "accuracy": "Accuracy",
-    "macro_f1": "Macro F1",
-    "top1_agreement": "Top-1 agreement",
-    "sqnr_db": "SQNR",
-    "cosine_mean": "Cosine (mean)",
-    "cosine_min": "Cosine (min)",
-}
 KEY_METRICS = (
     "size_bytes",
     "encoded_size_bytes",
@@ -414,13 +404,27 @@ def compact_json(value: Any) -> str:
 
 # --- budgets -----------------------------------------------------------------------------------------------------
 
-BUDGET_LABELS = {
-    "latency_ms": "Latency",
-    "size_mb": "File size",
-    "peak_memory_mb": "Peak memory",
-    "accuracy_drop_pts": "Accuracy drop",
-    "max_disagreement_pct": "Changed answers",
+LATENCY_STATISTIC_WORDS = {
+    "median": "typical (median)",
+    "p90": "9 out of 10 runs (p90)",
+    "worst_case": "every run (worst case)",
 }
+
+
+def budget_rows(budget: dict[str, Any]) -> list[KeyValue]:
+    """The budget as people read it ('Accuracy drop: ≤ 1.00 points'), the project's key kept beside each."""
+    out = []
+    for key, v in sorted(budget.items()):
+        if key == "latency_statistic":
+            text = LATENCY_STATISTIC_WORDS.get(str(v), str(v))
+        elif key == "min_cosine" and isinstance(v, (int, float)):
+            text = f"≥ {v:g}"
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            text = f"≤ {_amount(key, float(v))}"
+        else:
+            text = v if isinstance(v, str) else compact_json(v)
+        out.append(KeyValue(key=key, value=text, label=budget_label(key)))
+    return out
 
 
 def _num(v: Any) -> float | None:
@@ -428,6 +432,16 @@ def _num(v: Any) -> float | None:
         return None if v is None or isinstance(v, bool) else float(v)
     except (TypeError, ValueError):
         return None
+
+
+def _amount(key: str, v: float) -> str:
+    """A budget quantity in the unit its figures are shown in (sizes as fmt_bytes, times as fmt_ms)."""
+    if key == "size_mb":
+        return fmt_bytes(v * 1e6)
+    if key == "latency_ms":
+        return fmt_ms(v)
+    unit = BUDGET_UNITS.get(key, "")
+    return f"{v:.3g} {unit}".strip() if key == "peak_memory_mb" else f"{v:.2f} {unit}".strip()
 
 
 def budget_checks(project: Project, exp: Experiment | None, target_is_host: bool) -> list[BudgetCheck]:
@@ -446,10 +460,10 @@ def budget_checks(project: Project, exp: Experiment | None, target_is_host: bool
         note = ""
         if key == "size_mb":
             m = pick(exp, "size_bytes")
-            limit_text = f"≤ {limit:g} MB"
+            limit_text = f"≤ {fmt_bytes(limit * 1e6)}"
             if m is not None:
                 value, source = m.value / 1e6, m.source
-            value_text = "not measured" if value is None else f"{value:.3f} MB"
+            value_text = "not measured" if value is None else fmt_bytes(value * 1e6)
         elif key == "latency_ms":
             metric = "latency_ms_p90" if stat in ("p90", "worst_case") else "latency_ms_median"
             label = f"Latency ({'p90' if metric.endswith('p90') else 'median'})"
@@ -488,15 +502,8 @@ def budget_checks(project: Project, exp: Experiment | None, target_is_host: bool
             margin = limit - value
             met = (value <= limit) if counts else None
             rel = f" ({margin / limit * 100:+.0f} % of the budget)" if limit else ""
-            unit = {
-                "size_mb": " MB",
-                "latency_ms": " ms",
-                "peak_memory_mb": " MB",
-                "accuracy_drop_pts": " points",
-                "max_disagreement_pct": " %",
-            }[key]
             word = "headroom" if margin >= 0 else "over"
-            margin_text = f"{abs(margin):.4g}{unit} {word}{rel}"
+            margin_text = f"{_amount(key, abs(margin))} {word}{rel}"
         out.append(
             BudgetCheck(
                 key=key,
@@ -537,8 +544,14 @@ def recreate_command(project_file: str, exp: Experiment) -> str:
     q = shlex.quote
     if exp.kind == "baseline":
         return f"shrinkwise measure {q(project_file)}"
-    if exp.kind == "sensitivity":
-        return f"shrinkwise sensitivity {q(project_file)}"
+    if exp.kind == "sensitivity":  # the options it ran with, as `shrinkwise sensitivity` takes them (points)
+        parts = ["shrinkwise", "sensitivity", q(project_file)]
+        tolerance, technique = exp.extra.get("tolerance"), exp.extra.get("technique")
+        if isinstance(tolerance, (int, float)) and not isinstance(tolerance, bool):
+            parts += ["--accuracy-drop-pts", f"{tolerance * 100:.10g}"]
+        if isinstance(technique, str) and technique:
+            parts += ["--technique", q(technique)]
+        return " ".join(parts)
     if not exp.recipe:
         return ""
 

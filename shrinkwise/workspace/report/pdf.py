@@ -15,7 +15,8 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from shrinkwise.workspace.report.model import METRIC_LABELS, ReportData, fmt_bytes
+from shrinkwise.workspace.labels import KIND_LABELS, METRIC_LABELS, status_label
+from shrinkwise.workspace.report.model import ReportData, fmt_bytes
 from shrinkwise.workspace.report.renderers import SECTIONS, TABLE_METRICS, figure_of, pct
 from shrinkwise.workspace.report.svg import delta_bars_svg, pixels_svg, scatter_svg
 
@@ -314,12 +315,12 @@ def render_pdf(report: ReportData) -> bytes:
     doc.kv(rows)
     doc.h3("Target")
     if r.target:
-        doc.kv([(kv.key, kv.value) for kv in r.target])
+        doc.kv([(kv.label or kv.key, kv.value) for kv in r.target])
     else:
         doc.muted("No target device set: figures are for this computer.")
     doc.h3("Budget")
     if r.budget:
-        doc.kv([(kv.key, kv.value) for kv in r.budget])
+        doc.kv([(kv.label or kv.key, kv.value) for kv in r.budget])
     else:
         doc.muted("No budget set.")
     doc.h3("Data")
@@ -371,7 +372,8 @@ def render_pdf(report: ReportData) -> bytes:
                 if x
             )
             doc.para(head, 9.5, bold=True)
-            for label, value in (("What", it.what), ("Why", it.why), ("What to do", it.do)):
+            about = ", ".join(it.about) if len(it.about) > 1 else ""
+            for label, value in (("About", about), ("What", it.what), ("Why", it.why), ("What to do", it.do)):
                 if value:
                     doc.para(f"{label}: {value}", 9)
             if it.sources:
@@ -404,7 +406,7 @@ def render_pdf(report: ReportData) -> bytes:
             f"{e.label}\n{e.id}"
             + ("\n(chosen)" if e.is_focus and r.verdict.chosen else ("\n(suggested)" if e.is_focus else "")),
             " -> ".join(s.technique for s in e.recipe) or ("original" if e.kind == "baseline" else "-"),
-            e.status,
+            status_label(e.status),
         ]
         for metric in TABLE_METRICS:
             f = figure_of(e, metric)
@@ -413,7 +415,7 @@ def render_pdf(report: ReportData) -> bytes:
         rows2.append(cells)
     doc.table(heads, rows2, [0.14, 0.09, 0.08, 0.09, 0.09, 0.09, 0.09, 0.09, 0.1, 0.07, 0.07], size=6.8)
     for e in r.experiments:
-        doc.h3(f"{e.label} ({e.id}) — {e.kind}, {e.status}")
+        doc.h3(f"{e.label} ({e.id}) — {KIND_LABELS.get(e.kind, e.kind)}, {status_label(e.status)}")
         if e.error:
             doc.para(f"Error: {e.error}", 9, colour=(192, 57, 43))
         if e.error_details:
@@ -474,7 +476,7 @@ def render_pdf(report: ReportData) -> bytes:
     doc.h2(titles["sensitivity"])
     doc.table(
         ["Rank", "Layer", "Quality drop"],
-        [[str(x.rank), x.layer, f"{x.drop:.4g} [host]"] for x in r.sensitivity.rows],
+        [[str(x.rank), x.layer, f"{x.drop_text or format(x.drop, '.4g')} [host]"] for x in r.sensitivity.rows],
         [0.08, 0.7, 0.22],
     )
     doc.muted(r.sensitivity.note)
@@ -544,5 +546,6 @@ def render_pdf(report: ReportData) -> bytes:
     doc.kv([(kv.key, kv.value) for kv in rp.report_versions])
     doc.h3("Commands that recreate each candidate")
     for kv in rp.commands:
-        doc.para(f"# {kv.key}\n{kv.value}", 7.5, mono=True)
+        head = f"{kv.label} ({kv.key})" if kv.label and kv.label.lower() != kv.key.lower() else (kv.label or kv.key)
+        doc.para(f"# {head}\n{kv.value}", 7.5, mono=True)
     return doc.output()

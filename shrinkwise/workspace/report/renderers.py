@@ -12,9 +12,10 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from shrinkwise.workspace.report.model import METRIC_LABELS, SOURCE_WORDS, ExperimentInfo, Figure, ReportData, fmt_bytes
+from shrinkwise.workspace.labels import KIND_LABELS, METRIC_LABELS, status_label
+from shrinkwise.workspace.report.model import SOURCE_WORDS, ExperimentInfo, Figure, ReportData, fmt_bytes
 from shrinkwise.workspace.report.svg import delta_bars_svg, pixels_svg, scatter_svg
 
 TABLE_METRICS = ("size_bytes", "latency_ms_median", "latency_ms_p90", "peak_memory_mb", "accuracy", "top1_agreement")
@@ -42,6 +43,15 @@ def figure_of(e: ExperimentInfo, metric: str) -> Figure | None:
     return next((f for f in e.figures if f.metric == metric), None)
 
 
+_BREAK_AFTER = re.compile(r"([_./\\,:-])")
+
+
+def break_ids(value: Any) -> Markup:
+    """Escaped text with a line-break opportunity (<wbr>) after each _ . / , : - so that a long identifier wraps
+    at its own separators, never in the middle of a word (the CSS keeps `word-break: normal`)."""
+    return Markup(_BREAK_AFTER.sub(r"\1<wbr>", str(escape(str(value)))))
+
+
 def pct(v: float | None) -> str:
     return "–" if v is None else f"{v * 100:.2f} %"
 
@@ -51,6 +61,7 @@ def _html_env() -> Any:
     from jinja2 import Environment
 
     env = Environment(autoescape=True, keep_trailing_newline=True, trim_blocks=False, lstrip_blocks=False)
+    env.filters["ids"] = break_ids
     return env
 
 
@@ -68,6 +79,8 @@ def render_html(report: ReportData) -> str:
         figure_of=figure_of,
         fmt_bytes=fmt_bytes,
         pct=pct,
+        status_words=status_label,
+        kind_words=KIND_LABELS,
         plot_svgs=[Markup(scatter_svg(p)) for p in report.plots],
         delta_svgs=[
             Markup(delta_bars_svg(report.deltas.per_class, "Accuracy change per class")),
