@@ -1,15 +1,17 @@
-"""The main window: the wizard's step list on the left, one page per step, and the menus that hold a project.
+"""The main window: the wizard's step list on the left, one page per step, a Back / Next bar, and the menus.
 
 Steps: Start, Model, Target, Data, Advice, Run, Compare, Export; every step can be revisited, and what the user
 decides lives in the project file (target, budget, answers, experiments, chosen).
 
-The window never does the work itself: every load, attach, data read, profile, measurement and export runs through
-`gui.workers` (the window shows a busy state and stays responsive), and compression runs go through the run queue
-(`gui.run_controller`). Errors reach the user as a dialog (`gui.dialogs.show_error`), with details on demand.
+The window is thin: it lays out the pages, asks the user (file dialogs, confirmations), navigates and shows what the
+controller (`gui.controller.Controller`) reports. Every use case — open, save, attach, add data, profile, advise,
+run, choose, export — lives in the controller, which works through `workspace.Session` off the UI thread.
+A page moves on by itself only when the user is still where they started the step (no jumps while they are elsewhere).
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,15 +26,19 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QPushButton,
+    QScrollArea,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
-from shrinkwise.compression.errors import ModelLoadError, ShrinkwiseError
+from shrinkwise.compression.errors import ShrinkwiseError
 from shrinkwise.compression.profile_types import ModelProfile
-from shrinkwise.gui import advising, dialogs
+from shrinkwise.gui import advising, dialogs, theme
 from shrinkwise.gui.advice_page import AdvicePage
-from shrinkwise.gui.compare_page import ComparePage, load_disagreement_inputs
+from shrinkwise.gui.compare_page import ComparePage
+from shrinkwise.gui.controller import Controller
 from shrinkwise.gui.export_page import ExportPage
 from shrinkwise.gui.help_text import HELP
 from shrinkwise.gui.panels import DataPanel
@@ -41,8 +47,6 @@ from shrinkwise.gui.run_controller import RunController, RunItem
 from shrinkwise.gui.run_page import RunPage
 from shrinkwise.gui.start_page import StartPage
 from shrinkwise.gui.target_page import TargetPage
-from shrinkwise.gui.workers import run_in_background
-from shrinkwise.workspace.project import PlanEdits
 from shrinkwise.workspace.session import Session
 
 APP_TITLE = "Shrinkwise"
@@ -55,23 +59,19 @@ RECENT_KEY = "recent_projects"
 MAX_RECENT = 8
 STEPS = ("Start", "Model", "Target", "Data", "Advice", "Run", "Compare", "Export")
 STEP_START, STEP_MODEL, STEP_TARGET, STEP_DATA, STEP_ADVICE, STEP_RUN, STEP_COMPARE, STEP_EXPORT = range(len(STEPS))
-STEP_PROJECT, STEP_BASELINE = (
-    STEP_START,
-    STEP_TARGET,
-)  # older names: the project form is on Start, the baseline on Target
+STEP_TITLES = (
+    "Start: a project",
+    "Model: what it is",
+    "Target and budget",
+    "Data",
+    "Advice: the plan",
+    "Run",
+    "Compare and choose",
+    "Export",
+)
+FINISH_TEXT = "Finish: Write the Report…"
 GEOMETRY_KEY = "window/geometry"
-
-
-def _open_session(path: Path) -> tuple[Session, ModelProfile | None]:
-    session = Session.open(path)
-    return session, session.cached_profile()
-
-
-def _build_demo(out_dir: Path) -> tuple[Session, ModelProfile | None]:
-    from shrinkwise.workspace.demo import build_demo
-
-    session = build_demo(out_dir)
-    return session, session.cached_profile()
+STEP_LIST_WIDTH = 128
 
 
 def demo_dir() -> Path:
@@ -84,12 +84,9 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings if settings is not None else QSettings()
-        self.session: Session | None = None
-        self.dirty = False
-        self._jobs = 0
-        self.advice: Any = None
-        self._advice_loading = False
+        self.controller = Controller(self)
         self._close_when_idle = False
+        self._shown_profile: tuple[Any, Any] | None = None
         self.setAcceptDrops(True)
         self.resize(1280, 800)
 
@@ -98,11 +95,10 @@ class MainWindow(QMainWindow):
             item = QListWidgetItem(f"{i + 1}  {name}")
             item.setToolTip(HELP[name].split(".")[0] + ".")
             self.steps.addItem(item)
-        self.steps.setFixedWidth(150)
+        self.steps.setFixedWidth(STEP_LIST_WIDTH)
         self.steps.setAcceptDrops(False)
         self.steps.setStyleSheet("QListWidget { font-size: 11pt; } QListWidget::item { padding: 6px; }")
         self.pages = QStackedWidget()
-        self.runs = RunController(self)
         self.start_page = StartPage()
         self.project_panel = self.start_page.project_panel
         self.profile_view = ProfileView()
@@ -124,11 +120,20 @@ class MainWindow(QMainWindow):
             self.export_page,
         ):
             self.pages.addWidget(page)
+        # A page wider or taller than the screen scrolls instead of pushing the window past it (large fonts, themes).
+        self.page_area = QScrollArea()
+        self.page_area.setWidgetResizable(True)
+        self.page_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.page_area.setWidget(self.pages)
         central = QWidget()
         row = QHBoxLayout(central)
         row.setContentsMargins(4, 4, 4, 0)
         row.addWidget(self.steps)
-        row.addWidget(self.pages, 1)
+        column = QVBoxLayout()
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.page_area, 1)
+        column.addWidget(self._make_nav_bar())
+        row.addLayout(column, 1)
         self.setCentralWidget(central)
         self.steps.currentRowChanged.connect(self._on_step)
 
@@ -141,7 +146,72 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
 
         self._make_actions()
-        self.project_panel.edited.connect(self._on_project_edited)
+        self._connect_controller()
+        self._connect_pages()
+        self.refresh()
+        self.busy_label.setText("Ready")
+        self._restore_geometry()
+        self.steps.setCurrentRow(STEP_START)
+
+    # --- the controller's state, for the pages and tests ---------------------------------------------------------
+
+    @property
+    def session(self) -> Session | None:
+        return self.controller.session
+
+    @property
+    def busy(self) -> bool:
+        return self.controller.busy
+
+    @property
+    def advice(self) -> Any:
+        return self.controller.advice
+
+    @property
+    def dirty(self) -> bool:
+        return self.controller.dirty
+
+    @property
+    def runs(self) -> RunController:
+        return self.controller.runs
+
+    def set_dirty(self, dirty: bool) -> None:
+        self.controller.set_dirty(dirty)
+
+    def run_job(self, message: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run `fn(*args)` off the UI thread with the busy state shown; errors end in a dialog."""
+        self.controller.run_job(message, fn, *args, **kwargs)
+
+    # --- wiring ----------------------------------------------------------------------------------------------------
+
+    def _connect_controller(self) -> None:
+        c = self.controller
+        c.busy_changed.connect(self._on_busy)
+        c.status.connect(self.busy_label.setText)
+        c.error.connect(lambda exc, tb: self.show_error(exc, tb or None))
+        c.session_changed.connect(self._on_session_changed)
+        c.project_changed.connect(self.refresh)
+        c.goal_changed.connect(self._show_goal)
+        c.profile_changed.connect(self._on_profile)
+        c.profile_failed.connect(
+            lambda: self.profile_view.show_waiting(
+                "Profiling failed. Use Model > Profile Again after fixing the problem."
+            )
+        )
+        c.dirty_changed.connect(lambda _d: self._update_title())
+        c.advice_changed.connect(self._show_advice)
+        c.advice_message.connect(self.advice_page.show_message)
+        c.output_written.connect(self.export_page.add_output)
+        c.disagreements_loaded.connect(self.compare_page.show_images)
+        c.runs_queued.connect(lambda _items: (self.go(STEP_RUN), self._update_actions()))
+        self.runs.finished.connect(self._on_run_finished)
+        self.runs.idle.connect(self._on_runs_idle)
+
+    def _connect_pages(self) -> None:
+        c = self.controller
+        self.project_panel.edited.connect(
+            lambda: c.set_identity(self.project_panel.name_edit.text(), self.project_panel.notes_edit.toPlainText())
+        )
         self.start_page.new_requested.connect(self.new_project)
         self.start_page.open_requested.connect(self.open_project_dialog)
         self.start_page.demo_requested.connect(self.open_demo)
@@ -149,44 +219,102 @@ class MainWindow(QMainWindow):
         self.profile_view.open_model_requested.connect(self.open_model_dialog)
         self.profile_view.demo_requested.connect(self.open_demo)
         self.profile_view.netron_requested.connect(self.open_in_netron)
-        self.target_page.changed.connect(self._on_target_changed)
+        self.target_page.changed.connect(
+            lambda: c.set_goal(self.target_page.target_value(), self.target_page.budget_value())
+        )
         self.data_panel.add_requested.connect(self.add_data_dialog)
         self.data_panel.add_role_requested.connect(self.add_data_dialog)
         self.measurements_panel.measure_requested.connect(self.measure_baseline)
         self.advice_page.answered.connect(self.answer)
-        self.advice_page.plan_changed.connect(self._on_plan_changed)
+        self.advice_page.plan_changed.connect(lambda: c.set_plan(self.advice_page.state))
         self.advice_page.run_requested.connect(self.start_runs)
         self.advice_page.sweep_requested.connect(self.start_sweep)
         self.run_page.details_requested.connect(self._show_run_details)
         self.run_page.compare_requested.connect(lambda: self.go(STEP_COMPARE))
-        self.runs.finished.connect(self._on_run_finished)
-        self.runs.idle.connect(self._on_runs_idle)
         self.compare_page.choose_requested.connect(self.choose_candidate)
-        self.compare_page.load_images_requested.connect(self._load_disagreements)
+        self.compare_page.load_images_requested.connect(c.load_disagreements)
         self.compare_page.export_requested.connect(lambda: self.go(STEP_EXPORT))
         self.export_page.export_model_requested.connect(self.export_model)
         self.export_page.report_requested.connect(self.write_report)
         self.export_page.bundle_requested.connect(self.make_bundle)
         self.export_page.import_requested.connect(self.import_device_results)
         self.export_page.compare_requested.connect(lambda: self.go(STEP_COMPARE))
-        self._refresh()
-        self.busy_label.setText("Ready")
-        self._restore_geometry()
-        self.steps.setCurrentRow(STEP_START)
+
+    # --- navigation ------------------------------------------------------------------------------------------------
+
+    def _make_nav_bar(self) -> QWidget:
+        bar = QWidget()
+        bar.setObjectName("navbar")
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(0, 4, 0, 4)
+        self.back_button = QPushButton("← Back")
+        self.back_button.setToolTip("The previous step (nothing is lost: every step can be revisited)")
+        self.back_button.clicked.connect(lambda: self.go(max(0, self.current_step - 1)))
+        self.step_title = QLabel()
+        self.step_title.setStyleSheet(theme.title_css(12))
+        self.step_count = QLabel()
+        self.step_count.setStyleSheet(f"color: {theme.muted()};")
+        self.next_button = QPushButton()
+        self.next_button.setStyleSheet("font-weight: bold; padding: 4px 14px;")
+        self.next_button.clicked.connect(self.next_step)
+        row.addWidget(self.back_button)
+        row.addSpacing(8)
+        row.addWidget(self.step_count)
+        row.addWidget(self.step_title)
+        row.addStretch(1)
+        row.addWidget(self.next_button)
+        return bar
+
+    @property
+    def current_step(self) -> int:
+        return self.pages.currentIndex()
 
     def go(self, step: int) -> None:
         self.steps.setCurrentRow(step)
 
+    def next_step(self) -> None:
+        """Next on every page; on Export it finishes the walk by writing the report."""
+        if self.current_step == STEP_EXPORT:
+            self.write_report("html")
+        else:
+            self.go(self.current_step + 1)
+
+    def _follow(self, step: int) -> Callable[[Any], None]:
+        """A continuation that moves to `step` only if the user is still on the page they started from."""
+        origin = self.current_step
+
+        def follow(_result: Any = None) -> None:
+            if self.current_step == origin:
+                self.go(step)
+
+        return follow
+
     def _on_step(self, row: int) -> None:
         self.pages.setCurrentIndex(row)
+        self.page_area.ensureVisible(0, 0)
+        self._update_nav()
         if row == STEP_TARGET:
-            self._ensure_targets()
+            self.ensure_targets()
         if row in (STEP_ADVICE, STEP_COMPARE):
             self.refresh_advice()
         if row == STEP_COMPARE:
-            self._refresh_compare()
+            self.refresh_compare()
 
-    # --- menus ---------------------------------------------------------------------------------------------------
+    def _update_nav(self) -> None:
+        i = self.current_step
+        self.step_count.setText(f"Step {i + 1} of {len(STEPS)}:")
+        self.step_title.setText(STEP_TITLES[i])
+        self.back_button.setEnabled(i > 0)
+        if i == STEP_EXPORT:
+            self.next_button.setText(FINISH_TEXT)
+            self.next_button.setToolTip("Write the HTML report: why this candidate, and every number behind it")
+            self.next_button.setEnabled(self.session is not None and not self.busy)
+        else:
+            self.next_button.setText(f"Next: {STEPS[i + 1]} →")
+            self.next_button.setToolTip(HELP[STEPS[i + 1]].split(".")[0] + ".")
+            self.next_button.setEnabled(True)
+
+    # --- menus -----------------------------------------------------------------------------------------------------
 
     def _action(
         self, text: str, slot: Callable[[], Any], shortcut: str | None = None, needs_project: bool = False
@@ -246,21 +374,14 @@ class MainWindow(QMainWindow):
         help_menu.addAction(self.about_action)
         self._fill_recent_menu()
 
-    # --- state ---------------------------------------------------------------------------------------------------
+    # --- state -----------------------------------------------------------------------------------------------------
 
-    @property
-    def busy(self) -> bool:
-        return self._jobs > 0
-
-    def _set_busy(self, message: str | None) -> None:
-        self._jobs += 1 if message is not None else -1
-        if message is not None:
-            self.busy_label.setText(message)
-        elif self._jobs == 0:
-            self.busy_label.setText("Ready")
+    def _on_busy(self, message: str) -> None:
+        self.busy_label.setText(message or "Ready")
         self.progress.setVisible(self.busy)
         self.project_panel.setEnabled(self.session is not None and not self.busy)  # the worker may save the project
         self._update_actions()
+        self._update_nav()
 
     def _update_actions(self) -> None:
         for action in (
@@ -283,72 +404,41 @@ class MainWindow(QMainWindow):
         self.profile_action.setEnabled(self.profile_action.isEnabled() and has_model)
         self.measure_action.setEnabled(self.measure_action.isEnabled() and has_model)
 
-    def set_dirty(self, dirty: bool) -> None:
-        self.dirty = dirty
-        self._update_title()
-
     def _update_title(self) -> None:
         if self.session is None:
             self.setWindowTitle(APP_TITLE)
         else:
             self.setWindowTitle(f"{self.session.project.name}{'*' if self.dirty else ''} — {APP_TITLE}")
 
-    def run_job(
-        self,
-        message: str,
-        fn: Callable[..., Any],
-        *args: Any,
-        on_done: Callable[[Any], None] | None = None,
-        on_error: Callable[[BaseException, str], None] | None = None,
-    ) -> None:
-        """Run `fn(*args)` off the UI thread with the busy state shown; errors end in a dialog."""
-        self._set_busy(message)
-
-        def done(result: Any) -> None:
-            self._set_busy(None)
-            if on_done is not None:
-                try:
-                    on_done(result)
-                except Exception as exc:  # noqa: BLE001 - a bug in a view must still be shown
-                    self.show_error(exc)
-
-        def failed(exc: BaseException, tb: str) -> None:
-            self._set_busy(None)
-            if on_error is not None:
-                on_error(exc, tb)
-            self.show_error(exc, tb)
-
-        run_in_background(fn, *args, on_done=done, on_error=failed)
-
     def show_error(self, exc: BaseException, tb: str | None = None) -> None:
         self.busy_label.setText(f"Error: {exc}" if isinstance(exc, ShrinkwiseError) else "Unexpected error")
         dialogs.show_error(self, exc, tb)
 
-    # --- showing the session -------------------------------------------------------------------------------------
+    # --- showing the session ---------------------------------------------------------------------------------------
 
-    def set_session(self, session: Session, profile: ModelProfile | None = None) -> None:
-        self.session = session
-        self.runs.session = session
+    def _on_session_changed(self) -> None:
+        session = self.session
+        assert session is not None
         if not self.runs.active:
-            self.runs.items.clear()
             self.run_page.clear()
-        self.advice = None
         self.export_page.written.clear()
         self.advice_page.set_state(session.project.plan.model_dump(mode="json"))
         self.add_recent(session.path)
-        self.set_dirty(False)
-        self._refresh(profile)
-        if session.project.model is not None and profile is None:
-            self.start_profile()
-        self.steps.setCurrentRow(STEP_MODEL if session.project.model is not None else STEP_START)
+        self._shown_profile = None
+        self.refresh()
         # Long-lived objects (Qt wrappers, pyqtgraph items, imported modules) move out of the garbage collector's
         # reach: a full collection otherwise walks them all and pauses the UI thread for tens of milliseconds.
-        import gc
-
         gc.collect()
         gc.freeze()
 
-    def _refresh(self, profile: ModelProfile | None = None) -> None:
+    def _on_profile(self, profile: ModelProfile | None) -> None:
+        if profile is None:
+            self.profile_view.show_waiting()
+        else:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Show the open project (or none) on every page."""
         s = self.session
         self.start_page.set_recent(self.recent_projects() if self.settings.contains(RECENT_KEY) else [])
         if s is None:
@@ -366,138 +456,69 @@ class MainWindow(QMainWindow):
             self.start_page.how_box.setVisible(False)
             self.project_panel.setEnabled(not self.busy)
             self.project_panel.show_project(s.project, s.path)
-            if s.project.model is None:
-                self.profile_view.show_empty()
-            elif profile is not None:
-                self.profile_view.show_profile(profile, s.project.model)
-            elif self.profile_view.state != "profile" or self.profile_view.profile is None:
-                self.profile_view.show_waiting()
+            self._show_model(s)
             self.data_panel.show_data(s.project.data, s.project.split)
             self.data_panel.set_enabled_for(s.project.model is not None)
             self.measurements_panel.show_baseline(s.project.baseline, s.project.model is not None)
             self.target_page.show_project(s.project)
             self.export_page.show_project(s.project)
-            if self.pages.currentIndex() in (STEP_ADVICE, STEP_COMPARE):
+            if self.current_step in (STEP_ADVICE, STEP_COMPARE):
                 self.refresh_advice()
-            if self.pages.currentIndex() == STEP_COMPARE:
-                self._refresh_compare()
+            if self.current_step == STEP_COMPARE:
+                self.refresh_compare()
         self._update_title()
         self._update_actions()
+        self._update_nav()
 
-    # --- target, budget, advice ----------------------------------------------------------------------------------
+    def _show_model(self, s: Session) -> None:
+        model, profile = s.project.model, self.controller.model_profile
+        if model is None:
+            self.profile_view.show_empty()
+            self._shown_profile = None
+        elif profile is not None:
+            if self._shown_profile != (id(profile), id(model)):  # drawing a profile takes a while: only when new
+                self.profile_view.show_profile(profile, model)
+                self._shown_profile = (id(profile), id(model))
+        elif self.profile_view.state != "profile" or self.profile_view.profile is None:
+            self.profile_view.show_waiting()
 
-    def _ensure_targets(self) -> None:
+    def _show_goal(self) -> None:
+        if self.session is not None:
+            self.target_page.show_project(self.session.project)
+
+    # --- target, budget, advice ------------------------------------------------------------------------------------
+
+    def ensure_targets(self) -> None:
         if not self.target_page._targets:
             try:
-                self.target_page.set_targets(advising.targets())
+                self.target_page.set_targets(self.controller.targets())
                 self.advice_page.targets = dict(self.target_page._targets)
             except Exception as exc:  # noqa: BLE001 - a broken target file must be shown, not crash the page
                 self.show_error(exc)
 
-    def _on_target_changed(self) -> None:
-        if self.session is None:
-            return
-        try:
-            self.session.set_target(self.target_page.target_value())
-            self.session.set_budget(**self.target_page.budget_value())
-        except ShrinkwiseError as exc:
-            self.show_error(exc)
-            return
-        self.set_dirty(True)
-        self.refresh_advice()
-
     def refresh_advice(self) -> None:
-        """Recompute the advice now (the rules are loaded once, off the UI thread; then advice takes milliseconds)."""
-        if self.session is None:
-            return
-        if self.session.project.model is None:
-            self.advice_page.show_message("Load a model first (Model page): the advice starts from what the model is.")
-            return
-        if not advising.rules_ready():
-            if not self._advice_loading:
-                self._advice_loading = True
-                self.advice_page.show_message("Reading the advisor's rules…")
+        if self.session is not None and self.session.project.model is not None and advising.rules_ready():
+            self.ensure_targets()
+        self.controller.refresh_advice()
 
-                def loaded(_n: Any) -> None:
-                    self._advice_loading = False
-                    self.refresh_advice()
-
-                def failed(_e: BaseException, _tb: str) -> None:
-                    self._advice_loading = False
-                    self.advice_page.show_message("The advisor could not load its rules; see the error message.")
-
-                self.run_job("Reading the advisor's rules…", advising.warm_up, on_done=loaded, on_error=failed)
-            return
-        self._ensure_targets()
-        try:
-            self.advice = self.session.advise(self.profile_view.profile)
-        except Exception as exc:  # noqa: BLE001 - say why there is no advice instead of showing stale advice
-            self.advice = None
-            self.advice_page.show_message(f"The advisor could not read this project: {exc}")
-            import traceback
-
-            self.busy_label.setText("The advisor could not read this project")
-            dialogs.show_error(self, exc, traceback.format_exc())
-            return
+    def _show_advice(self, advice: Any) -> None:
         self.advice_page.targets = dict(self.target_page._targets)
-        self.advice_page.show_advice(self.advice)
-        self.compare_page.advice = self.advice
+        self.advice_page.show_advice(advice)
+        self.compare_page.advice = advice
         self.compare_page.result_rules = advising.result_rule_ids()
-        self.export_page.show_decision(self.advice.decision)
+        self.export_page.show_decision(advice.decision)
 
     def answer(self, fact: str, value: Any) -> None:
         """An answer to one of the advisor's questions: stored in the project, the advice updated at once."""
-        if self.session is None:
-            return
-        try:
-            self.session.answer(fact, value)
-        except ShrinkwiseError as exc:
-            self.show_error(exc)
-            return
-        self.set_dirty(True)
-        self.busy_label.setText(f"Answered: {fact} = {value}")
-        if fact.startswith(("budget.", "target.")):
-            self.target_page.show_project(self.session.project)
-        self.refresh_advice()
+        self.controller.answer(fact, value)
 
-    def _on_plan_changed(self) -> None:
-        if self.session is None:
-            return
-        self.session.set_plan(PlanEdits.model_validate(self.advice_page.state))
-        self.set_dirty(True)
-
-    # --- runs ----------------------------------------------------------------------------------------------------
+    # --- runs ------------------------------------------------------------------------------------------------------
 
     def start_runs(self, requests: list[dict[str, Any]]) -> list[RunItem]:
-        if self.session is None or self.session.project.model is None:
-            self.show_error(ShrinkwiseError("there is no model to compress", fix="open a project with a model first"))
-            return []
-        items = [self.runs.enqueue(r["steps"], r.get("label")) for r in requests]
-        self.go(STEP_RUN)
-        self._update_actions()
-        return items
+        return self.controller.start_runs(requests)
 
     def start_sweep(self, request: dict[str, Any]) -> list[RunItem]:
-        """One run per value of one setting, sharing a sweep id (kind 'sweep' in the project)."""
-        if self.session is None or self.session.project.model is None:
-            return []
-        from shrinkwise.workspace.runs import new_id
-
-        group = new_id("sweep")
-        technique, key = request["technique"], request["key"]
-        items = [
-            self.runs.enqueue(
-                [{"technique": technique, "config": {**request.get("config", {}), key: v}}],
-                f"{technique} {key}={v}",
-                group=group,
-                sweep_key=key,
-                level=v,
-            )
-            for v in request["values"]
-        ]
-        self.go(STEP_RUN)
-        self._update_actions()
-        return items
+        return self.controller.start_sweep(request)
 
     def _show_run_details(self, item: RunItem) -> None:
         dialogs.show_details(self, "A run failed", f"“{item.label}” failed: {item.error}", item.details)
@@ -512,10 +533,10 @@ class MainWindow(QMainWindow):
             self.measurements_panel.show_baseline(self.session.project.baseline, self.session.project.model is not None)
             self.target_page.show_project(self.session.project)
             # The advice and the comparison are rebuilt when their page is shown, not while runs go on elsewhere.
-            if self.pages.currentIndex() in (STEP_ADVICE, STEP_COMPARE) and advising.rules_ready():
+            if self.current_step in (STEP_ADVICE, STEP_COMPARE) and advising.rules_ready():
                 self.refresh_advice()
-            if self.pages.currentIndex() == STEP_COMPARE:
-                self._refresh_compare()
+            if self.current_step == STEP_COMPARE:
+                self.refresh_compare()
 
     def _on_runs_idle(self) -> None:
         self._update_actions()
@@ -523,138 +544,60 @@ class MainWindow(QMainWindow):
             self._close_when_idle = False
             QTimer.singleShot(0, self.close)
 
-    # --- compare and export --------------------------------------------------------------------------------------
+    # --- compare and export ----------------------------------------------------------------------------------------
 
-    def _refresh_compare(self) -> None:
-        if self.session is None:
-            return
-        try:
-            rows = self.session.results()
-        except Exception as exc:  # noqa: BLE001
-            self.show_error(exc)
-            return
-        self.compare_page.show_results(self.session.project, rows, self.advice)
-
-    def _load_disagreements(self, exp_id: str, indices: list[int]) -> None:
-        if self.session is None:
-            return
-        self.run_job(
-            "Loading the inputs that changed answer…",
-            load_disagreement_inputs,
-            self.session,
-            indices,
-            on_done=lambda payload: self.compare_page.show_images(exp_id, payload),
-        )
+    def refresh_compare(self) -> None:
+        rows = self.controller.results()
+        if rows is not None and self.session is not None:
+            self.compare_page.show_results(self.session.project, rows, self.advice)
 
     def choose_candidate(self, exp_id: str) -> None:
         if self.session is None:
             return
-        from shrinkwise.workspace.export import choose
-
-        misses = self.advice.decision.misses_budget(exp_id) if self.advice is not None else []
+        misses = self.controller.misses_budget(exp_id)
         if misses and not dialogs.confirm(
             self,
             "Ship a candidate that misses the budget?",
             "This candidate misses the budget: " + "; ".join(misses) + ".\n\nShip it anyway? The report will flag it.",
         ):
             return
-        try:
-            with _save_lock():
-                exp = choose(self.session, exp_id)
-        except Exception as exc:  # noqa: BLE001
-            self.show_error(exc)
-            return
-        self.busy_label.setText(f"Chosen to ship: {exp.label or exp.id}")
-        self.export_page.show_project(self.session.project)
-        self._refresh_compare()
-        if advising.rules_ready():
-            self.refresh_advice()
+        self.controller.choose_candidate(exp_id)
 
     def export_model(self) -> None:
         if self.session is None:
             return
-        from shrinkwise.workspace.export import export_candidate
-
         folder = dialogs.choose_folder(self, "Export the chosen model into…", str(self.session.folder))
-        if not folder:
-            return
-        self.run_job(
-            "Exporting the model…",
-            export_candidate,
-            self.session,
-            None,
-            Path(folder),
-            on_done=lambda r: (
-                self.export_page.add_output("Model", r.model_path),
-                self.export_page.add_output("Model card", r.card_path),
-            ),
-        )
+        if folder:
+            self.controller.export_model(Path(folder))
 
     def write_report(self, fmt: str) -> None:
-        if self.session is None:
+        suggested = self.controller.suggested_report_path(fmt)
+        if suggested is None:
             return
-        from shrinkwise.workspace.report import write_report
-
-        suggested = str(self.session.folder / f"{self.session.path.name.split('.')[0]}-report.{fmt}")
-        path = dialogs.choose_save_path(self, f"Write the {fmt.upper()} report", f"{fmt.upper()} (*.{fmt})", suggested)
-        if not path:
-            return
-        advice = self.advice  # the advice on screen, so the report states the same decision
-        self.run_job(
-            f"Writing the {fmt.upper()} report…",
-            write_report,
-            self.session,
-            fmt,
-            Path(path),
-            advice,
-            on_done=lambda out: self.export_page.add_output(f"{fmt.upper()} report", str(out)),
+        path = dialogs.choose_save_path(
+            self, f"Write the {fmt.upper()} report", f"{fmt.upper()} (*.{fmt})", str(suggested)
         )
+        if path:
+            self.controller.write_report(fmt, Path(path))
 
     def make_bundle(self) -> None:
         if self.session is None:
             return
-        from shrinkwise.workspace.bundle import make_bundle
-
         folder = dialogs.choose_folder(self, "Write the benchmark bundle into…", str(self.session.folder))
-        if not folder:
-            return
-        out = Path(folder) / f"{self.session.path.name.split('.')[0]}-bundle"
-        self.run_job(
-            "Writing the benchmark bundle…",
-            make_bundle,
-            self.session,
-            None,
-            out,
-            on_done=lambda r: self.export_page.add_output("Benchmark bundle", str(r)),
-        )
+        if folder:
+            self.controller.make_bundle(Path(folder))
 
     def import_device_results(self) -> None:
         if self.session is None:
             return
-        from shrinkwise.workspace.bundle import import_results
-
         path = dialogs.choose_open_path(
             self,
             "Import the device's results.json",
             "Benchmark results (*.json);;All files (*)",
             str(self.session.folder),
         )
-        if not path:
-            return
-        session = self.session
-
-        def locked_import(p: Path) -> Any:
-            with _save_lock():
-                return import_results(session, p)
-
-        def done(result: Any) -> None:
-            exp, measurements = result
-            self.export_page.add_output(
-                f"Device results for {exp.label or exp.id}", f"{len(measurements)} measurement(s) from {path}"
-            )
-            self._refresh(self.profile_view.profile)
-
-        self.run_job("Importing the device's results…", locked_import, Path(path), on_done=done)
+        if path:
+            self.controller.import_device_results(Path(path))
 
     def open_in_netron(self) -> None:
         if self.session is None or self.session.project.model is None:
@@ -674,28 +617,20 @@ class MainWindow(QMainWindow):
         self.busy_label.setText("Netron is opening the model in your web browser…")
 
     def show_help(self) -> None:
-        name = STEPS[self.pages.currentIndex()]
+        name = STEPS[self.current_step]
         dialogs.info_box(
             self,
             f"Help — {name}",
-            f"<h3>{self.pages.currentIndex() + 1}. {name}</h3><p>{HELP[name]}</p>"
+            f"<h3>{self.current_step + 1}. {name}</h3><p>{HELP[name]}</p>"
             "<p>Shortcuts: Ctrl+N new, Ctrl+O open, Ctrl+S save, Ctrl+Shift+S save as, Ctrl+1…8 go to a "
             "step, Ctrl+Q quit, F1 this help.</p>",
         )
 
-    def _on_project_edited(self) -> None:
-        if self.session is None:
-            return
-        name = self.project_panel.name_edit.text().strip()
-        if name:
-            self.session.project.name = name
-        self.session.project.notes = self.project_panel.notes_edit.toPlainText()
-        self.set_dirty(True)
-
-    # --- files ---------------------------------------------------------------------------------------------------
+    # --- files -----------------------------------------------------------------------------------------------------
 
     def maybe_keep_changes(self) -> bool:
-        """True when it is fine to drop the current project (saved, discarded, or nothing to save)."""
+        """True when it is fine to drop the current project: saved, discarded (read again from its file, nothing
+        saved), or nothing to save."""
         if self.runs.active:
             self.show_error(
                 ShrinkwiseError("runs are still in progress", fix="wait for them, or cancel them on the Run page")
@@ -706,7 +641,9 @@ class MainWindow(QMainWindow):
         answer = dialogs.ask_unsaved(self, self.session.project.name)
         if answer == QMessageBox.StandardButton.Save:
             return self.save()
-        return answer == QMessageBox.StandardButton.Discard
+        if answer == QMessageBox.StandardButton.Discard:
+            return self.controller.discard()
+        return False
 
     def new_project(self, then: Callable[[], None] | None = None, suggested: str = "") -> None:
         if not self.maybe_keep_changes():
@@ -714,13 +651,14 @@ class MainWindow(QMainWindow):
         path = dialogs.choose_save_path(self, "New project", PROJECT_FILTER, suggested)
         if not path:
             return
+        follow = self._follow(STEP_START)
 
-        def done(session: Session) -> None:
-            self.set_session(session)
+        def done(_session: Any) -> None:
+            follow()
             if then is not None:
                 then()
 
-        self.run_job("Creating the project…", lambda: Session.create(path, overwrite=True), on_done=done)
+        self.controller.new_project(Path(path), then=done)
 
     def open_project_dialog(self) -> None:
         if not self.maybe_keep_changes():
@@ -729,59 +667,42 @@ class MainWindow(QMainWindow):
         if path:
             self.open_project(path, ask=False)
 
+    def _after_open(self) -> Callable[[Any], None]:
+        origin = self.current_step
+
+        def done(session: Any) -> None:
+            if self.current_step == origin:  # the user waited: show the model; elsewhere, stay there
+                self.go(STEP_MODEL if session.project.model is not None else STEP_START)
+
+        return done
+
     def open_project(self, path: Path | str, ask: bool = True) -> None:
         if ask and not self.maybe_keep_changes():
             return
-        self.run_job(f"Opening {Path(path).name}…", _open_session, Path(path), on_done=lambda r: self.set_session(*r))
+        self.controller.open_project(Path(path), then=self._after_open())
 
     def open_demo(self) -> None:
-        from shrinkwise.workspace.demo import DEMO_NAME
-
         if not self.maybe_keep_changes():
             return
-        folder = demo_dir()
-        project = folder / f"{DEMO_NAME}.shrinkwise.json"
-        if project.exists():
-            self.open_project(project, ask=False)
-        else:
-            self.run_job(
-                "Building the demo project (first use, a few seconds)…",
-                _build_demo,
-                folder,
-                on_done=lambda r: self.set_session(*r),
-            )
+        self.controller.open_demo(demo_dir(), then=self._after_open())
 
     def save(self) -> bool:
-        if self.session is None:
+        if not self.controller.save():
             return False
-        try:
-            with _save_lock():
-                self.session.save()
-        except Exception as exc:  # noqa: BLE001
-            self.show_error(exc)
-            return False
+        assert self.session is not None
         self.add_recent(self.session.path)
-        self.set_dirty(False)
-        self.busy_label.setText(f"Saved {self.session.path.name}")
         return True
 
     def save_as(self) -> bool:
         if self.session is None:
             return False
         path = dialogs.choose_save_path(self, "Save project as", PROJECT_FILTER, str(self.session.path))
-        if not path:
-            return False
-        try:
-            self.session.save(path)
-        except Exception as exc:  # noqa: BLE001
-            self.show_error(exc)
+        if not path or not self.controller.save_as(Path(path)):
             return False
         self.add_recent(self.session.path)
-        self.set_dirty(False)
-        self._refresh(self.profile_view.profile)
         return True
 
-    # --- recent projects -----------------------------------------------------------------------------------------
+    # --- recent projects -------------------------------------------------------------------------------------------
 
     def recent_projects(self) -> list[Path]:
         """Most recent first; files that no longer exist are dropped (and forgotten)."""
@@ -803,6 +724,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue(RECENT_KEY, [str(p) for p in paths])
         self.settings.sync()
         self._fill_recent_menu()
+        if hasattr(self, "start_page"):
+            self.start_page.set_recent(paths)
 
     def _fill_recent_menu(self) -> None:
         if not hasattr(self, "recent_menu"):
@@ -816,7 +739,7 @@ class MainWindow(QMainWindow):
         if not recent:
             self.recent_menu.addAction("(none)").setEnabled(False)
 
-    # --- model and data ------------------------------------------------------------------------------------------
+    # --- model and data --------------------------------------------------------------------------------------------
 
     def open_model_dialog(self) -> None:
         path = dialogs.choose_open_path(self, "Open model", MODEL_FILTER)
@@ -845,97 +768,41 @@ class MainWindow(QMainWindow):
                 then=lambda: self.attach_model_file(path), suggested=str(path.with_suffix("")) + ".shrinkwise.json"
             )
             return
-        from shrinkwise.compression.intake import detect_format, parse_input_shape
-
         architecture: str | None = None
         input_specs = None
-        if path.suffix.lower() in (".pt", ".pth"):
-            try:
-                needs_arch = False
-                fmt = detect_format(path)
-            except ModelLoadError as exc:
-                if "state dict" not in str(exc):
-                    self.show_error(exc)
-                    return
-                needs_arch, fmt = True, "state_dict"
-            needs_shape = fmt in ("torchscript", "state_dict")
+        try:
+            needs_arch, needs_shape = self.controller.model_questions(path)
             if needs_arch or needs_shape:
                 answers = dialogs.ask_torch_details(self, path.name, needs_arch, needs_shape)
                 if answers is None:
                     return
                 architecture = answers.architecture
-                try:
-                    if needs_arch and not architecture:
-                        raise ModelLoadError(
-                            "a state dict needs its architecture", path, "give it as path/to/file.py:ClassName"
-                        )
-                    if needs_shape:
-                        if not answers.input_shape:
-                            raise ModelLoadError("needs its input shape", path, "give it as NAME:1,3,224,224")
-                        input_specs = [
-                            parse_input_shape(part.strip()) for part in answers.input_shape.split(";") if part.strip()
-                        ]
-                except ShrinkwiseError as exc:
-                    self.show_error(exc)
-                    return
-        session = self.session
-        to_confirm = session.architecture_to_confirm(architecture)
+                input_specs = self.controller.input_specs(
+                    path, answers.input_shape, architecture, needs_arch, needs_shape
+                )
+        except ShrinkwiseError as exc:
+            self.show_error(exc)
+            return
+        to_confirm = self.controller.architecture_to_confirm(architecture)
         if to_confirm is not None and not dialogs.confirm_architecture(self, *to_confirm):
             return
         trusted = to_confirm[1] if to_confirm is not None else False  # the sha256 the user was shown
-
-        def done(_ref: Any) -> None:
-            self.set_dirty(False)  # attach_model saved the project
-            self._refresh()
-            self.start_profile()
-            self.steps.setCurrentRow(STEP_MODEL)
-
-        self.run_job(
-            f"Reading {path.name}…", session.attach_model, path, architecture, None, input_specs, trusted, on_done=done
-        )
+        self.controller.attach_model(path, architecture, input_specs, trusted, then=self._follow(STEP_MODEL))
 
     def add_data_path(self, path: Path, role: str | None = None) -> None:
-        if self.session is None:
-            self.show_error(
-                ShrinkwiseError(
-                    "there is no project to add data to", fix="open or create a project first (File > New Project…)"
-                )
-            )
-            return
-        if role is None:
+        if self.session is not None and role is None:
             role = dialogs.ask_data_role(self, path.name)
             if role is None:
                 return
-
-        def done(_ref: Any) -> None:
-            self.set_dirty(False)  # add_data saved the project
-            self._refresh(self.profile_view.profile)
-            self.steps.setCurrentRow(STEP_DATA)
-
-        self.run_job(f"Reading {path.name}…", self.session.add_data, path, role, on_done=done)
+        self.controller.add_data(path, role or "all", then=self._follow(STEP_DATA))
 
     def start_profile(self, force: bool = False) -> None:
-        if self.session is None or self.session.project.model is None:
-            return
-        self.profile_view.show_waiting()
-
-        def failed(_exc: BaseException, _tb: str) -> None:
-            self.profile_view.show_waiting("Profiling failed. Use Model > Profile Again after fixing the problem.")
-
-        self.run_job(
-            "Profiling the model…", self.session.profile, force, on_done=lambda p: self._refresh(p), on_error=failed
-        )
+        self.controller.profile_model(force)
 
     def measure_baseline(self) -> None:
-        if self.session is None:
-            return
-        self.run_job(
-            "Measuring the original model…",
-            self.session.measure_baseline,
-            on_done=lambda _e: (self.set_dirty(False), self._refresh(self.profile_view.profile)),
-        )
+        self.controller.measure_baseline()
 
-    # --- drag and drop -------------------------------------------------------------------------------------------
+    # --- drag and drop ---------------------------------------------------------------------------------------------
 
     @staticmethod
     def _dropped_paths(event: QDragEnterEvent | QDropEvent) -> list[Path]:
@@ -991,7 +858,7 @@ class MainWindow(QMainWindow):
                 )
             )
 
-    # --- about and closing ---------------------------------------------------------------------------------------
+    # --- about and closing -----------------------------------------------------------------------------------------
 
     def about_text(self) -> str:
         import pyqtgraph
@@ -1036,16 +903,18 @@ class MainWindow(QMainWindow):
                 self.runs.cancel_all()
             event.ignore()
             return
-        if self.maybe_keep_changes():
+        if self._may_close():
             self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
             self.settings.sync()
             event.accept()
         else:
             event.ignore()
 
-
-def _save_lock() -> Any:
-    """The lock workspace.runs takes while it saves from a run's thread: the UI's saves take it too."""
-    from shrinkwise.workspace import runs
-
-    return runs._SAVE_LOCK
+    def _may_close(self) -> bool:
+        """Save, Discard (closing drops the edits: nothing is written) or Cancel."""
+        if self.session is None or not self.dirty:
+            return True
+        answer = dialogs.ask_unsaved(self, self.session.project.name)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard

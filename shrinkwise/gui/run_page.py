@@ -75,6 +75,7 @@ class RunPage(QWidget):
             "Nothing has run yet. Choose steps on the Advice page and press “Run the selected steps”."
         )
         self.summary.setStyleSheet(f"color: {theme.muted()};")
+        self.summary.setWordWrap(True)  # a long summary must not widen the window
         top.addWidget(self.summary, 1)
         self.compare_button = QPushButton("Compare the Results →")
         self.compare_button.clicked.connect(self.compare_requested)
@@ -117,6 +118,7 @@ class RunPage(QWidget):
             pl.addWidget(p, 1)
         self.metric_hint = QLabel(METRIC_HINT)
         self.metric_hint.setStyleSheet(f"color: {theme.muted()}; font-size: 9pt;")
+        self.metric_hint.setWordWrap(True)
 
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)

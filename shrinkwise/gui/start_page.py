@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -59,7 +60,15 @@ class StartPage(QWidget):
         rl = QVBoxLayout(recent_box)
         self.recent = QListWidget()
         self.recent.setAcceptDrops(False)
-        self.recent.itemActivated.connect(lambda item: self.recent_requested.emit(item.data(Qt.ItemDataRole.UserRole)))
+        self.recent.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        # One click (or Enter) opens: where the platform also "activates" on that click, it is the same request.
+        self.recent.itemClicked.connect(self._open_item)
+        self.recent.itemActivated.connect(self._open_item)
+        self._last_open: tuple[str, float] | None = None
+        self.recent_hint = QLabel("Click a project to open it (or select it and press Enter).")
+        self.recent_hint.setWordWrap(True)
+        self.recent_hint.setStyleSheet(f"color: {theme.muted()}; font-size: 9pt;")
+        rl.addWidget(self.recent_hint)
         rl.addWidget(self.recent)
         self.no_recent = QLabel("None yet.")
         self.no_recent.setStyleSheet(f"color: {theme.muted()};")
@@ -83,6 +92,14 @@ class StartPage(QWidget):
         columns.addWidget(self.project_box, 2)
         layout.addLayout(columns, 1)
 
+    def _open_item(self, item: QListWidgetItem) -> None:
+        path = str(item.data(Qt.ItemDataRole.UserRole))
+        now = time.monotonic()
+        if self._last_open is not None and self._last_open[0] == path and now - self._last_open[1] < 1.0:
+            return  # the click's own activation (or a double click): already asked for
+        self._last_open = (path, now)
+        self.recent_requested.emit(path)
+
     def set_recent(self, paths: list[Path]) -> None:
         self.recent.clear()
         for p in paths:
@@ -92,3 +109,4 @@ class StartPage(QWidget):
             self.recent.addItem(item)
         self.no_recent.setVisible(not paths)
         self.recent.setVisible(bool(paths))
+        self.recent_hint.setVisible(bool(paths))

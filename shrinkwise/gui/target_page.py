@@ -94,7 +94,7 @@ class TargetPage(QWidget):
         device_box = QGroupBox("Device")
         dl = QVBoxLayout(device_box)
         self.combo = QComboBox()
-        self.combo.setMinimumContentsLength(30)
+        self.combo.setMinimumContentsLength(20)
         self.combo.setToolTip("The kind of device the compressed model must run on")
         dl.addWidget(self.combo)
         self.description = QLabel()

@@ -327,7 +327,7 @@ def test_start_page_lists_recent_projects_and_opens_them(qtbot: Any, window: Mai
 
     assert not window.start_page.how_box.isHidden() and window.start_page.project_box.isHidden()
     window.add_recent(demo_project)
-    window._refresh()
+    window.refresh()
     recent = window.start_page.recent
     assert recent.count() == 1 and recent.item(0).text().startswith(demo_project.name)
     recent.itemActivated.emit(recent.item(0))
