@@ -98,7 +98,7 @@ class AdvicePage(QWidget):
         self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         outer.addWidget(self.scroll, 1)
         bottom = QHBoxLayout()
-        self.chain_check = QCheckBox("Apply the selected steps one after another (one candidate)")
+        self.chain_check = QCheckBox("Chain the steps (one candidate)")
         self.chain_check.setToolTip(
             "Off: each selected step makes its own candidate from the original, so you can compare them.\n"
             "On: the steps are chained into a single recipe."
@@ -106,6 +106,8 @@ class AdvicePage(QWidget):
         bottom.addWidget(self.chain_check)
         bottom.addStretch(1)
         self.add_combo = QComboBox()
+        self.add_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.add_combo.setMinimumContentsLength(14)  # long technique titles must not widen the window
         self.add_combo.setToolTip("Add a technique the plan does not include")
         self.add_button = QPushButton("Add Technique")
         self.add_button.clicked.connect(self._add_technique)
