@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from shrinkwise.compression.errors import ShrinkwiseError
 from shrinkwise.compression.events import ErrorEvent, ResultEvent, StepEvent, parse_event
 from shrinkwise.compression.jobs import Job
 
@@ -29,6 +31,13 @@ KILL_AFTER_S = 1.5
 # more than 10 minutes) must not hold a worker forever. SHRINKWISE_TIME_LIMIT_S changes the default.
 DEFAULT_TIME_LIMIT_S = 30 * 60.0
 TIME_LIMIT_ENV = "SHRINKWISE_TIME_LIMIT_S"
+# Every run's worker gets an address-space cap (Linux, RLIMIT_AS), so a run that balloons (a 2 MB file that
+# inflates to 12 GiB, a huge declared batch) fails in one line instead of pushing the machine into swap or the OOM
+# killer. Default: this computer's RAM. Address space counts reservations too (thread stacks, allocator arenas),
+# so the cap is generous; CUDA reserves far more address space than it uses, so with an NVIDIA GPU present there
+# is no default cap (an explicit one still applies). SHRINKWISE_MEMORY_LIMIT_GB changes the default.
+MEMORY_LIMIT_ENV = "SHRINKWISE_MEMORY_LIMIT_GB"
+GB = 1024**3
 STDERR_TAIL_BYTES = 2048
 OutcomeStatus = Literal["finished", "failed", "cancelled"]
 EventCallback = Callable[[Any], None]
@@ -74,6 +83,7 @@ class Run:
     # --- control -----------------------------------------------------------------------------------------------
 
     def start(self) -> Run:
+        self.job.memory_limit_bytes = resolve_memory_limit(self.job.memory_limit_bytes) or 0
         self.job.write(self.job_path)
         env = dict(os.environ if self.env is None else self.env)
         env.setdefault("PYTHONUNBUFFERED", "1")
@@ -200,9 +210,69 @@ class Run:
             return RunOutcome(
                 status="cancelled", error=f"cancelled ({self._cancel_reason})", error_details=tail, **common
             )
+        limit = self.job.memory_limit_bytes
         if isinstance(final, ErrorEvent):
-            return RunOutcome(status="failed", error=final.message, error_details=final.details or tail, **common)
+            details = final.details or tail
+            if limit and _ran_out_of_memory(f"{final.message}\n{details}"):
+                return RunOutcome(status="failed", error=memory_message(limit), error_details=details, **common)
+            return RunOutcome(status="failed", error=final.message, error_details=details, **common)
+        if limit and _ran_out_of_memory(tail):  # native code that aborts on a failed allocation (std::bad_alloc)
+            return RunOutcome(status="failed", error=memory_message(limit), error_details=tail, **common)
         return RunOutcome(status="failed", error=_death_message(returncode), error_details=tail, **common)
+
+
+# What a failed allocation looks like from Python (MemoryError, numpy's "Unable to allocate"), torch ("can't
+# allocate memory"), ONNX Runtime and C++ (bad_alloc, "Failed to allocate"), and the OS (ENOMEM: no new thread,
+# no room to map a shared library).
+_OUT_OF_MEMORY = re.compile(
+    r"MemoryError|bad_alloc|bad allocation|Unable to allocate|can't allocate memory|Cannot allocate memory|"
+    r"Failed to allocate|failed to allocate|can't start new thread|failed to map segment|"
+    r"std::length_error|out of memory",
+)
+
+
+def _ran_out_of_memory(text: str) -> bool:
+    return bool(_OUT_OF_MEMORY.search(text or ""))
+
+
+def memory_message(limit_bytes: int) -> str:
+    return (
+        f"the run needed more than {limit_bytes / GB:.3g} GB of memory (its limit) — raise it with --memory-limit GB "
+        f"(0 = no limit; or {MEMORY_LIMIT_ENV}), or give it less data or a smaller input"
+    )
+
+
+def default_memory_limit() -> int | None:
+    """This computer's RAM in bytes; None (no cap) where it is unknown or an NVIDIA GPU is present (see above)."""
+    if not sys.platform.startswith("linux") or Path("/dev/nvidiactl").exists():
+        return None
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def resolve_memory_limit(limit_bytes: int | None) -> int | None:
+    """None: the default (SHRINKWISE_MEMORY_LIMIT_GB when set, else `default_memory_limit`); 0: no cap."""
+    if limit_bytes is None:
+        text = os.environ.get(MEMORY_LIMIT_ENV)
+        if text:
+            try:
+                limit_bytes = int(float(text) * GB)
+            except ValueError:
+                limit_bytes = None
+        if limit_bytes is None:
+            limit_bytes = default_memory_limit()
+    return limit_bytes if limit_bytes and limit_bytes > 0 else None
+
+
+def memory_limit_from_gb(gb: float | None) -> int | None:
+    """--memory-limit GB as the job's field: None = the default, 0 = no limit."""
+    if gb is None:
+        return None
+    if gb < 0:
+        raise ShrinkwiseError(f"--memory-limit {gb:g} is negative", fix="give GB, e.g. --memory-limit 8 (0 = no limit)")
+    return int(gb * GB)
 
 
 def resolve_time_limit(time_limit_s: float | None) -> float | None:

@@ -260,6 +260,18 @@ def _torch_factory(job: Job) -> Callable[[], Any] | None:
     return factory
 
 
+def cap_memory(limit_bytes: int | None) -> None:
+    """Cap this process's address space (Linux; elsewhere nothing): past it an allocation fails (MemoryError,
+    bad_alloc) instead of the machine swapping, and the runner turns that into one line naming the limit."""
+    if not limit_bytes or not sys.platform.startswith("linux"):
+        return
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = limit_bytes if hard == resource.RLIM_INFINITY else min(limit_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     emit = _Emitter(_claim_stdout())
@@ -272,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         job = Job.read(Path(argv[0]))
+        cap_memory(job.memory_limit_bytes)
         payload = run_job(job, emit)
     except ShrinkwiseError as exc:
         emit(ErrorEvent(message=str(exc), details=traceback.format_exc()))

@@ -92,12 +92,20 @@ def cmd_techniques(args: argparse.Namespace) -> int:
 
 
 def _run_steps(args: argparse.Namespace, steps: list[Any], label: str | None = None) -> int:
+    from shrinkwise.compression.runner import memory_limit_from_gb
     from shrinkwise.workspace.runs import run_recipe
 
     session = _open(args.project)
     progress = _progress(args)
     try:
-        exp = run_recipe(session, steps, label=label, on_event=progress, time_limit_s=args.time_limit)
+        exp = run_recipe(
+            session,
+            steps,
+            label=label,
+            on_event=progress,
+            time_limit_s=args.time_limit,
+            memory_limit_bytes=memory_limit_from_gb(args.memory_limit),
+        )
     except KeyboardInterrupt:
         progress.clear()
         print("cancelled; the run is recorded as cancelled", file=sys.stderr)
@@ -143,6 +151,7 @@ def cmd_recipe(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from shrinkwise.compression.runner import memory_limit_from_gb
     from shrinkwise.workspace.runs import sweep
 
     key, sep, values_text = args.over.partition("=")
@@ -179,6 +188,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             base_config=parse_set(args.set),
             on_event=on_event,
             time_limit_s=args.time_limit,
+            memory_limit_bytes=memory_limit_from_gb(args.memory_limit),
         )
     except KeyboardInterrupt:
         progress.clear()
@@ -319,6 +329,13 @@ def register(sub: argparse._SubParsersAction) -> None:
             "--set", action="append", metavar="KEY=VALUE", help="a setting (value parsed as JSON when possible)"
         )
         p.add_argument("--time-limit", type=float, metavar="SECONDS", help="stop a run that takes longer than this")
+        p.add_argument(
+            "--memory-limit",
+            type=float,
+            metavar="GB",
+            help="cap a run's memory (address space, Linux; default: this computer's RAM, or SHRINKWISE_MEMORY_LIMIT_GB"
+            "; 0 = no limit)",
+        )
 
     p = sub.add_parser("run", help="run one technique on the project's model, measure and record it")
     p.add_argument("project", type=Path, help=PROJECT_HELP)
