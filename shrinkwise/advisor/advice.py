@@ -35,6 +35,7 @@ class PlanStep(Statement):
     activity: str | None = None
     name: str = Field(description="What the step is, for people")
     config: dict[str, Any] = Field(default_factory=dict)
+    variant: str = Field(default="", description="A second setting of the same technique (e.g. embeddings-4bit)")
     expected: str = ""
     needs: list[str] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list, description="Needs the facts say are not available")
@@ -42,7 +43,9 @@ class PlanStep(Statement):
     in_app: bool = Field(default=True, description="Shrinkwise can do this step itself")
     blocked_by: list[str] = Field(default_factory=list, description="Rule ids of blockers that stop this step")
     also_from: list[str] = Field(default_factory=list, description="Other rules that recommended the same step")
-    done_by: list[str] = Field(default_factory=list, description="Candidates that already ran exactly this technique")
+    done_by: list[str] = Field(
+        default_factory=list, description="Candidates that already ran exactly this technique (and variant)"
+    )
     optional: bool = Field(default=False, description="A candidate already meets the budget; this step is not needed")
 
 

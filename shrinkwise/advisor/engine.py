@@ -14,6 +14,7 @@ from shrinkwise.advisor.activities import ACTIVITIES
 from shrinkwise.advisor.advice import Advice, PlanStep, Question, Statement
 from shrinkwise.advisor.decision import decide
 from shrinkwise.advisor.facts import Facts
+from shrinkwise.advisor.feasibility import embedding_share
 from shrinkwise.advisor.rules import SEVERITY_RANK, LoadedRule, cached_rules
 from shrinkwise.advisor.situation import Situation, build_situation
 from shrinkwise.advisor.template import render
@@ -93,12 +94,21 @@ def _expected(entry: dict[str, Any], technique: str, situation: Situation) -> st
     return " ".join(p for p in parts if p)
 
 
+def _done_by(situation: Situation, technique: str | None, marker_op: str) -> list[str]:
+    """Candidates that ran exactly this technique; for a variant, those whose graph shows it (its marker op)."""
+    return [
+        c.id
+        for c in situation.results.candidates
+        if technique and c.techniques == [technique] and (not marker_op or marker_op in c.op_types)
+    ]
+
+
 def _plan(firings: list[Firing], situation: Situation, manifest: Manifest, blockers: list[Firing]) -> list[PlanStep]:
     chosen: dict[str, tuple[tuple[int, str, str], Firing]] = {}
     others: dict[str, list[str]] = {}
     for f in firings:
         a = f.rule.rule.action
-        key = a.technique or f"activity:{a.activity}"
+        key = (a.technique + (f":{a.variant}" if a.variant else "")) if a.technique else f"activity:{a.activity}"
         rank = (a.order, key, f.rule.id)
         if key not in chosen or rank < chosen[key][0]:
             if key in chosen:
@@ -112,7 +122,7 @@ def _plan(firings: list[Firing], situation: Situation, manifest: Manifest, block
         a = f.rule.rule.action
         if a.technique:
             entry = manifest[a.technique]
-            name, in_app = entry.get("title", a.technique), True
+            name, in_app = a.name or entry.get("title", a.technique), True
             needs, missing = _needs(entry, situation)
             training = bool(entry.get("needs", {}).get("training")) or bool(entry.get("training_aware"))
             expected = render(a.expected, f.symbols) if a.expected else _expected(entry, a.technique, situation)
@@ -137,6 +147,7 @@ def _plan(firings: list[Firing], situation: Situation, manifest: Manifest, block
                 activity=a.activity,
                 name=name,
                 config=dict(a.config),
+                variant=a.variant,
                 expected=expected,
                 needs=[*needs, *a.needs],
                 missing=missing,
@@ -144,7 +155,7 @@ def _plan(firings: list[Firing], situation: Situation, manifest: Manifest, block
                 in_app=in_app,
                 blocked_by=blocked,
                 also_from=sorted(set(others.get(key, []))),
-                done_by=[c.id for c in situation.results.candidates if a.technique and c.techniques == [a.technique]],
+                done_by=_done_by(situation, a.technique, a.marker_op),
                 optional=ship and a.technique is not None,
             )
         )
@@ -166,7 +177,7 @@ def _estimates(situation: Situation) -> list[str]:
         )
     if fz.latency_now_source == "estimate" and fz.latency_now_ms is not None:
         out.append(
-            f"Latency of the original on {t.name}: about {fz.latency_now_ms:.3g} ms "
+            f"Latency of the original on the device: about {fz.latency_now_ms:.3g} ms "
             "(estimate from the model's operation count and the device's peak compute and bandwidth; not measured)."
         )
     if fz.latency_best_post_training_ms is not None and fz.best_post_training_technique:
@@ -176,8 +187,14 @@ def _estimates(situation: Situation) -> list[str]:
             else f"scaled from the {fz.latency_now_source} measurement by an estimate"
         )
         out.append(
-            f"Best post-training latency on {t.name}: about {fz.latency_best_post_training_ms:.3g} ms "
+            f"Best post-training latency on the device: about {fz.latency_best_post_training_ms:.3g} ms "
             f"with {fz.best_post_training_technique} ({label})."
+        )
+    if fz.size_embeddings_4bit is not None:
+        share = embedding_share(situation.model) or 0.0
+        out.append(
+            f"int8_dynamic with 4-bit embedding tables: about {fz.size_embeddings_4bit:.2g}x smaller at best "
+            f"(estimate: {share:.0%} of the weights sit in embedding tables, stored at 4 bits, the rest at 8)."
         )
     # Say why a technique has no estimate rather than print a number a warning contradicts (feasibility.outlooks).
     notes: dict[str, list[str]] = {}

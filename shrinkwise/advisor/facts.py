@@ -32,6 +32,10 @@ Expertise = Literal["novice", "intermediate", "expert"]
 DeviceKind = Literal["cpu", "gpu", "npu", "mcu", "unknown"]
 DeviceClass = Literal["desktop", "laptop", "server", "phone", "sbc", "embedded_gpu", "mcu", "unknown"]
 Precision = Literal["fp32", "fp16", "bf16", "int8", "int4", "palette"]
+CpuArch = Literal["x86", "arm", "other", "unknown"]
+# The CPU instructions that make int8 math fast: VNNI (VPDPBUSD) and AMX on x86; SDOT/UDOT (dot-product) and
+# SMMLA/UMMLA (i8mm, int8 matrix multiply) on Arm.
+Int8Instruction = Literal["vnni", "amx", "dotprod", "i8mm"]
 LatencyStatistic = Literal["median", "p90", "worst_case"]
 
 
@@ -66,6 +70,9 @@ class ModelFacts(_Facts):
         default=None, ge=0.0, le=1.0, description="Share of parameters in MatMul/Gemm"
     )
     conv_param_share: float | None = Field(default=None, ge=0.0, le=1.0, description="Share of parameters in Conv")
+    embedding_param_share: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Share of parameters in tables read by Gather (embeddings)"
+    )
     matmul_time_share: float | None = Field(
         default=None, ge=0.0, le=1.0, description="Share of profiled time in MatMul/Gemm"
     )
@@ -95,6 +102,10 @@ class TargetFacts(_Facts):
     kind: DeviceKind = "unknown"
     device_class: DeviceClass = "unknown"
     is_this_computer: bool = False
+    cpu_arch: CpuArch = Field(default="unknown", description="The CPU's instruction set family (CPU targets)")
+    int8_instructions: list[Int8Instruction] = Field(
+        default_factory=list, description="int8 dot-product instructions the CPU has (empty = none or not a CPU)"
+    )
     memory_mb: float | None = Field(default=None, gt=0.0, description="RAM a model can realistically use, MB")
     storage_mb: float | None = Field(default=None, gt=0.0, description="Storage for the model file, MB")
     peak_gflops_fp32: float | None = Field(default=None, gt=0.0)
@@ -134,6 +145,11 @@ class BudgetFacts(_Facts):
     )
     max_disagreement_pct: float | None = Field(
         default=None, ge=0.0, le=100.0, description="Largest acceptable share of inputs whose answer changes, %"
+    )
+    min_speedup: float | None = Field(
+        default=None,
+        gt=0.0,
+        description="Least acceptable speed-up over the original, timed side by side with it (1 = never slower)",
     )
     min_cosine: float | None = Field(
         default=None,

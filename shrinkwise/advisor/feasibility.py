@@ -26,6 +26,8 @@ DTYPE_BITS = {"fp32": 32, "fp16": 16, "bf16": 16, "int8": 8, "int4": 4, "mixed":
 # Dtypes whose bits per weight are really known (mixed and unknown only default to 32 bits for the arithmetic).
 KNOWN_DTYPES = ("fp32", "fp16", "bf16", "int8", "int4")
 CONV_HEAVY_SHARE = 0.3  # the share of Conv weights from which dynamic int8's ConvInteger path matters
+NOTHING_LEFT_SHARE = 0.02  # a technique that would shrink at most this share of the weights changes nothing
+EMBEDDING_4BIT_MIN_SHARE = 0.2  # below this, 4-bit embedding tables change the file too little to be a rung
 
 
 class Limits(BaseModel):
@@ -76,6 +78,11 @@ class Feasibility(BaseModel):
     size_best_post_training: float = 1.0
     size_best_low_bit: float = 1.0
     size_best_training: float = 1.0
+    size_best_int8: float = Field(default=1.0, description="Best size factor of the 8-bit techniques that can run")
+    size_embeddings_4bit: float | None = Field(
+        default=None,
+        description="Best-case size factor of dynamic int8 with the embedding tables at 4 bits (None = not applicable)",
+    )
     size_reachable_post_training: bool | None = None
     size_reachable_low_bit: bool | None = None
     size_reachable_training: bool | None = None
@@ -130,6 +137,34 @@ def model_size(model: ModelFacts) -> tuple[float | None, SizeSource]:
     return None, "none"
 
 
+def layer_share(model: ModelFacts, op_types: tuple[str, ...]) -> float:
+    """Share of the weights in the largest layers of these op types (a lower bound: only the largest are listed)."""
+    return round(min(1.0, sum(l.parameter_share for l in model.largest_layers if l.op_type in op_types)), 4)
+
+
+def embedding_share(model: ModelFacts) -> float | None:
+    """Share of the weights in embedding tables (Gather): the profiled share, else the largest layers that are Gathers."""
+    if model.embedding_param_share is not None:
+        return model.embedding_param_share
+    gathers = [l.parameter_share for l in model.largest_layers if l.op_type == "Gather"]
+    return round(sum(gathers), 4) if gathers else None
+
+
+def embeddings_4bit_factor(model: ModelFacts, target: TargetFacts, int8_dynamic_runs: bool | None) -> float | None:
+    """Best case of int8_dynamic with `embedding_bits=4`: the tables at 4 bits, every other weight at 8.
+
+    Only where ONNX Runtime's CPU kernel for 4-bit tables (GatherBlockQuantized) can load it: a CPU that quantizes
+    on the fly, with 4-bit weights among its formats. None when the model's embeddings are too small to matter.
+    """
+    share = embedding_share(model)
+    cur = DTYPE_BITS[model.weight_dtype]
+    if share is None or share < EMBEDDING_4BIT_MIN_SHARE or model.weight_dtype not in ("fp32", "fp16", "bf16"):
+        return None
+    if int8_dynamic_runs is False or (target.known and (target.kind != "cpu" or "int4" not in target.precisions)):
+        return None
+    return round(1.0 / (share * 4 / cur + (1.0 - share) * 8 / cur), 3)
+
+
 def _compute_for(precisions: list[str], target: TargetFacts) -> str | None:
     """The arithmetic a technique's output runs in on this target (None = cannot run there)."""
     if "int8" in precisions and "int8" in target.precisions:
@@ -147,6 +182,8 @@ def outlooks(model: ModelFacts, target: TargetFacts, manifest: dict[str, dict[st
     cur_bits = DTYPE_BITS[model.weight_dtype]
     size, _ = model_size(model)
     conv = model.conv_param_share or 0.0
+    gru_rnn = layer_share(model, ("GRU", "RNN"))
+    recurrent = layer_share(model, ("LSTM", "GRU", "RNN"))
     out: list[Outlook] = []
     for tid, entry in manifest.items():
         precisions = list(entry.get("precisions", []))
@@ -170,16 +207,27 @@ def outlooks(model: ModelFacts, target: TargetFacts, manifest: dict[str, dict[st
             share = (
                 model.matmul_param_share if tid == "int4_weight_only" and model.matmul_param_share is not None else 1.0
             )
-            if tid == "int8_dynamic" and conv >= CONV_HEAVY_SHARE:
-                # int8_dynamic leaves Conv in float (ConvInteger is slow): only the other weights shrink, and the
-                # convolutions still run in float, so no int8 speed-up is promised.
-                share = 1.0 - conv
-                note = "int8_dynamic leaves Conv layers in float32; int8_static shrinks them"
-                if runs is not False and compute == "int8":
-                    compute = "fp32" if target.peak_gflops_fp32 else "fp16"
-                if share <= 0.0:
-                    runs, reason = False, "int8_dynamic leaves Conv layers in float32 and this model has nothing else"
             calibrated = bool(entry.get("needs", {}).get("calibration")) and "int8" in precisions
+            if tid == "int8_dynamic":
+                # int8_dynamic leaves Conv in float (ConvInteger is slow) and ONNX Runtime has no dynamic GRU/RNN
+                # kernel: only the other weights shrink, and a model that is mostly those gets no int8 speed-up.
+                kept = min(1.0, conv + gru_rnn)
+                share = 1.0 - kept
+                if conv >= CONV_HEAVY_SHARE:
+                    note = "int8_dynamic leaves Conv layers in float32; int8_static shrinks them"
+                elif gru_rnn:
+                    note = "int8_dynamic leaves GRU/RNN layers in float32 (ONNX Runtime has no dynamic int8 kernel)"
+                if kept >= CONV_HEAVY_SHARE and runs is not False and compute == "int8":
+                    compute = "fp32" if target.peak_gflops_fp32 else "fp16"
+                if share <= NOTHING_LEFT_SHARE:
+                    kind = "Conv" if conv >= gru_rnn else "GRU/RNN"
+                    runs, reason = (
+                        False,
+                        f"int8_dynamic leaves {kind} layers in float32 and this model has nothing else",
+                    )
+            elif calibrated and recurrent:
+                share = 1.0 - recurrent  # static int8 has no recurrent kernel: LSTM/GRU/RNN stay float
+                note = "static int8 leaves LSTM/GRU/RNN layers in float32"
             if calibrated and model.arch_family == "transformer" and target.kind == "cpu":
                 # Default static int8 measured 1.6-1.8x slower than fp32 on MiniLM (rules/quantization/
                 # static-int8-hurts-transformers.yaml): an int8 roofline number would contradict that warning.
@@ -237,7 +285,14 @@ def assess(
     size_now, size_src = model_size(model)
     quant_best = max((o.size_factor or 1.0 for o in runnable if o.tier == "post_training"), default=1.0)
     ptq = [o for o in runnable if o.tier == "post_training"]
-    size_ptq = quant_best
+    int8_best = max(
+        (o.size_factor or 1.0 for o in ptq if int(manifest.get(o.technique, {}).get("bits", 32)) == 8), default=1.0
+    )
+    dynamic = next((o for o in looks if o.technique == "int8_dynamic"), None)
+    emb4 = (
+        embeddings_4bit_factor(model, target, None if dynamic is None else dynamic.runs_on_target) if dynamic else None
+    )
+    size_ptq = max(quant_best, emb4 or 1.0)
     size_low = max([size_ptq, *(o.size_factor or 1.0 for o in runnable if o.tier == "low_bit")])
     cur_bits = DTYPE_BITS[model.weight_dtype]
     if "palette" in target.precisions:
@@ -313,6 +368,8 @@ def assess(
         size_best_post_training=round(size_ptq, 3),
         size_best_low_bit=round(size_low, 3),
         size_best_training=round(size_train, 3),
+        size_best_int8=round(int8_best, 3),
+        size_embeddings_4bit=emb4,
         size_reachable_post_training=reach(size_gap, size_ptq),
         size_reachable_low_bit=reach(size_gap, size_low),
         size_reachable_training=reach(size_gap, size_train),

@@ -106,6 +106,17 @@ def detect_this_computer(
     elif not flags:
         notes.append("Could not read the CPU flags here; int8 speed-up is unknown, so it is not assumed.")
     int8_fast = any(f in flags for f in (*X86_INT8_FLAGS, *ARM_INT8_FLAGS))
+    is_x86 = machine in ("x86_64", "amd64", "i386", "i686", "x86")
+    instructions = [
+        name
+        for name, present in (
+            ("vnni", bool(flags & {"avx512_vnni", "avx_vnni"})),
+            ("amx", "amx_int8" in flags),
+            ("dotprod", "asimddp" in flags),
+            ("i8mm", "i8mm" in flags),
+        )
+        if present
+    ]
     if "avx512f" in flags:
         per_cycle = 64.0
     elif "avx2" in flags and "fma" in flags:
@@ -115,8 +126,14 @@ def detect_this_computer(
     else:
         per_cycle = 8.0
     fp32 = cores * (ghz or 2.5) * per_cycle
-    if int8_fast:
-        isa = "with fast int8 (VNNI or dot-product)"
+    if is_arm and "i8mm" in flags:
+        isa = "int8 dot-product and i8mm"
+    elif is_arm and "asimddp" in flags:
+        isa = "int8 dot-product"
+    elif is_arm:
+        isa = "no int8 dot-product"
+    elif int8_fast:
+        isa = "AVX-512 VNNI" if "avx512_vnni" in flags else "VNNI"
     elif "avx2" in flags:
         isa = "AVX2 without VNNI"
     else:
@@ -130,6 +147,8 @@ def detect_this_computer(
         kind="cpu",
         device_class="desktop",
         is_this_computer=True,
+        cpu_arch="arm" if is_arm else ("x86" if is_x86 else "other"),
+        int8_instructions=instructions,  # type: ignore[arg-type]
         memory_mb=_memory_mb(meminfo_text) if cpuinfo_text is None or meminfo_text else None,
         storage_mb=_storage_mb(),
         peak_gflops_fp32=round(fp32, 1),

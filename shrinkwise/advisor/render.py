@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from shrinkwise.advisor.advice import Advice, PlanStep, Question, Statement
 from shrinkwise.advisor.coverage import CoverageRow
+from shrinkwise.advisor.feasibility import Feasibility
 from shrinkwise.advisor.provenance import CONFIDENCE_WORDS, Provenance
 from shrinkwise.advisor.rules import LoadedRule
 from shrinkwise.advisor.targets import TargetProfile
@@ -26,6 +27,8 @@ def _sources(sources: Iterable[Provenance], indent: str) -> list[str]:
     for p in sources:
         lesson = f" [{p.lesson}]" if p.lesson else ""
         out += _wrap(f"source: {p.label()}{lesson}", indent)
+        if p.note:  # caveats such as "not checked against its full text" are part of the evidence
+            out += _wrap(f"note: {p.note}", indent + "  ")
     return out
 
 
@@ -37,12 +40,21 @@ def _statement(s: Statement, head: str, indent: str = "    ") -> list[str]:
     return lines + _sources(s.sources, indent)
 
 
+def _setting(value: object) -> str:
+    """A config value as it is typed in a recipe (true, [MatMul, Gemm]), not as Python prints it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_setting(v) for v in value) + "]"
+    return str(value)
+
+
 def _step(s: PlanStep) -> list[str]:
     kind = f"technique {s.technique}" if s.technique else f"activity {s.activity}"
     lines = _wrap(f"{s.position}. {s.name}  [{kind}; rule {s.rule_id}]", "  ")
     lines += _wrap(s.what, "     ")
     if s.config:
-        lines += _wrap("config: " + ", ".join(f"{k}={v}" for k, v in s.config.items()), "     ")
+        lines += _wrap("config: " + ", ".join(f"{k}={_setting(v)}" for k, v in s.config.items()), "     ")
     if s.expected:
         lines += _wrap(f"expected: {s.expected}", "     ")
     if s.needs:
@@ -79,6 +91,50 @@ def _num(value: float | None, unit: str = "") -> str:
     return (f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}") + unit
 
 
+SOURCE_WORDS = {
+    "device": "measured on the device",
+    "host": "measured on this computer",
+    "estimate": "estimate",
+    "proxy": "measured on a similar device",
+}
+
+
+def _gap(gap: float | None, need: str, budget: str) -> str:
+    """A gap (now / budget) in words: how much must change, or that the budget is already met."""
+    if gap is None:
+        return f"no {budget} budget set"
+    if gap <= 1.0:
+        return f"already within the {budget} budget"
+    return f"must {need} {gap:.2f}x to meet the {budget} budget"
+
+
+def _feasibility_size(fz: Feasibility) -> str:
+    now = "" if fz.size_now_mb is None else f"now {_num(fz.size_now_mb, ' MB')}, "
+    return (
+        f"size: {now}{_gap(fz.size_gap, 'shrink', 'size')}; best case here: {fz.size_best_int8:.1f}x smaller at "
+        f"8 bits, {fz.size_best_post_training:.1f}x with no training at all, {fz.size_best_low_bit:.1f}x at 4 bits, "
+        f"{fz.size_best_training:.1f}x with training"
+    )
+
+
+def _feasibility_latency(fz: Feasibility) -> str:
+    if fz.latency_now_ms is None:
+        now = "not known yet"
+    else:
+        now = f"now about {_num(fz.latency_now_ms, ' ms')} ({SOURCE_WORDS.get(fz.latency_now_source, 'estimate')})"
+    best = (
+        ""
+        if fz.latency_best_post_training_ms is None
+        else f"; best post-training about {_num(fz.latency_best_post_training_ms, ' ms')} (estimate)"
+    )
+    return f"latency: {now}; {_gap(fz.latency_gap, 'be faster by', 'latency')}{best}"
+
+
+def _feasibility_memory(fz: Feasibility) -> str:
+    now = "not known yet" if fz.memory_now_mb is None else f"now about {_num(fz.memory_now_mb, ' MB')}"
+    return f"memory: {now}; {_gap(fz.memory_gap, 'shrink', 'memory')}"
+
+
 def advice_text(advice: Advice, model_name: str = "") -> str:
     fz = advice.feasibility
     title = f"Advice for {model_name or 'the model'} on {advice.target_name}"
@@ -106,17 +162,9 @@ def advice_text(advice: Advice, model_name: str = "") -> str:
             lines += _question(q)
         lines.append("")
     lines += ["Feasibility (before any run)"]
-    lines += _wrap(
-        f"size: must shrink {_num(fz.size_gap, 'x')}; best case here: {fz.size_best_post_training:.1f}x post-training "
-        f"(>= 6 bits), {fz.size_best_low_bit:.1f}x at 4 bits, {fz.size_best_training:.1f}x with training",
-        "  ",
-    )
-    lines += _wrap(
-        f"latency: now {_num(fz.latency_now_ms, ' ms')} ({fz.latency_now_source}), gap {_num(fz.latency_gap, 'x')}, "
-        f"best post-training {_num(fz.latency_best_post_training_ms, ' ms')}",
-        "  ",
-    )
-    lines += _wrap(f"memory: now {_num(fz.memory_now_mb, ' MB')}, gap {_num(fz.memory_gap, 'x')}", "  ")
+    lines += _wrap(_feasibility_size(fz), "  ")
+    lines += _wrap(_feasibility_latency(fz), "  ")
+    lines += _wrap(_feasibility_memory(fz), "  ")
     for note in advice.estimates:
         lines += _wrap(f"* {note}", "  ")
     return "\n".join(lines).rstrip() + "\n"

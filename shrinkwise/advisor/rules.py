@@ -50,6 +50,18 @@ class Action(_Strict):
     config: dict[str, Any] = Field(default_factory=dict, description="recommend: the technique's settings")
     expected: str = Field(default="", description="recommend: the expected effect, in words")
     order: int = Field(default=50, ge=0, le=100, description="Position in the plan or question list; lower first")
+    variant: str = Field(
+        default="",
+        pattern=r"^[a-z0-9-]*$",
+        description="recommend: names a second setting of the same technique as its own plan step (e.g. "
+        "embeddings-4bit); steps of one technique and variant are merged",
+    )
+    name: str = Field(default="", description="recommend: the step's name for people, when not the technique's title")
+    marker_op: str = Field(
+        default="",
+        description="recommend with a variant: an op type in a candidate's graph showing this variant was run "
+        "(e.g. GatherBlockQuantized)",
+    )
     needs: list[str] = Field(default_factory=list, description="recommend: what it needs beyond the manifest's needs")
     blocks: list[str] = Field(
         default_factory=list, description="block: technique ids, activities, or '*' for all techniques"
@@ -61,8 +73,18 @@ class Action(_Strict):
     def _shape(self) -> Action:
         if self.kind == "recommend" and (self.technique is None) == (self.activity is None):
             raise ValueError("a recommend action names exactly one of 'technique' or 'activity'")
-        if self.kind != "recommend" and (self.technique or self.activity or self.config or self.expected):
-            raise ValueError("only a recommend action has technique, activity, config or expected")
+        if self.kind != "recommend" and (
+            self.technique
+            or self.activity
+            or self.config
+            or self.expected
+            or self.variant
+            or self.marker_op
+            or self.name
+        ):
+            raise ValueError("only a recommend action has technique, activity, config, expected or variant")
+        if (self.variant or self.marker_op) and not (self.variant and self.marker_op and self.technique):
+            raise ValueError("a variant names its technique and the marker_op that shows it was run")
         if self.activity and self.config:
             raise ValueError("an activity has no config")
         if self.kind == "block" and not self.blocks:

@@ -21,7 +21,7 @@ from shrinkwise.advisor.facts import (
     TargetFacts,
     UserFacts,
 )
-from shrinkwise.advisor.feasibility import Feasibility, assess, load_limits
+from shrinkwise.advisor.feasibility import Feasibility, assess, load_limits, model_size
 from shrinkwise.advisor.targets import get_target
 
 Manifest = dict[str, dict[str, Any]]
@@ -45,6 +45,7 @@ class CandidateView(CandidateFacts):
     meets_disagreement: bool | None = None
     meets_subgroups: bool | None = None
     meets_fidelity: bool | None = None
+    meets_speedup: bool | None = None
     meets_all_budgets: bool | None = None
     runs_on_target: bool | None = Field(default=None, description="None when the target is unknown")
     cannot_run_because: list[str] = Field(default_factory=list, description="Why it cannot run on the target")
@@ -132,10 +133,11 @@ def _candidate(c: CandidateFacts, facts: Facts, target: TargetFacts, manifest: M
     )
     changes = {e.get("changes", "unknown") for e in entries}
     b, m = facts.budget, facts.model
+    original_mb, _ = model_size(m)  # the file size, else parameters x dtype
     size = (
         c.size_mb
         if c.size_mb is not None
-        else (None if c.size_ratio is None or m.size_mb is None else c.size_ratio * m.size_mb)
+        else (None if c.size_ratio is None or original_mb is None else round(c.size_ratio * original_mb, 6))
     )
     lat_counts = (
         c.latency_source == "device"
@@ -145,7 +147,7 @@ def _candidate(c: CandidateFacts, facts: Facts, target: TargetFacts, manifest: M
     latency = (
         c.latency_ms
         if c.latency_ms is not None
-        else (None if c.latency_ratio is None or m.latency_ms is None else c.latency_ratio * m.latency_ms)
+        else (None if c.latency_ratio is None or m.latency_ms is None else round(c.latency_ratio * m.latency_ms, 6))
     )
     within = (
         None
@@ -166,10 +168,19 @@ def _candidate(c: CandidateFacts, facts: Facts, target: TargetFacts, manifest: M
         else c.max_subgroup_drop_pts <= b.accuracy_drop_pts
     )
     meets_fid = None if b.min_cosine is None or c.cosine_mean is None else c.cosine_mean >= b.min_cosine
+    # A speed-up budget is judged on the paired ratio (timed interleaved with the original in the same run), which a
+    # busy machine shifts far less than two medians measured minutes apart.
+    ratio_counts = c.latency_source == "device" or target.is_this_computer
+    meets_speedup = (
+        None
+        if b.min_speedup is None or not c.latency_ratio or not ratio_counts
+        else 1.0 / c.latency_ratio >= b.min_speedup
+    )
     checks = [
         v
         for is_set, v in (
             (b.min_cosine is not None, meets_fid),
+            (b.min_speedup is not None, meets_speedup),
             (b.size_mb is not None, meets_size),
             (b.latency_ms is not None, meets_lat),
             (b.peak_memory_mb is not None, meets_mem),
@@ -181,8 +192,10 @@ def _candidate(c: CandidateFacts, facts: Facts, target: TargetFacts, manifest: M
     ]
     cannot = _cannot_run(c, entries, target)
     return CandidateView(
-        **c.model_dump(exclude={"bits", "training_aware", "quantizes_activations", "label"}),
+        **c.model_dump(exclude={"bits", "training_aware", "quantizes_activations", "label", "size_mb", "latency_ms"}),
         label=c.label or c.id,
+        size_mb=size,
+        latency_ms=latency,
         bits=bits,
         training_aware=training,
         quantizes_activations=acts,
@@ -200,6 +213,7 @@ def _candidate(c: CandidateFacts, facts: Facts, target: TargetFacts, manifest: M
         meets_disagreement=meets_dis,
         meets_subgroups=meets_groups,
         meets_fidelity=meets_fid,
+        meets_speedup=meets_speedup,
         meets_all_budgets=_tri_and(*checks) if checks else None,
         runs_on_target=None if not target.known else not cannot,
         cannot_run_because=cannot,

@@ -54,7 +54,8 @@ def sources_html(sources: list[Any]) -> str:
         name = html.escape(s.source)
         if s.url:
             name = f"<a style='color:{theme.severity('info')}' href='{html.escape(s.url)}'>{name}</a>"
-        parts.append(f"{name} — <i>{html.escape(confidence_words(s.confidence))}</i>")
+        note = f" ({html.escape(s.note)})" if getattr(s, "note", "") else ""  # e.g. "not checked against its full text"
+        parts.append(f"{name} — <i>{html.escape(confidence_words(s.confidence))}</i>{note}")
     return "Source: " + "; ".join(parts) if parts else ""
 
 
