@@ -154,6 +154,7 @@ def model_facts(project: Project, profile: ModelProfile | None, stale: bool | No
             macs=profile.total_macs,
             matmul_param_share=_share(profile, MATMUL_OPS),
             conv_param_share=conv,
+            embedding_param_share=_share(profile, {"Gather"}),
             matmul_time_share=_time_share(profile, MATMUL_OPS),
             conv_time_share=_time_share(profile, CONV_OPS),
             largest_layers=[
