@@ -70,9 +70,11 @@ format: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/shrinkwise demo --out $(DEMO_DIR)
 
+# bench_autopilot includes NNCF when it is installed (`$(BIN)/pip install nncf`), else it says it skipped it.
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench.bench_techniques
+	$(BIN)/python -m bench.bench_autopilot
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -100,7 +100,10 @@ def model_dir() -> Path:
     return Path(get_model_path())
 
 
-def export(out_path: Path) -> Path:
+def export(out_path: Path, pooled: bool = False) -> Path:
+    """The BERT body (output `token_embeddings`), or with `pooled` the whole sentence-transformers model: masked
+    mean pooling and L2 normalisation in the graph (output `sentence_embedding`), what a user of this model ships.
+    The pooled output lets a project score padded batches by the cosine that matters (padding is masked out)."""
     import torch
     from transformers import AutoModel
 
@@ -112,13 +115,19 @@ def export(out_path: Path) -> Path:
             self.bert = model
 
         def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
-            return self.bert(
+            tokens = self.bert(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
+            if not pooled:
+                return tokens
+            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+            mean = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, dim=-1)
 
     ids = torch.ones((1, 8), dtype=torch.int64)
     axes = {n: {0: "batch", 1: "seq"} for n in INPUTS}
-    axes["token_embeddings"] = {0: "batch", 1: "seq"}
+    output = "sentence_embedding" if pooled else "token_embeddings"
+    axes[output] = {0: "batch"} if pooled else {0: "batch", 1: "seq"}
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -127,7 +136,7 @@ def export(out_path: Path) -> Path:
             (ids, ids, torch.zeros_like(ids)),
             str(out_path),
             input_names=list(INPUTS),
-            output_names=["token_embeddings"],
+            output_names=[output],
             dynamic_axes=axes,
             opset_version=17,
             dynamo=False,
@@ -157,3 +166,9 @@ def embed(session, feeds: list[dict[str, np.ndarray]]) -> np.ndarray:  # type: i
         v = (tokens * mask).sum(0) / mask.sum()
         out.append(v / np.linalg.norm(v))
     return np.stack(out)
+
+
+def padded(feeds: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Batch-1 feeds as one batch padded to the longest (attention_mask 0 on the padding): a project's .npz."""
+    longest = max(f["input_ids"].shape[1] for f in feeds)
+    return {k: np.concatenate([np.pad(f[k], ((0, 0), (0, longest - f[k].shape[1]))) for f in feeds]) for k in INPUTS}
