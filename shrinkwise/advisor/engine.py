@@ -201,7 +201,10 @@ def _estimates(situation: Situation) -> list[str]:
     for o in fz.outlooks:
         if o.note.startswith("no latency estimate") and t.known:
             notes.setdefault(o.note, []).append(o.technique)
-    out.extend(f"{', '.join(techniques)}: {note}." for note, techniques in notes.items())
+    out.extend(
+        f"No latency estimate for {', '.join(techniques)}: {note.removeprefix('no latency estimate: ')}."
+        for note, techniques in notes.items()
+    )
     if fz.memory_now_mb is not None and not (t.is_this_computer and situation.model.peak_memory_mb):
         out.append(
             f"Peak memory of the original: about {fz.memory_now_mb:.3g} MB (estimate: weights plus the largest activations)."

@@ -251,6 +251,8 @@ def outlooks(model: ModelFacts, target: TargetFacts, manifest: dict[str, dict[st
             compute, tier, factor = _compute_for(["fp32", "fp16", "int8"], target), "architecture", None
         if training and tier in ("post_training", "low_bit"):
             tier = "training"
+        if not target.known:  # nobody can say whether an unknown device runs it: unknown, neither yes nor no
+            runs, reason = None, ""
         latency = None
         if runs is not False and compute and size is not None:
             weight_mb = size / (factor or 1.0)
