@@ -32,10 +32,13 @@ def tiny_text_encoder(path: Path, vocab: int = VOCAB, seed: int = 0) -> Path:
         numpy_helper.from_array((rng.normal(size=(HIDDEN, 4 * HIDDEN)) / HIDDEN**0.5).astype(f32), "w1"),
         numpy_helper.from_array(rng.normal(0, 0.01, 4 * HIDDEN).astype(f32), "b1"),
         numpy_helper.from_array((rng.normal(size=(4 * HIDDEN, HIDDEN)) / (4 * HIDDEN) ** 0.5).astype(f32), "w2"),
+        # an int64 constant looked up by a Gather, as exporters write for position-id buffers: not a weight table
+        numpy_helper.from_array(np.arange(POSITIONS, dtype=np.int64), "position_buffer"),
     ]
     nodes = [
         helper.make_node("Gather", ["word_table", "input_ids"], ["word"], name=WORD_NODE),
-        helper.make_node("Gather", ["position_table", "position_ids"], ["pos"], name="position_embeddings"),
+        helper.make_node("Gather", ["position_buffer", "position_ids"], ["pos_ids"], name="position_ids_lookup"),
+        helper.make_node("Gather", ["position_table", "pos_ids"], ["pos"], name="position_embeddings"),
         helper.make_node("Add", ["word", "pos"], ["emb"], name="add_embeddings"),
         helper.make_node("MatMul", ["emb", "w1"], ["h1"], name="fc1"),
         helper.make_node("Add", ["h1", "b1"], ["h1b"], name="fc1_bias"),
@@ -154,3 +157,20 @@ def test_gather_not_quantized_leaves_tables_alone(encoder: Path, tmp_path: Path)
     path, art = quantize(encoder, tmp_path, embedding_bits=4, op_types_to_quantize=("MatMul",))
     assert art.details["int4_gathers"] == 0 and art.details["quantized_gathers"] == 0
     assert any("Gather is not among op_types_to_quantize" in n for n in art.notes)
+
+
+def test_int4_weight_only_embeddings_convert_the_opset_and_skip_integer_gathers(encoder: Path, tmp_path: Path) -> None:
+    """int4_weight_only(quantize_embeddings=True) shares the guards: its file loads (ReduceMean converted, the int64
+    position buffer left alone) and stays close to float."""
+    from shrinkwise.compression.techniques import int4_weight_only
+
+    _, art = run(
+        int4_weight_only.apply,
+        TechniqueContext(onnx_path=encoder, out_dir=tmp_path),
+        int4_weight_only.Config(quantize_embeddings=True, block_size=64),
+    )
+    model = onnx.load(str(tmp_path / art.path))
+    ops = [n.op_type for n in model.graph.node]
+    assert ops.count("GatherBlockQuantized") == 2 and ops.count("MatMulNBits") == 2
+    assert ops.count("Gather") == 1  # the int64 buffer look-up
+    assert cosines(encoder, tmp_path / art.path, feeds()).min() >= 0.98

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from shrinkwise.compression.errors import TechniqueError, runtime_error_text
 from shrinkwise.compression.events import LogLine, Progress
+from shrinkwise.compression.techniques._int4_tables import other_gathers, with_int4_opset
 from shrinkwise.compression.techniques.base import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
 
 
@@ -73,7 +74,16 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
             fix="use int8_dynamic or fp16 for this model",
         )
     yield Progress(fraction=0.2, message=f"quantizing {len(candidates)} weight tensor(s) to 4 bits")
+    exclude = list(config.nodes_to_exclude)
     try:
+        if config.quantize_embeddings:
+            # Only the float tables found above; an int64 shape Gather would break the quantizer. The 4-bit tables
+            # need opset 21, converted by ONNX (the quantizer would only relabel it and leave invalid ops).
+            inits = ou.initializers(model)
+            tables = [r.node for r in candidates if r.op_type == "Gather" and len(inits[r.name].dims) >= 2]
+            exclude += other_gathers(model, tables)
+            if tables:
+                model = with_int4_opset(model)
         with ou.quiet():
             quant = MatMulNBitsQuantizer(
                 model,
@@ -81,7 +91,7 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
                 block_size=config.block_size,
                 is_symmetric=config.is_symmetric,
                 accuracy_level=config.accuracy_level or None,
-                nodes_to_exclude=list(config.nodes_to_exclude),
+                nodes_to_exclude=exclude,
                 op_types_to_quantize=op_types,
             )
             quant.process()

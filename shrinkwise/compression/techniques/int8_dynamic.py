@@ -20,6 +20,7 @@ from pydantic import Field
 
 from shrinkwise.compression.errors import TechniqueError, runtime_error_text
 from shrinkwise.compression.events import LogLine, Progress
+from shrinkwise.compression.techniques._int4_tables import INT4_OPSET, default_opset, other_gathers, with_int4_opset
 from shrinkwise.compression.techniques.base import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
 
 if TYPE_CHECKING:  # onnx is imported lazily: importing a technique must stay cheap
@@ -89,8 +90,6 @@ def _quantized_gathers(model: onnx.ModelProto) -> int:
 # 4-bit tables: Gathers whose float table has at least this many rows. Vocabularies have tens of thousands; position
 # and token-type tables (512 / 2 rows in BERT) are small, cost little in int8, and lost more cosine at 4 bits.
 INT4_TABLE_MIN_ROWS = 2048
-# GatherBlockQuantized stores int4/uint4 tensors, which exist from opset 21 (and IR version 10) on.
-INT4_OPSET = 21
 
 
 def large_tables(model: onnx.ModelProto, exclude: tuple[str, ...] = ()) -> list[str]:
@@ -105,39 +104,6 @@ def large_tables(model: onnx.ModelProto, exclude: tuple[str, ...] = ()) -> list[
     ]
 
 
-def _gather_names(graph: onnx.GraphProto) -> list[str]:
-    """Every named Gather node, sub-graphs included (the 4-bit quantizer walks them too)."""
-    names = []
-    for node in graph.node:
-        if node.op_type == "Gather" and node.name:
-            names.append(node.name)
-        for attr in node.attribute:
-            for g in [attr.g] if attr.HasField("g") else list(attr.graphs):
-                names += _gather_names(g)
-    return names
-
-
-def _with_int4_opset(src: Path, dst: Path) -> Path:
-    """The model converted to opset 21 (int4 tensors) by ONNX's version converter, before any quantization.
-
-    ONNX Runtime's 4-bit quantizer only relabels the opset, which leaves ops whose signature moved invalid
-    (ReduceMean's axes became an input in opset 18: ONNX Runtime then refuses the file); ONNX's converter rewrites
-    them. The converter cannot read contrib ops, so this runs on the float graph, before quantize_dynamic.
-    """
-    from onnx import version_converter
-
-    from shrinkwise.compression.techniques import _onnx_utils as ou
-
-    model = ou.load(src)
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), INT4_OPSET)
-    if opset >= INT4_OPSET:
-        return src
-    converted = version_converter.convert_version(model, INT4_OPSET)
-    converted.ir_version = max(converted.ir_version, 10)  # int4 tensors exist from IR version 10 on
-    ou.save(converted, dst)
-    return dst
-
-
 def _tables_to_int4(path: Path, targets: list[str], block_size: int) -> tuple[onnx.ModelProto, int]:
     """Replace the target Gathers by 4-bit GatherBlockQuantized (asymmetric row blocks); every other Gather stays."""
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
@@ -145,14 +111,13 @@ def _tables_to_int4(path: Path, targets: list[str], block_size: int) -> tuple[on
     from shrinkwise.compression.techniques import _onnx_utils as ou
 
     model = ou.load(path)
-    keep = [n for n in _gather_names(model.graph) if n not in set(targets)]
     with ou.quiet():
         quant = MatMulNBitsQuantizer(
             model,
             bits=4,
             block_size=block_size,
             is_symmetric=False,
-            nodes_to_exclude=keep,
+            nodes_to_exclude=other_gathers(model, targets),
             op_types_to_quantize=("Gather",),
         )
         quant.process()
@@ -205,7 +170,9 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
             int4_targets = large_tables(model, config.nodes_to_exclude)
             if int4_targets:
                 try:
-                    src = _with_int4_opset(src, Path(tmp) / "opset21.onnx")
+                    if (default_opset(model) or INT4_OPSET) < INT4_OPSET:
+                        src = Path(tmp) / "opset21.onnx"
+                        ou.save(with_int4_opset(model), src)
                 except Exception as exc:  # noqa: BLE001 - one line for the user
                     raise TechniqueError(
                         f"could not convert the model to opset {INT4_OPSET} for 4-bit embedding tables "
