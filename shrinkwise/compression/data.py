@@ -225,7 +225,9 @@ def load_image_folder(path: Path, signature: InputSignature) -> Dataset:
     layout, channels, height, width = _image_layout(spec, path)
     classes = sorted(p.name for p in path.iterdir() if p.is_dir())
     if not classes:
-        raise DataError("has no class sub-folders", path, "put the images of each class in their own sub-folder")
+        raise DataError(
+            "has no class sub-folders", path, "put the images (or .wav clips) of each class in their own sub-folder"
+        )
     images: list[np.ndarray] = []
     labels: list[int] = []
     for label, cls in enumerate(classes):
@@ -264,7 +266,11 @@ def _image_layout(spec: TensorSpec, path: Path) -> tuple[str, int, int, int]:
 
 
 def load_data(path: Path, signature: InputSignature) -> Dataset:
+    from shrinkwise.compression import audio  # wav folders and waveform .npz: features are computed on intake
+
     path = Path(path)
+    if audio.is_audio(path):
+        return audio.load_audio(path, signature)
     if path.is_dir():
         return load_image_folder(path, signature)
     if path.suffix.lower() == ".npz":

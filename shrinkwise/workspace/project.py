@@ -62,7 +62,7 @@ class ModelRef(_Record):
 class DataRef(_Record):
     path: str
     sha256: str
-    kind: Literal["npz", "image_folder", "demo"]
+    kind: Literal["npz", "image_folder", "audio_folder", "audio_npz", "demo"]
     role: Literal["all", "evaluation", "calibration", "training"] = "all"
     samples: int = 0
     health: DataHealth | None = None

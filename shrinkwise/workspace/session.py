@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from shrinkwise.compression.audio import audio_kind
 from shrinkwise.compression.data import DataHealth, Dataset, generated_inputs, health, load_data
 from shrinkwise.compression.errors import DataError, ModelLoadError, ProjectFileError, ShrinkwiseError
 from shrinkwise.compression.intake import UNCONFIRMED, ArchitectureTrustError, TorchModelSpec
@@ -287,7 +288,7 @@ class Session:
 
         data_path = bring_inside(self.folder, self.artifacts / "inputs", Path(data_path))
         dataset = load_data(data_path, model.signature)
-        kind = "image_folder" if data_path.is_dir() else "npz"
+        kind = audio_kind(data_path) or ("image_folder" if data_path.is_dir() else "npz")
         digest = sha256_tree(data_path) if data_path.is_dir() else sha256_file(data_path)
         calib = self.project.split.calibration_count if role in ("all", "calibration", "training") else None
         if calib is not None:
