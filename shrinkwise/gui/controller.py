@@ -148,6 +148,7 @@ class Controller(QObject):
         self.session_changed.emit()
         if goal is not None:  # typed on the Target page while this project was being opened or built
             self.set_goal(*goal)
+            self.goal_changed.emit()
         self.dirty_changed.emit(self.dirty)
         if session.project.model is not None and profile is None:
             self.profile_model()

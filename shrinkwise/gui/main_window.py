@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings()
         self.controller = Controller(self)
         self._close_when_idle = False
+        self._batch: list[RunItem] = []  # the runs queued since the queue was last idle
         self._shown_profile: tuple[Any, Any] | None = None
         self.setAcceptDrops(True)
         self.resize(1280, 800)
@@ -203,7 +204,7 @@ class MainWindow(QMainWindow):
         c.advice_message.connect(self.advice_page.show_message)
         c.output_written.connect(self.export_page.add_output)
         c.disagreements_loaded.connect(self.compare_page.show_images)
-        c.runs_queued.connect(lambda _items: (self.go(STEP_RUN), self._update_actions()))
+        c.runs_queued.connect(self._on_runs_queued)
         self.runs.finished.connect(self._on_run_finished)
         self.runs.idle.connect(self._on_runs_idle)
 
@@ -520,6 +521,11 @@ class MainWindow(QMainWindow):
     def start_sweep(self, request: dict[str, Any]) -> list[RunItem]:
         return self.controller.start_sweep(request)
 
+    def _on_runs_queued(self, items: list[RunItem]) -> None:
+        self._batch.extend(items)
+        self.go(STEP_RUN)
+        self._update_actions()
+
     def _show_run_details(self, item: RunItem) -> None:
         dialogs.show_details(self, "A run failed", f"“{item.label}” failed: {item.error}", item.details)
 
@@ -539,10 +545,19 @@ class MainWindow(QMainWindow):
                 self.refresh_compare()
 
     def _on_runs_idle(self) -> None:
+        """When the queue is done: close if asked to; else, if the user is still watching the Run page and a run
+        made a candidate, move on to Compare (the Run page is a waiting room; a failed run keeps them there)."""
         self._update_actions()
+        batch, self._batch = self._batch, []
         if self._close_when_idle:
             self._close_when_idle = False
             QTimer.singleShot(0, self.close)
+        elif (
+            self.current_step == STEP_RUN
+            and any(i.status == "finished" for i in batch)
+            and not any(i.status == "failed" for i in batch)
+        ):
+            self.go(STEP_COMPARE)
 
     # --- compare and export ----------------------------------------------------------------------------------------
 
