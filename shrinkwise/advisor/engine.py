@@ -184,7 +184,9 @@ def _estimates(situation: Situation) -> list[str]:
         label = (
             "estimate"
             if fz.latency_now_source in ("estimate", "none")
-            else f"scaled from the {fz.latency_now_source} measurement by an estimate"
+            else "scaled from the measurement on "
+            + ("this computer" if fz.latency_now_source == "host" else "the device")
+            + " by an estimate"
         )
         out.append(
             f"Best post-training latency on the device: about {fz.latency_best_post_training_ms:.3g} ms "

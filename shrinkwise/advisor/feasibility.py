@@ -208,6 +208,11 @@ def outlooks(model: ModelFacts, target: TargetFacts, manifest: dict[str, dict[st
                 model.matmul_param_share if tid == "int4_weight_only" and model.matmul_param_share is not None else 1.0
             )
             calibrated = bool(entry.get("needs", {}).get("calibration")) and "int8" in precisions
+            if compute == "int8" and target.known and not target.int8_accelerated:
+                # Without fast int8 math, rules warn that quantized activations may not speed things up
+                # (activations-slow-without-int8-math): the estimate assumes float speed on smaller weights.
+                compute = "fp32" if target.peak_gflops_fp32 else "fp16"
+                note = "no int8 speed-up assumed: this device has no fast int8 math"
             if tid == "int8_dynamic":
                 # int8_dynamic leaves Conv in float (ConvInteger is slow) and ONNX Runtime has no dynamic GRU/RNN
                 # kernel: only the other weights shrink, and a model that is mostly those gets no int8 speed-up.

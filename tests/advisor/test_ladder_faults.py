@@ -125,6 +125,14 @@ def test_no_static_int8_latency_estimate_contradicts_the_static_int8_hurts_trans
     latency_notes = [e for e in advice.estimates if " ms" in e]
     assert latency_notes and all("estimate" in e for e in latency_notes), advice.estimates
     assert "int8_static" not in {s.technique for s in advice.plan}
+    # Without fast int8 math a rule warns that int8 activations may not speed things up: no estimate promises it.
+    for target, slow in (("desktop-avx2", True), ("raspberry-pi-4", True), ("desktop-avx512-vnni", False)):
+        cnn = _advise({"target_id": target, "model": {"latency_ms": None, "latency_source": "none"}}, manifest, rules)
+        assert bool(_fired(cnn, "activations-slow-without-int8-math")) is slow
+        look, fp16 = _look(cnn, "int8_static"), _look(cnn, "fp16")
+        assert look.note.startswith("no int8 speed-up assumed") is slow, target
+        assert look.latency_ms is not None and fp16.latency_ms is not None
+        assert (look.latency_ms >= 0.9 * fp16.latency_ms) is slow, (target, look.latency_ms, fp16.latency_ms)
 
 
 def test_an_unknown_weight_dtype_is_asked_for_first_instead_of_a_plan_of_only_profile(
@@ -134,6 +142,17 @@ def test_an_unknown_weight_dtype_is_asked_for_first_instead_of_a_plan_of_only_pr
     assert advice.questions and advice.questions[0].fact == "model.weight_dtype"
     assert set(advice.questions[0].choices) >= {"fp32", "fp16", "int8"}
     assert [s.activity for s in advice.plan] != ["profile_hot_spots"]
+
+
+def test_other_unknown_facts_the_int8_choice_depends_on_are_asked_not_guessed(
+    manifest: dict[str, Any], rules: list[LoadedRule]
+) -> None:
+    unknown = {"arch_family": "unknown", "conv_param_share": None, "matmul_param_share": None, "largest_layers": []}
+    advice = _advise({"model": unknown}, manifest, rules)
+    assert "model.arch_family" in {q.fact for q in advice.questions}
+    assert not {"int8_static", "int8_dynamic"} & {s.technique for s in advice.plan}  # no int8 recipe guessed
+    advice = _advise({"data": {"calibration_samples": None}}, manifest, rules)
+    assert "data.calibration_samples" in {q.fact for q in advice.questions}
 
 
 def test_the_size_is_parameters_times_dtype_when_no_file_size_is_known_and_candidates_are_judged_on_it(
