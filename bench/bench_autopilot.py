@@ -221,10 +221,9 @@ def run_autopilot_on(w: Workload, time_budget_s: float) -> tuple[Candidate | Non
         print(f"  AUTOPILOT NOT RUN: {why}")
         return None, None
 
-    def on_event(event: Any) -> None:
-        text = getattr(event, "message", None) or getattr(event, "text", None)
-        if text:
-            print(f"    · {text}", file=sys.stderr)
+    def on_event(event: Any) -> None:  # rung started / finished and the end; a run's own events are not printed
+        if getattr(event, "kind", "") != "run_event":
+            print(f"    · {event.text}", file=sys.stderr)
 
     t0 = time.perf_counter()
     journal = run_autopilot(w.session, time_budget_s=time_budget_s, on_event=on_event)
@@ -249,7 +248,7 @@ def run_autopilot_on(w: Workload, time_budget_s: float) -> tuple[Candidate | Non
         print("  autopilot ended without a candidate")
         return None, journal
     exp = next(e for e in w.session.project.experiments if e.id == journal.final)
-    art = exp.final_artifact()
+    art = exp.final_artifact
     assert art is not None, f"final candidate {exp.id} has no artifact"
     recipe = " + ".join(f"{s.technique} {s.config}" for s in exp.recipe)
     return Candidate(f"Shrinkwise autopilot ({recipe})", w.session.resolve(art.path), seconds), journal
