@@ -24,12 +24,9 @@ def _model_input(images: np.ndarray) -> np.ndarray:
     return (images.astype(np.float32) / 16.0)[:, None, :, :]
 
 
-def build_demo(out_dir: Path | str, measure: bool = True, force: bool = False) -> Session:
-    """Create the demo project in `out_dir`, profile it and measure the baseline.
-
-    A folder that already holds a project is refused unless `force` (re-creating it would wipe its runs)."""
-    from shrinkwise.compression.demo.train_digits import split_indices
-
+def prepare_demo_folder(out_dir: Path | str, force: bool) -> Path:
+    """The demo's folder with model/ and data/ in it; one that already holds a project is refused unless `force`
+    (re-creating it would wipe its runs)."""
     out_dir = Path(out_dir).resolve()
     existing = sorted(out_dir.glob(f"*{PROJECT_SUFFIX}")) if out_dir.is_dir() else []
     if existing and not force:
@@ -41,6 +38,16 @@ def build_demo(out_dir: Path | str, measure: bool = True, force: bool = False) -
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "model").mkdir(exist_ok=True)
     (out_dir / "data").mkdir(exist_ok=True)
+    return out_dir
+
+
+def build_demo(out_dir: Path | str, measure: bool = True, force: bool = False) -> Session:
+    """Create the demo project in `out_dir`, profile it and measure the baseline.
+
+    A folder that already holds a project is refused unless `force` (re-creating it would wipe its runs)."""
+    from shrinkwise.compression.demo.train_digits import split_indices
+
+    out_dir = prepare_demo_folder(out_dir, force)
     shutil.copyfile(demo_file(ARCHITECTURE_FILE), out_dir / "model" / ARCHITECTURE_FILE)
     shutil.copyfile(demo_file("digits_cnn.pt"), out_dir / "model" / "digits_cnn.pt")
     raw = np.load(demo_file("digits.npz"), allow_pickle=False)

@@ -168,8 +168,11 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from shrinkwise.workspace.demo import build_demo
+    from shrinkwise.workspace.speech_demo import build_speech_demo
 
-    session = build_demo(args.out, measure=not args.no_measure, force=args.force)
+    build = build_speech_demo if args.speech else build_demo
+    out = args.out or default_demo_dir("speech-demo" if args.speech else "demo")
+    session = build(out, measure=not args.no_measure, force=args.force)
     base = session.project.baseline
     acc = base.measurement("accuracy") if base else None
     lat = base.measurement("latency_ms_median") if base else None
@@ -179,7 +182,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"demo project: {session.path}")
     if base and base.quality and acc and lat:
         print(
-            f"baseline: accuracy {acc.value:.4f} on {base.quality.samples} held-out images, "
+            f"baseline: accuracy {acc.value:.4f} on {base.quality.samples} held-out "
+            f"{'clips' if args.speech else 'images'}, "
             f"latency {lat.value:.3f} ms median [host]"
         )
     return 0
@@ -219,11 +223,11 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return run_app(project=args.project, demo=args.demo)
 
 
-def default_demo_dir() -> Path:
+def default_demo_dir(name: str = "demo") -> Path:
     """Where `shrinkwise demo` builds without --out: the per-user data folder the desktop app's demo uses too."""
     import platformdirs
 
-    return Path(platformdirs.user_data_dir("shrinkwise")) / "demo"
+    return Path(platformdirs.user_data_dir("shrinkwise")) / name
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -243,7 +247,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_model_args(p)
     p.set_defaults(func=cmd_model)
 
-    p = sub.add_parser("data", help="add data (.npz or a folder of images in class sub-folders)")
+    p = sub.add_parser("data", help="add data (.npz, or a folder of images or .wav clips in class sub-folders)")
     p.add_argument("project", type=Path, help=PROJECT_HELP)
     p.add_argument("data", type=Path, help=".npz (x, optional y and groups) or a folder of images in class sub-folders")
     p.add_argument(
@@ -263,8 +267,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("project", type=Path, help=PROJECT_HELP)
     p.set_defaults(func=cmd_measure)
 
-    p = sub.add_parser("demo", help="build the digits demo project, profile it and measure the baseline (offline)")
-    p.add_argument("--out", type=Path, default=default_demo_dir(), help="folder to build it in (default: %(default)s)")
+    p = sub.add_parser("demo", help="build a demo project (digits, or --speech), profile it and measure the baseline")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help=f"folder to build it in (default: {default_demo_dir()}, or {default_demo_dir('speech-demo')} with --speech)",
+    )
+    p.add_argument(
+        "--speech",
+        action="store_true",
+        help="the speech demo: a keyword spotter (conv + GRU on log-mel frames) for a wake word on a "
+        "microcontroller, with synthetic clips as a .wav folder and a waveform .npz",
+    )
     p.add_argument("--no-measure", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--force", action="store_true", help="replace a project already in --out (its runs are lost)")
     p.set_defaults(func=cmd_demo)
