@@ -104,7 +104,7 @@ def main() -> int:
     shot("Model")
     window.go(STEPS.index("Target"))
     tp = window.target_page
-    window._ensure_targets()
+    window.ensure_targets()
     tp.combo.setCurrentIndex(tp.combo.findData("raspberry-pi-4"))
     tp.spins["size_mb"].setValue(0.2)
     tp.spins["accuracy_drop_pts"].setValue(1.0)

@@ -198,6 +198,7 @@ class DataPanel(QWidget):
             )
             for col in (2,):
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            item.setToolTip(5, item.text(5))
             if h is not None and h.class_counts:
                 item.setToolTip(0, "Samples per class: " + ", ".join(f"{k}: {v}" for k, v in h.class_counts.items()))
             for w in warnings:
@@ -213,7 +214,7 @@ class DataPanel(QWidget):
                 item.child(i).setFirstColumnSpanned(True)
         for c in range(0, 6):
             self.tree.resizeColumnToContents(c)
-            self.tree.setColumnWidth(c, self.tree.columnWidth(c) + 16)
+            self.tree.setColumnWidth(c, min(self.tree.columnWidth(c) + 16, 220))  # long texts elide (tooltip)
 
 
 class MeasurementsPanel(QWidget):
