@@ -26,6 +26,12 @@ from shrinkwise.advisor.targets import get_target
 
 Manifest = dict[str, dict[str, Any]]
 BUDGET_FIELDS = ("size_mb", "latency_ms", "peak_memory_mb", "accuracy_drop_pts")
+BUDGET_WORDS = {
+    "size_mb": "a size limit (MB)",
+    "latency_ms": "a latency limit (ms)",
+    "peak_memory_mb": "a memory limit (MB)",
+    "accuracy_drop_pts": "an accuracy tolerance (points)",
+}
 
 
 class CandidateView(CandidateFacts):
@@ -67,6 +73,7 @@ class Summary(BaseModel):
 
     target_chosen: bool
     budget_missing: list[str]
+    budget_missing_words: str = Field(default="", description="budget_missing for people: 'a latency limit (ms), ...'")
     budget_defined: bool = Field(description="A size budget and at least one runtime budget are set")
     any_budget: bool
     candidate_count: int
@@ -249,13 +256,16 @@ def build_situation(facts: Facts, manifest: Manifest) -> Situation:
     best = passing[0].id if passing else None
     views = [v.model_copy(update={"least_invasive_passing": v.id == best}) for v in views]
     b, d = facts.budget, facts.data
-    missing = [f for f in BUDGET_FIELDS if getattr(b, f) is None]
+    # A cosine or agreement tolerance is the quality budget of a model without labels: accuracy is then not missing.
+    fidelity_set = b.min_cosine is not None or b.max_disagreement_pct is not None
+    missing = [f for f in BUDGET_FIELDS if getattr(b, f) is None and not (f == "accuracy_drop_pts" and fidelity_set)]
     tried = sorted({t for v in views for t in v.techniques})
     summary = Summary(
         target_chosen=target.known,
         budget_missing=missing,
+        budget_missing_words=", ".join(BUDGET_WORDS[f] for f in missing),
         budget_defined=b.size_mb is not None and (b.latency_ms is not None or b.peak_memory_mb is not None),
-        any_budget=len(missing) < len(BUDGET_FIELDS),
+        any_budget=any(getattr(b, f) is not None for f in BUDGET_FIELDS),
         candidate_count=len(views),
         techniques_tried=tried,
         int8_variants_tried=sum(1 for v in views if v.int8),

@@ -113,3 +113,16 @@ def test_profiling_advice_says_how_to_profile_from_the_command_line(
     step = next(s for s in advice.plan if s.activity == "profile_hot_spots")
     # `shrinkwise new` and `shrinkwise model` do not profile; only the app does when a model is added.
     assert "'shrinkwise profile PROJECT'" in step.do and "when you add the model" not in step.do
+
+
+def test_a_missing_budget_is_named_in_words_and_a_cosine_tolerance_counts_as_the_quality_budget(
+    manifest: dict[str, Any], rules: list[LoadedRule]
+) -> None:
+    patch = {
+        "budget": {"accuracy_drop_pts": None, "min_cosine": 0.99, "size_mb": 0.1},
+        "data": {"eval_labelled": False},
+    }
+    advice = advise(example_facts(patch), manifest, rules)
+    missing = next(s for s in advice.warnings if s.rule_id == "budget-not-defined")
+    assert "a latency limit (ms), a memory limit (MB)" in missing.what
+    assert "accuracy" not in missing.what and "latency_ms" not in missing.what
