@@ -42,10 +42,11 @@ def _open_session(path: Path) -> tuple[DraftSession, ModelProfile | None]:
     return session, session.cached_profile()
 
 
-def _build_demo(out_dir: Path) -> tuple[DraftSession, ModelProfile | None]:
+def _build_demo(out_dir: Path, speech: bool = False) -> tuple[DraftSession, ModelProfile | None]:
     from shrinkwise.workspace.demo import build_demo
+    from shrinkwise.workspace.speech_demo import build_speech_demo
 
-    built = build_demo(out_dir)
+    built = (build_speech_demo if speech else build_demo)(out_dir)
     session = DraftSession.open(built.path)
     return session, session.cached_profile()
 
@@ -182,19 +183,21 @@ class Controller(QObject):
             "Creating the project…", _create_session, Path(path), on_done=self._opened(then), on_error=self._open_failed
         )
 
-    def open_demo(self, folder: Path, then: Done = None) -> None:
-        """The demo project in `folder`, built there on first use (a few seconds)."""
+    def open_demo(self, folder: Path, then: Done = None, speech: bool = False) -> None:
+        """The demo project (digits, or the speech demo) in `folder`, built there on first use (a few seconds)."""
         from shrinkwise.workspace.demo import DEMO_NAME
+        from shrinkwise.workspace.speech_demo import SPEECH_DEMO_NAME
 
-        project = folder / f"{DEMO_NAME}.shrinkwise.json"
+        project = folder / f"{SPEECH_DEMO_NAME if speech else DEMO_NAME}.shrinkwise.json"
         if project.exists():
             self.open_project(project, then)
             return
         self._opening += 1
         self.run_job(
-            "Building the demo project (first use, a few seconds)…",
+            f"Building the {'speech ' if speech else ''}demo project (first use, a few seconds)…",
             _build_demo,
             folder,
+            speech,
             on_done=self._opened(then),
             on_error=self._open_failed,
         )

@@ -80,6 +80,12 @@ def demo_dir() -> Path:
     return Path(platformdirs.user_data_dir("shrinkwise")) / "demo"
 
 
+def speech_demo_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("shrinkwise")) / "speech-demo"
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -216,6 +222,7 @@ class MainWindow(QMainWindow):
         self.start_page.new_requested.connect(self.new_project)
         self.start_page.open_requested.connect(self.open_project_dialog)
         self.start_page.demo_requested.connect(self.open_demo)
+        self.start_page.speech_demo_requested.connect(lambda: self.open_demo(speech=True))
         self.start_page.recent_requested.connect(lambda p: self.open_project(Path(p)))
         self.profile_view.open_model_requested.connect(self.open_model_dialog)
         self.profile_view.demo_requested.connect(self.open_demo)
@@ -696,10 +703,11 @@ class MainWindow(QMainWindow):
             return
         self.controller.open_project(Path(path), then=self._after_open())
 
-    def open_demo(self) -> None:
+    def open_demo(self, speech: bool = False) -> None:
         if not self.maybe_keep_changes():
             return
-        self.controller.open_demo(demo_dir(), then=self._after_open())
+        folder = speech_demo_dir() if speech else demo_dir()
+        self.controller.open_demo(folder, then=self._after_open(), speech=speech)
 
     def save(self) -> bool:
         if not self.controller.save():

@@ -25,6 +25,7 @@ class StartPage(QWidget):
     new_requested = Signal()
     open_requested = Signal()
     demo_requested = Signal()
+    speech_demo_requested = Signal()
     recent_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -45,10 +46,16 @@ class StartPage(QWidget):
         self.open_button = QPushButton("Open Project…")
         self.demo_button = QPushButton("Try the Demo")
         self.demo_button.setToolTip("A small digits CNN with its data, to look around before using your own model")
+        self.speech_demo_button = QPushButton("Try the Speech Demo")
+        self.speech_demo_button.setToolTip(
+            "A keyword spotter (conv + GRU on log-mel frames) for a wake word on a microcontroller, with synthetic "
+            "clips as .wav files"
+        )
         for b, sig in (
             (self.new_button, self.new_requested),
             (self.open_button, self.open_requested),
             (self.demo_button, self.demo_requested),
+            (self.speech_demo_button, self.speech_demo_requested),
         ):
             b.setMinimumHeight(34)
             b.clicked.connect(sig)
