@@ -78,9 +78,10 @@ def _step(s: PlanStep) -> list[str]:
 
 def _question(q: Question) -> list[str]:
     choices = f" (one of: {', '.join(q.choices)})" if q.choices else ""
-    lines = _wrap(f"? {q.fact}{choices}: {q.what}", "  ")
+    lines = _wrap(f"? {q.what}{choices}", "  ")
     lines += _wrap(f"why: {q.why}", "    ")
     lines += _wrap(f"answer: {q.do}", "    ")
+    lines += _wrap(f"(shrinkwise answer PROJECT {q.fact}=VALUE)", "    ")
     return lines + _sources(q.sources, "    ")
 
 

@@ -126,3 +126,12 @@ def test_a_missing_budget_is_named_in_words_and_a_cosine_tolerance_counts_as_the
     missing = next(s for s in advice.warnings if s.rule_id == "budget-not-defined")
     assert "a latency limit (ms), a memory limit (MB)" in missing.what
     assert "accuracy" not in missing.what and "latency_ms" not in missing.what
+
+
+def test_a_question_is_worded_for_people_and_says_how_to_answer_it(
+    manifest: dict[str, Any], rules: list[LoadedRule]
+) -> None:
+    text = advice_text(advise(example_facts({}), manifest, rules))
+    assert "? How many milliseconds may one inference take on the device?" in text
+    assert "(shrinkwise answer PROJECT budget.latency_ms=VALUE)" in text
+    assert "? budget.latency_ms" not in text
