@@ -157,7 +157,10 @@ class Controller(QObject):
     def _opened(self, then: Done) -> Callable[[Any], None]:
         def done(result: Any) -> None:
             self._opening -= 1
-            self.set_session(*result) if isinstance(result, tuple) else self.set_session(result)
+            if isinstance(result, tuple):  # (session, its cached profile)
+                self.set_session(*result)
+            else:
+                self.set_session(result)
             if then is not None:
                 then(self.session)
 

@@ -38,11 +38,6 @@ class DraftSession(Session):
     def _remember_saved(self) -> None:
         self._saved = {f: copy.deepcopy(getattr(self.project, f)) for f in USER_FIELDS}
 
-    @property
-    def has_unsaved_edits(self) -> bool:
-        saved = self._saved
-        return saved is not None and any(getattr(self.project, f) != saved[f] for f in USER_FIELDS)
-
     def save_edits(self, path: Path | str | None = None) -> Path:
         """File > Save (and Save As): everything, the user's edits included."""
         out = Session.save(self, path)
