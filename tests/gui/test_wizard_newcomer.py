@@ -336,3 +336,27 @@ def test_try_the_demo_to_an_exported_report_in_at_most_12_clicks(
     text = report.read_text(encoding="utf-8")
     assert recommended in text and label in text
     print(f"\n{clicks.count} clicks: " + " → ".join(clicks.log))
+
+
+def test_a_background_save_writes_the_work_not_the_edits_and_keeps_another_writers_change(demo_project: Path) -> None:
+    from shrinkwise.gui.draft_session import DraftSession
+
+    gui = DraftSession.open(demo_project)
+    gui.project.notes = "unsaved notes"  # the user's edits, waiting for File > Save
+    gui.set_target("phone-npu")
+    cli = Session.open(demo_project)  # another writer (`shrinkwise budget P --size-mb 0.3`) saves meanwhile
+    cli.set_budget(size_mb=0.3)
+    cli.save()
+    gui.add_data(demo_project.parent / "data" / "digits_eval.npz", role="calibration")  # work that saves
+
+    on_disk = load_project(demo_project)
+    assert {d.role for d in on_disk.data} == {"training", "evaluation", "calibration"}
+    assert on_disk.target.id is None and on_disk.notes != "unsaved notes"  # the edits stayed in memory
+    assert on_disk.budget.size_mb == 0.3  # the other writer's change survived
+    assert gui.project.budget.size_mb == 0.3  # ... and reached the window's project
+    assert gui.project.target.id == "phone-npu" and gui.project.notes == "unsaved notes"
+
+    gui.save_edits()
+    saved = load_project(demo_project)
+    assert saved.target.id == "phone-npu" and saved.notes == "unsaved notes" and saved.budget.size_mb == 0.3
+    assert len(saved.data) == 3
