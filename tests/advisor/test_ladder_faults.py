@@ -293,8 +293,11 @@ def test_arm_cpus_get_int8_advice_for_their_kernels_not_for_x86_vnni(
     kernels = _fired(pi, "int8-kernels-on-arm")
     assert kernels and "no int8 dot-product" in kernels[0].what and "reduce_range" in kernels[0].what
     # x86 without VNNI is where the 7-bit range belongs.
-    avx2 = _first_int8_rung(_advise({"target_id": "desktop-avx2"}, manifest, rules))
+    avx2_advice = _advise({"target_id": "desktop-avx2"}, manifest, rules)
+    avx2 = _first_int8_rung(avx2_advice)
     assert avx2.technique == "int8_static" and avx2.config["reduce_range"] is True
+    assert _fired(avx2_advice, "int8-saturation-on-x86-without-vnni") and not _fired(avx2_advice, "int8-kernels-on-arm")
+    assert not _fired(pi, "int8-saturation-on-x86-without-vnni")
     # Dot-product and i8mm: int8 kernels are fast; nothing on Arm uses the 7-bit range.
     for target in ("phone-arm-dotprod", "arm64-i8mm"):
         advice = _advise({"target_id": target}, manifest, rules)
