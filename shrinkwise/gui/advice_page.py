@@ -30,7 +30,9 @@ from shrinkwise.gui import dialogs, theme
 
 
 def step_key(step: Any) -> str:
-    return step.technique or f"activity:{step.activity}"
+    """One key per plan step: a variant of a technique (e.g. int8_dynamic:embeddings-4bit) is a step of its own."""
+    variant = getattr(step, "variant", "")
+    return (step.technique + (f":{variant}" if variant else "")) if step.technique else f"activity:{step.activity}"
 
 
 def _label(text: str, style: str = "", rich: bool = True) -> QLabel:
