@@ -383,20 +383,27 @@ def check_label_range(dataset: Dataset, signature: InputSignature, path: Path | 
         )
 
 
+def seeded_split(n: int, first: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The engine's one seeded split: range(n) shuffled by `seed` and cut after `first`, as (head, rest) in that
+    shuffled order. Sort a part to keep the data's order in a subset; `rest[:k]` is k random samples of the rest.
+    The project's evaluation/training/calibration sets, a technique's validation hold-out and the demo's held-out
+    data all come from it, so one seed always means the same samples."""
+    order = np.random.default_rng(seed).permutation(n)
+    return order[:first], order[first:]
+
+
 def split(
     dataset: Dataset, calibration_count: int, evaluation_fraction: float, seed: int = 0
-) -> tuple[Dataset, Dataset]:
-    """Seeded split into (calibration, evaluation); calibration never overlaps evaluation."""
-    order = np.random.default_rng(seed).permutation(len(dataset))
+) -> tuple[Dataset, Dataset, Dataset]:
+    """A single data file as (calibration, evaluation, training): evaluation first, training the rest, calibration
+    the first `calibration_count` of the training samples (so calibration never overlaps evaluation)."""
     n_eval = max(1, int(round(evaluation_fraction * len(dataset))))
-    evaluation = np.sort(order[:n_eval])
-    calibration = np.sort(order[n_eval : n_eval + calibration_count])
-    return dataset.subset(calibration), dataset.subset(evaluation)
-
-
-def calibration_subset(dataset: Dataset, count: int, seed: int = 0) -> Dataset:
-    order = np.random.default_rng(seed).permutation(len(dataset))
-    return dataset.subset(np.sort(order[:count]))
+    evaluation, rest = seeded_split(len(dataset), n_eval, seed)
+    return (
+        dataset.subset(np.sort(rest[:calibration_count])),
+        dataset.subset(np.sort(evaluation)),
+        dataset.subset(np.sort(rest)),
+    )
 
 
 def health(dataset: Dataset, role: str = "all", calibration_count: int | None = None) -> DataHealth:

@@ -6,6 +6,7 @@ DynamicQuantizeLinear cannot run a dynamic-int8 graph), so every recorded artifa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,31 @@ def _walk(graph: Any, out: set[str]) -> None:
                 _walk(attr.g, out)
             for g in attr.graphs:
                 _walk(g, out)
+
+
+ATTENTION_OPS = frozenset({"Attention", "MultiHeadAttention", "GroupQueryAttention", "EmbedLayerNormalization"})
+NORM_OPS = frozenset(
+    {
+        "LayerNormalization",
+        "SkipLayerNormalization",
+        "SimplifiedLayerNormalization",
+        "SkipSimplifiedLayerNormalization",
+        "RMSNormalization",
+    }
+)
+TOKEN_MIXING_OPS = frozenset({"Softmax", "Gelu", "FastGelu", "BiasGelu", "Erf"})
+PRODUCT_OPS = frozenset({"MatMul", "FusedMatMul", "Gemm"})
+
+
+def looks_like_transformer(ops: Iterable[str]) -> bool:
+    """The one transformer test of the engine (int8_static's op preset, the advisor's `arch_family`): attention
+    ops, or a layer norm (fused, or decomposed as ReduceMean with Pow and Sqrt) with softmax or GELU and matrix
+    products. A CNN whose only such op is a final Softmax is not one."""
+    ops = set(ops)
+    if ops & ATTENTION_OPS:
+        return True
+    norm = bool(ops & NORM_OPS) or {"ReduceMean", "Pow", "Sqrt"} <= ops
+    return norm and bool(ops & TOKEN_MIXING_OPS) and bool(ops & PRODUCT_OPS)
 
 
 def op_types(path: Path | str) -> list[str]:

@@ -14,11 +14,15 @@ import os
 import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from shrinkwise.compression.errors import runtime_errors
 from shrinkwise.compression.profile_types import LayerProfile, ModelProfile
+
+if TYPE_CHECKING:
+    import onnx
 
 _DTYPE_NAMES = {
     1: "float32",
@@ -121,6 +125,13 @@ def _macs(node, shapes, inits) -> int | None:  # type: ignore[no-untyped-def]
     if not out_shape or any(d is None for d in out_shape):
         return None
     out_elems = int(np.prod(out_shape))
+    if node.op_type == "ConvTranspose" and len(node.input) > 1:  # each input element feeds C_out/groups * kH * kW
+        x = shapes.get(node.input[0], (None,))[0]
+        w = inits.get(node.input[1]) or shapes.get(node.input[1], (None,))[0]
+        dims = list(w.dims) if hasattr(w, "dims") else w
+        if not x or any(d is None for d in x) or not dims:
+            return None
+        return int(np.prod(x)) * int(np.prod(dims[1:]))
     if node.op_type in ("Conv", "ConvInteger", "QLinearConv"):
         w_name = node.input[3] if node.op_type == "QLinearConv" else node.input[1]
         w = inits.get(w_name) or shapes.get(w_name, (None,))[0]
@@ -140,6 +151,16 @@ def _macs(node, shapes, inits) -> int | None:  # type: ignore[no-untyped-def]
 def _graph_macs(graph, shapes, inits) -> int | None:  # type: ignore[no-untyped-def]
     macs = [_macs(n, shapes, {**inits, **{t.name: t for t in graph.initializer}}) for n in graph.node]
     known = [m for m in macs if m is not None]
+    return sum(known) if known else None
+
+
+def count_macs(model: onnx.ModelProto) -> int | None:
+    """The engine's one MAC counter: multiply-accumulates at batch 1 of every node whose count is known (Conv,
+    ConvTranspose, Gemm/MatMul and their quantized forms, LSTM/GRU/RNN, the dearer If branch); None when none is.
+    The profile's per-layer `macs` and its `total_macs` are this count, node by node."""
+    shapes = _shapes_at_batch_one(model)
+    inits = {t.name: t for t in model.graph.initializer}
+    known = [m for n in model.graph.node if (m := _macs(n, shapes, inits)) is not None]
     return sum(known) if known else None
 
 

@@ -353,6 +353,10 @@ class MainWindow(QMainWindow):
         self.step_actions = []
         for i, name in enumerate(STEPS):
             self.step_actions.append(self._action(f"&{i + 1} {name}", lambda i=i: self.go(i), f"Ctrl+{i + 1}"))
+        self.next_action = self._action(
+            "&Next Step", lambda: self.go(min(self.current_step + 1, STEP_EXPORT)), "Alt+Right"
+        )
+        self.back_action = self._action("&Previous Step", lambda: self.go(max(self.current_step - 1, 0)), "Alt+Left")
 
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.new_action)
@@ -374,6 +378,9 @@ class MainWindow(QMainWindow):
         model_menu.addSeparator()
         model_menu.addAction(self.cancel_runs_action)
         go_menu = self.menuBar().addMenu("&Go")
+        go_menu.addAction(self.back_action)
+        go_menu.addAction(self.next_action)
+        go_menu.addSeparator()
         for a in self.step_actions:
             go_menu.addAction(a)
         help_menu = self.menuBar().addMenu("&Help")
@@ -645,7 +652,7 @@ class MainWindow(QMainWindow):
             f"Help — {name}",
             f"<h3>{self.current_step + 1}. {name}</h3><p>{HELP[name]}</p>"
             "<p>Shortcuts: Ctrl+N new, Ctrl+O open, Ctrl+S save, Ctrl+Shift+S save as, Ctrl+1…8 go to a "
-            "step, Ctrl+Q quit, F1 this help.</p>",
+            "step, Alt+Right / Alt+Left the next / previous step, Ctrl+Q quit, F1 this help.</p>",
         )
 
     # --- files -----------------------------------------------------------------------------------------------------

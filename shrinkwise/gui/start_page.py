@@ -46,6 +46,7 @@ class StartPage(QWidget):
         self.open_button = QPushButton("Open Project…")
         self.demo_button = QPushButton("Try the Demo")
         self.demo_button.setToolTip("A small digits CNN with its data, to look around before using your own model")
+        self.demo_button.setStyleSheet("font-weight: bold;")  # a newcomer's first click
         self.speech_demo_button = QPushButton("Try the Speech Demo")
         self.speech_demo_button.setToolTip(
             "A keyword spotter (conv + GRU on log-mel frames) for a wake word on a microcontroller, with synthetic "

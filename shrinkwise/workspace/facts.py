@@ -23,6 +23,7 @@ from shrinkwise.advisor.advice import Advice
 from shrinkwise.advisor.errors import AdvisorError
 from shrinkwise.advisor.facts import Facts, parse_facts
 from shrinkwise.advisor.targets import get_target
+from shrinkwise.compression.graph_ops import looks_like_transformer
 from shrinkwise.compression.measure.records import Measurement
 from shrinkwise.compression.profile_types import ModelProfile
 from shrinkwise.workspace.project import Experiment, Project, artifacts_dir
@@ -110,11 +111,7 @@ def _arch_family(profile: ModelProfile, conv_share: float | None) -> str:
     ops = set(profile.op_histogram)
     if ops & {"LSTM", "GRU", "RNN"}:
         return "rnn"
-    if (
-        ops & {"Attention", "MultiHeadAttention"}
-        or {"LayerNormalization", "Softmax"} <= ops
-        and ops & {"MatMul", "FusedMatMul"}
-    ):
+    if looks_like_transformer(ops):
         return "transformer"
     if (conv_share or 0.0) >= 0.3:
         return "cnn"

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shrinkwise.compression.audio import audio_kind
-from shrinkwise.compression.data import DataHealth, Dataset, generated_inputs, health, load_data
+from shrinkwise.compression.data import DataHealth, Dataset, generated_inputs, health, load_data, seeded_split
+from shrinkwise.compression.data import split as split_dataset
 from shrinkwise.compression.errors import DataError, ModelLoadError, ProjectFileError, ShrinkwiseError
 from shrinkwise.compression.intake import UNCONFIRMED, ArchitectureTrustError, TorchModelSpec
 from shrinkwise.compression.measure.latency import batch_one_feed
@@ -328,12 +329,10 @@ class Session:
         out: dict[str, Dataset | None] = {"calibration": None, "evaluation": None, "training": None}
         everything = self._by_role("all")
         if everything is not None:
-            ds = self._load(everything)
-            order = np.random.default_rng(split.seed).permutation(len(ds))
-            n_eval = max(1, int(round(split.evaluation_fraction * len(ds))))
-            out["evaluation"] = ds.subset(np.sort(order[:n_eval]))
-            out["training"] = ds.subset(np.sort(order[n_eval:]))
-            out["calibration"] = ds.subset(np.sort(order[n_eval : n_eval + split.calibration_count]))
+            parts = split_dataset(
+                self._load(everything), split.calibration_count, split.evaluation_fraction, split.seed
+            )
+            out["calibration"], out["evaluation"], out["training"] = parts
         for role in ("evaluation", "training", "calibration"):
             ref = self._by_role(role)
             if ref is not None:
@@ -344,8 +343,7 @@ class Session:
             and out["training"] is not None
         ):
             train = out["training"]
-            order = np.random.default_rng(split.seed).permutation(len(train))
-            out["calibration"] = train.subset(np.sort(order[: split.calibration_count]))
+            out["calibration"] = train.subset(np.sort(seeded_split(len(train), split.calibration_count, split.seed)[0]))
         if out["evaluation"] is None:
             out["evaluation"] = generated_inputs(self.require_model().signature, GENERATED_SAMPLES, split.seed)
         return out

@@ -19,10 +19,10 @@ def test_npz_with_labels_and_groups(tmp_path: Path) -> None:
     np.savez(tmp_path / "d.npz", x=x, y=np.arange(50) % 5, groups=np.array(["a", "b"] * 25))
     ds = load_npz(tmp_path / "d.npz", SIG)
     assert len(ds) == 50 and ds.labels is not None and ds.groups is not None
-    calib, evaluation = split(ds, calibration_count=10, evaluation_fraction=0.3, seed=1)
-    assert len(evaluation) == 15 and len(calib) == 10
+    calib, evaluation, training = split(ds, calibration_count=10, evaluation_fraction=0.3, seed=1)
+    assert len(evaluation) == 15 and len(calib) == 10 and len(training) == 35
     # the split is seeded and calibration never overlaps evaluation
-    calib2, eval2 = split(ds, 10, 0.3, seed=1)
+    calib2, eval2, _ = split(ds, 10, 0.3, seed=1)
     np.testing.assert_array_equal(eval2.inputs["x"], evaluation.inputs["x"])
     eval_rows = {r.tobytes() for r in evaluation.inputs["x"]}
     assert not any(r.tobytes() in eval_rows for r in calib.inputs["x"])

@@ -124,6 +124,10 @@ def test_next_on_every_page_moves_to_the_next_step_and_finish_writes_the_report(
     assert any(path == str(report) for _what, path in small.export_page.written)
     qtbot.mouseClick(small.back_button, Qt.MouseButton.LeftButton)
     assert small.current_step == STEP_COMPARE
+    qtbot.keyClick(small, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
+    assert small.current_step == STEP_RUN
+    qtbot.keyClick(small, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
+    assert small.current_step == STEP_COMPARE
 
 
 def test_discard_really_discards(

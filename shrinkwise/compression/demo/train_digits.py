@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from shrinkwise.compression.data import seeded_split
+
 HERE = Path(__file__).parent
 
 
@@ -34,9 +36,8 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
 
 def split_indices(n: int, seed: int = 0, train_fraction: float = 0.7) -> tuple[np.ndarray, np.ndarray]:
     """The demo's fixed train / held-out split; the demo project evaluates on the held-out part only."""
-    order = np.random.default_rng(seed).permutation(n)
-    n_train = int(train_fraction * n)
-    return np.sort(order[:n_train]), np.sort(order[n_train:])
+    train, held_out = seeded_split(n, int(train_fraction * n), seed)
+    return np.sort(train), np.sort(held_out)
 
 
 def train(npz: Path, out: Path, epochs: int, seed: int = 0) -> float:

@@ -404,53 +404,6 @@ def count_params(model: onnx.ModelProto) -> int:
     )
 
 
-def count_macs(model: onnx.ModelProto) -> int:
-    """Multiply-accumulates of Conv / ConvTranspose / Gemm / MatMul for one sample (batch axis taken as 1)."""
-    import onnx
-
-    m = onnx.ModelProto()
-    m.CopyFrom(model)
-    # Pin dynamic batch dims to 1 so shapes are concrete.
-    inits = {i.name for i in m.graph.initializer}
-    for inp in m.graph.input:
-        if inp.name in inits:
-            continue
-        dims = inp.type.tensor_type.shape.dim
-        if dims and not dims[0].HasField("dim_value"):
-            dims[0].dim_value = 1
-    try:
-        m = onnx.shape_inference.infer_shapes(m, data_prop=True)
-    except Exception:  # noqa: BLE001 - best effort
-        pass
-    shapes: dict[str, list[int]] = {}
-    for vi in list(m.graph.value_info) + list(m.graph.input) + list(m.graph.output):
-        dims = vi.type.tensor_type.shape.dim
-        shapes[vi.name] = [d.dim_value if d.HasField("dim_value") else 0 for d in dims]
-    for init in m.graph.initializer:
-        shapes[init.name] = list(init.dims)
-    macs = 0
-    for node in m.graph.node:
-        if node.op_type in ("Conv", "ConvTranspose") and len(node.input) > 1:
-            w = shapes.get(node.input[1])
-            out = shapes.get(node.output[0])
-            if not w or not out:
-                continue
-            if node.op_type == "Conv":  # each output element: Cin/group * kH * kW products
-                macs += int(np.prod(out)) * int(np.prod(w[1:]))
-            else:  # each input element is spread over Cout/group * kH * kW outputs
-                x = shapes.get(node.input[0]) or []
-                macs += int(np.prod(x)) * int(np.prod(w[1:])) if x else 0
-        elif node.op_type in ("Gemm", "MatMul"):
-            a = shapes.get(node.input[0])
-            out = shapes.get(node.output[0])
-            if not a or not out:
-                continue
-            trans_a = next((x.i for x in node.attribute if x.name == "transA"), 0) if node.op_type == "Gemm" else 0
-            k = a[-2] if trans_a else a[-1]
-            macs += int(np.prod(out)) * k
-    return int(macs)
-
-
 # ---------------------------------------------------------------- quantization plumbing
 
 
@@ -490,32 +443,6 @@ def prepared_copy(
             return named, logs
     logs.append("pre-processed with onnxruntime quant_pre_process (shape inference and graph clean-up)")
     return dst, logs
-
-
-TRANSFORMER_OPS = frozenset(
-    {
-        "LayerNormalization",
-        "SkipLayerNormalization",
-        "SimplifiedLayerNormalization",
-        "RMSNormalization",
-        "Softmax",
-        "Gelu",
-        "FastGelu",
-        "BiasGelu",
-        "Erf",
-        "Attention",
-        "MultiHeadAttention",
-        "EmbedLayerNormalization",
-    }
-)
-
-
-def looks_like_transformer(model: onnx.ModelProto) -> bool:
-    """Normalisation / softmax / GELU ops, or a decomposed LayerNorm (ReduceMean with Pow and Sqrt)."""
-    ops = set(op_counts(model))
-    if ops & TRANSFORMER_OPS:
-        return True
-    return {"ReduceMean", "Pow", "Sqrt"} <= ops
 
 
 QUANT_OPS = (

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from shrinkwise.compression.data import seeded_split
 from shrinkwise.compression.errors import TechniqueError
 from shrinkwise.compression.events import LogLine, MetricPoint, Progress
 from shrinkwise.compression.onnx_export import ONNX_OPSET
@@ -143,12 +144,10 @@ def train_val_split(ctx: TechniqueContext, input_names: list[str], holdout: floa
         vy = np.asarray(ctx.validation.labels).astype(np.int64).ravel()
         return Split(x, y), Split(vx, vy), False
     n = len(y)
-    rng = np.random.default_rng(ctx.seed)
-    order = rng.permutation(n)
     n_val = max(1, int(round(n * holdout))) if n > 1 else 0
-    val_idx, tr_idx = order[:n_val], order[n_val:]
+    val_idx, tr_idx = seeded_split(n, n_val, ctx.seed)
     if len(tr_idx) == 0:
-        tr_idx = order
+        tr_idx = val_idx
     return (
         Split([a[tr_idx] for a in x], y[tr_idx]),
         Split([a[val_idx] for a in x], y[val_idx]),

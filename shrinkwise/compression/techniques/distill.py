@@ -93,6 +93,7 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     import torch
     import torch.nn.functional as F
 
+    from shrinkwise.compression.profile import count_macs
     from shrinkwise.compression.techniques import _onnx_utils as ou
     from shrinkwise.compression.techniques import _torch_utils as tu
 
@@ -215,7 +216,7 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
             "student": config.student,
             "student_params": s_params,
             "teacher_params": t_params,
-            "macs": {"original": ou.count_macs(src), "student": ou.count_macs(exported)},
+            "macs": {"original": count_macs(src), "student": count_macs(exported)},
             "teacher_val_accuracy": teacher_acc,
             "val_accuracy": fit.val_accuracy,
             "val_agreement": fit.extra.get("val_agreement", []),

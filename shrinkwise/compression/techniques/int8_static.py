@@ -16,6 +16,7 @@ from pydantic import Field
 
 from shrinkwise.compression.errors import TechniqueError, runtime_error_text
 from shrinkwise.compression.events import LogLine, Progress
+from shrinkwise.compression.graph_ops import looks_like_transformer
 from shrinkwise.compression.techniques.base import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,7 +92,7 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     else:
         preset = config.op_preset
         if preset == "auto":
-            preset = "weight_ops_only" if ou.looks_like_transformer(original_model) else "all_supported"
+            preset = "weight_ops_only" if looks_like_transformer(ou.op_counts(original_model)) else "all_supported"
         op_types = list(WEIGHT_OPS) if preset == "weight_ops_only" else None
     yield LogLine(text=f"op preset: {preset}" + (f" ({', '.join(op_types)})" if op_types else ""))
 
@@ -187,7 +188,7 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
         f"Activation ranges come from {n_samples} calibration sample(s); inputs unlike them may lose accuracy.",
         "Speed-ups depend on the CPU's int8 support (VNNI / dot-product); measure, never assume int8 is faster.",
     ]
-    if preset == "all_supported" and ou.looks_like_transformer(original_model):
+    if preset == "all_supported" and looks_like_transformer(ou.op_counts(original_model)):
         notes.append(
             "QDQ was placed on every supported op of a transformer-like graph (LayerNorm/Softmax/Add inputs included); "
             "this is known to hurt quality badly. op_preset='weight_ops_only' keeps those in float."

@@ -53,6 +53,7 @@ class Config(TechniqueConfig):
 def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     import numpy as np
 
+    from shrinkwise.compression.profile import count_macs
     from shrinkwise.compression.techniques import _onnx_utils as ou
     from shrinkwise.compression.techniques import _torch_utils as tu
 
@@ -129,8 +130,8 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     if ts_error:
         notes.append(f"No TorchScript copy was saved ({ts_error}); a following distillation step cannot start from it.")
     exported = ou.load(out)
-    onnx_macs, onnx_params = ou.count_macs(exported), ou.count_params(exported)
-    orig_macs, orig_params = ou.count_macs(src), ou.count_params(src)
+    onnx_macs, onnx_params = count_macs(exported) or 0, ou.count_params(exported)
+    orig_macs, orig_params = count_macs(src) or 0, ou.count_params(src)
     original = ou.file_bytes(ctx.onnx_path)
     if held_out:
         notes.append(

@@ -50,19 +50,24 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _attach(session, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The model options of `new` and `model`, the same for both (--trust-architecture included)."""
+    return session.attach_model(
+        args.model,
+        args.architecture,
+        _kwargs(args.arch_kwargs),
+        _input_specs(args.input_shape),
+        trusted=args.trust_architecture,
+    )
+
+
 def cmd_new(args: argparse.Namespace) -> int:
     from shrinkwise.workspace.store import new_project
 
     notes: list[str] = []
     with new_project(args.project, name=args.name) as session:  # a failure leaves nothing behind
         if args.model:
-            ref = session.attach_model(
-                args.model,
-                args.architecture,
-                _kwargs(args.arch_kwargs),
-                _input_specs(args.input_shape),
-                trusted=args.trust_architecture,
-            )
+            ref = _attach(session, args)
             notes = list(ref.notes)
         for data in args.data or []:
             session.add_data(data, role="all")
@@ -79,13 +84,7 @@ def cmd_model(args: argparse.Namespace) -> int:
     from shrinkwise.workspace.session import Session
 
     session = Session.open(args.project)
-    ref = session.attach_model(
-        args.model,
-        args.architecture,
-        _kwargs(args.arch_kwargs),
-        _input_specs(args.input_shape),
-        trusted=args.trust_architecture,
-    )
+    ref = _attach(session, args)
     if args.json:
         print_json(ref)
         return 0
