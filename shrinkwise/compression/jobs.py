@@ -60,8 +60,6 @@ class Job(_Spec):
     # tools (0 = the first step, as sensitivity does; -1 = the last step, the range check of a QDQ run; None = no).
     # The report goes into that step's payload and the payload's `layer_error`.
     layer_error_step: int | None = None
-    # The project's data spec (what the user declared per input and output): output tasks, thresholds, axes.
-    io: IOSpec = Field(default_factory=IOSpec)
     # The worker's address-space cap in bytes (Linux): None = the default, filled in by the runner when it writes
     # the job (`runner.resolve_memory_limit`); 0 = no cap.
     memory_limit_bytes: int | None = Field(default=None, ge=0)
