@@ -1,5 +1,5 @@
-"""The speech demo end to end from the CLI: demo --speech -> profile -> advise -> fp16 -> int8_dynamic ->
-int8_static -> sensitivity -> report, with the quality checked against a reference computed here in torch."""
+"""The speech demo: its shipped files reproduce, and it runs end to end from the CLI (demo --speech -> profile ->
+advise -> fp16 -> int8_dynamic -> int8_static -> sensitivity -> report), its quality checked against torch."""
 
 from __future__ import annotations
 
@@ -14,7 +14,29 @@ import pytest
 from shrinkwise.workspace.cli import main
 from shrinkwise.workspace.project import load_project
 
-pytestmark = pytest.mark.slow
+
+def test_generator_features_and_weights_reproduce_the_shipped_check() -> None:
+    """The committed clips and scores (made by train_keywords.py) come out again from the generator, the engine's
+    features and the shipped weights: the demo's numbers cannot drift silently."""
+    import torch
+
+    from shrinkwise.compression.demo import demo_file
+    from shrinkwise.compression.demo import train_keywords as tk
+    from shrinkwise.compression.demo.keyword_spotter import KeywordSpotter
+    from shrinkwise.compression.demo.make_keywords import make_clips
+
+    check = np.load(demo_file(tk.CHECK))
+    clips = make_clips(tk.EVAL_PER_CLASS, tk.EVAL_SEED)
+    again = clips.waveform[check["index"]]
+    assert np.abs(again.astype(np.int32) - check["waveform"]).max() <= 1  # one LSB: float rounding only
+    assert (clips.y[check["index"]] == check["y"]).all() and sorted(check["y"].tolist()) == list(range(8))
+    model = KeywordSpotter()
+    model.load_state_dict(torch.load(demo_file(tk.WEIGHTS), weights_only=True))
+    model.eval()
+    with torch.no_grad():
+        scores = model(torch.from_numpy(tk.model_input(check["waveform"]))).numpy()
+    np.testing.assert_allclose(scores, check["scores"], atol=1e-4)
+    assert (scores.argmax(1) == check["y"]).all()
 
 
 def _reference_accuracy(folder: Path) -> float:
@@ -47,6 +69,7 @@ def _clip_hashes(folder: Path) -> set[str]:
     return hashes
 
 
+@pytest.mark.slow
 def test_speech_demo_end_to_end_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "speech"
     assert main(["demo", "--speech", "--out", str(out)]) == 0

@@ -1,4 +1,4 @@
-"""Train the speech demo's keyword spotter on synthetic keywords and write its shipped weights.
+"""Train the speech demo's keyword spotter on synthetic keywords; write its shipped weights and check file.
 
 Deterministic (fixed seeds, one thread, deterministic algorithms). Run from the repository root:
     .venv/bin/python -m shrinkwise.compression.demo.train_keywords
@@ -16,6 +16,9 @@ import numpy as np
 
 HERE = Path(__file__).parent
 WEIGHTS = "keyword_spotter.pt"
+CHECK = (
+    "keywords_check.npz"  # one held-out clip per class and the trained model's scores on it (a reproducibility check)
+)
 FRAMES, MEL_BANDS = 98, 40
 TRAIN_SEED, EVAL_SEED, CALIBRATION_SEED = 0, 1, 2
 TRAIN_PER_CLASS, EVAL_PER_CLASS, CALIBRATION_PER_CLASS = 120, 40, 24
@@ -66,12 +69,31 @@ def train(out: Path, epochs: int, seed: int = 0) -> float:
     return acc
 
 
+def write_check(weights: Path, out: Path) -> None:
+    """The first held-out clip of each class and the model's scores on it: a test regenerates both and compares, so
+    a change in the generator, the features or the weights is caught instead of silently moving the demo's numbers."""
+    import torch
+
+    from shrinkwise.compression.demo.keyword_spotter import KeywordSpotter
+    from shrinkwise.compression.demo.make_keywords import CLASSES, make_clips
+
+    held_out = make_clips(EVAL_PER_CLASS, EVAL_SEED)
+    index = np.array([int(np.nonzero(held_out.y == c)[0][0]) for c in range(len(CLASSES))])
+    model = KeywordSpotter(mel_bands=MEL_BANDS, classes=len(CLASSES))
+    model.load_state_dict(torch.load(weights, weights_only=True))
+    model.eval()
+    with torch.no_grad():
+        scores = model(torch.from_numpy(model_input(held_out.waveform[index]))).numpy()
+    np.savez_compressed(out, index=index, waveform=held_out.waveform[index], y=held_out.y[index], scores=scores)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--out", type=Path, default=HERE / WEIGHTS)
     args = parser.parse_args()
     train(args.out, args.epochs)
+    write_check(args.out, args.out.with_name(CHECK))
 
 
 if __name__ == "__main__":
