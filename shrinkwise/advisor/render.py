@@ -19,7 +19,15 @@ WIDTH = 100
 
 
 def _wrap(text: str, indent: str) -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ") or [indent]
+    # Never break inside a rule id, a technique id or a path ("int8-dynamic-for-matmul-on-" / "cpu").
+    return textwrap.wrap(
+        text,
+        WIDTH,
+        initial_indent=indent,
+        subsequent_indent=indent + "  ",
+        break_on_hyphens=False,
+        break_long_words=False,
+    ) or [indent]
 
 
 def _sources(sources: Iterable[Provenance], indent: str) -> list[str]:

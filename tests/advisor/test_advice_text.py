@@ -135,3 +135,10 @@ def test_a_question_is_worded_for_people_and_says_how_to_answer_it(
     assert "? How many milliseconds may one inference take on the device?" in text
     assert "(shrinkwise answer PROJECT budget.latency_ms=VALUE)" in text
     assert "? budget.latency_ms" not in text
+
+
+def test_identifiers_are_never_broken_across_lines(manifest: dict[str, Any], rules: list[LoadedRule]) -> None:
+    text = advice_text(advise(example_facts({"model": {"arch_family": "transformer"}}), manifest, rules))
+    ids = {r.id for r in rules}
+    assert not [line for line in text.splitlines() if line.rstrip().endswith("-") and not line.rstrip().endswith(" -")]
+    assert all(any(i in line for line in text.splitlines()) for i in ids if i in " ".join(text.split()))
