@@ -1,4 +1,5 @@
-"""The Start page's "Try the Speech Demo": the speech demo is built off the UI thread on first use and opened."""
+"""The Start page's "Try the Speech Demo": the speech demo is built off the UI thread on first use and opened, and
+the wizard runs on it: the advised int8_static step from the Advice page, Compare, the report from Export."""
 
 from __future__ import annotations
 
@@ -6,14 +7,18 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from shrinkwise.gui.main_window import STEP_ADVICE, STEP_COMPARE, STEP_EXPORT, STEP_RUN
 from shrinkwise.gui.profile_view import COL_OP
-from tests.gui.conftest import WAIT_MS
+from tests.gui.conftest import WAIT_MS, wait_idle
 
 
+@pytest.mark.slow
 def test_speech_demo_button_builds_it_off_the_ui_thread_and_opens_it(
     qtbot: Any, window: Any, tmp_path: Path, monkeypatch: Any, dialog_log: Any
 ) -> None:
-    from shrinkwise.gui import main_window, workers
+    from shrinkwise.gui import dialogs, main_window, workers
 
     folder = tmp_path / "speech-demo"
     monkeypatch.setattr(main_window, "speech_demo_dir", lambda: folder)
@@ -36,3 +41,26 @@ def test_speech_demo_button_builds_it_off_the_ui_thread_and_opens_it(
     window.start_page.speech_demo_button.click()
     qtbot.waitUntil(lambda: not window.busy, timeout=WAIT_MS)
     assert "_build_demo" not in [c.name for c in workers.CALLS]
+
+    # The wizard on speech: the plan's int8_static step run from the Advice page, compared, and reported.
+    window.go(STEP_ADVICE)
+    qtbot.waitUntil(lambda: window.advice is not None and not window.busy, timeout=WAIT_MS)
+    page = window.advice_page
+    assert "int8_static" in [s.technique for s in window.advice.plan if s.technique]
+    for key, check in page.checks.items():
+        check.setChecked(key == "int8_static")
+    page.run_button.click()
+    assert window.pages.currentIndex() == STEP_RUN
+    qtbot.waitUntil(lambda: not window.runs.active, timeout=4 * WAIT_MS)
+    assert [i.status for i in window.runs.items] == ["finished"], [(i.status, i.error) for i in window.runs.items]
+    window.go(STEP_COMPARE)
+    cmp = window.compare_page
+    assert cmp.table.rowCount() == 2 and {r["label"] for r in cmp.rows} >= {"int8_static"}
+    window.go(STEP_EXPORT)
+    report = tmp_path / "report.html"
+    monkeypatch.setattr(dialogs, "choose_save_path", lambda *a, **k: str(report))
+    window.export_page.html_button.click()
+    wait_idle(qtbot, window)
+    assert not dialog_log.errors(), dialog_log.errors()
+    text = report.read_text(encoding="utf-8")
+    assert "Speech demo" in text and "int8_static" in text and "GRU" in text
