@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from shrinkwise.advisor.situation import CandidateView, Situation
 
 DecisionStatus = Literal["recommended", "provisional", "none_meets", "no_budget", "no_candidate"]
+MissedBudget = Literal["size", "latency", "memory", "accuracy", "subgroups", "disagreement", "fidelity", "target"]
 
 
 class Rejection(BaseModel):
@@ -30,6 +31,9 @@ class Rejection(BaseModel):
     id: str
     label: str
     reasons: list[str]
+    missed: list[MissedBudget] = Field(
+        default_factory=list, description="Which budgets the reasons are about, for a program (the autopilot)"
+    )
 
 
 class Decision(BaseModel):
@@ -77,27 +81,43 @@ class Decision(BaseModel):
         return next((r.reasons for r in self.rejected if r.id == candidate_id), [])
 
 
-def _misses(v: CandidateView, situation: Situation) -> list[str]:
+def _misses(v: CandidateView, situation: Situation) -> list[tuple[MissedBudget, str]]:
     b = situation.budget
-    out = []
+    out: list[tuple[MissedBudget, str]] = []
     if v.meets_size is False and v.size_mb is not None and b.size_mb is not None:
-        out.append(f"{v.size_mb:.3g} MB is over the {b.size_mb:g} MB size budget")
+        out.append(("size", f"{v.size_mb:.3g} MB is over the {b.size_mb:g} MB size budget"))
     if v.meets_latency is False and b.latency_ms is not None:
-        out.append(f"latency {_ms(v.latency_ms)} is over the {_ms(b.latency_ms)} budget")
+        out.append(("latency", f"latency {_ms(v.latency_ms)} is over the {_ms(b.latency_ms)} budget"))
     if v.meets_memory is False and v.peak_memory_mb is not None and b.peak_memory_mb is not None:
-        out.append(f"peak memory {v.peak_memory_mb:.3g} MB is over the {b.peak_memory_mb:g} MB budget")
+        out.append(("memory", f"peak memory {v.peak_memory_mb:.3g} MB is over the {b.peak_memory_mb:g} MB budget"))
     if v.within_tolerance is False and v.accuracy_drop_pts is not None and b.accuracy_drop_pts is not None:
-        out.append(f"accuracy drops {v.accuracy_drop_pts:.2f} points, more than the {b.accuracy_drop_pts:g} allowed")
+        out.append(
+            (
+                "accuracy",
+                f"accuracy drops {v.accuracy_drop_pts:.2f} points, more than the {b.accuracy_drop_pts:g} allowed",
+            )
+        )
     if v.meets_subgroups is False and v.max_subgroup_drop_pts is not None and b.accuracy_drop_pts is not None:
         out.append(
-            f"subgroup '{v.worst_subgroup}' drops {v.max_subgroup_drop_pts:.2f} points, "
-            f"more than the {b.accuracy_drop_pts:g} allowed"
+            (
+                "subgroups",
+                f"subgroup '{v.worst_subgroup}' drops {v.max_subgroup_drop_pts:.2f} points, "
+                f"more than the {b.accuracy_drop_pts:g} allowed",
+            )
         )
     if v.meets_disagreement is False and v.disagreement_pct is not None and b.max_disagreement_pct is not None:
-        out.append(f"{v.disagreement_pct:.2f} % of answers change, more than the {b.max_disagreement_pct:g} % allowed")
+        out.append(
+            (
+                "disagreement",
+                f"{v.disagreement_pct:.2f} % of answers change, more than the {b.max_disagreement_pct:g} % allowed",
+            )
+        )
+    if v.meets_speedup is False and v.latency_ratio and b.min_speedup is not None:
+        asks = "never to be slower" if b.min_speedup == 1 else f"{b.min_speedup:g}× faster"
+        out.append(("latency", f"{_speed(v.latency_ratio)} than the original; the budget asks for {asks}"))
     if v.meets_fidelity is False and v.cosine_mean is not None and b.min_cosine is not None:
-        out.append(f"output cosine {v.cosine_mean:.4f} is under the {b.min_cosine:g} tolerance")
-    return out + list(v.cannot_run_because)
+        out.append(("fidelity", f"output cosine {v.cosine_mean:.4f} is under the {b.min_cosine:g} tolerance"))
+    return out + [("target", reason) for reason in v.cannot_run_because]
 
 
 def _unknowns(v: CandidateView, situation: Situation) -> list[str]:
@@ -116,11 +136,18 @@ def _unknowns(v: CandidateView, situation: Situation) -> list[str]:
         out.append("its accuracy drop (the evaluation data has no labels)")
     if b.max_disagreement_pct is not None and v.meets_disagreement is None:
         out.append("how many answers change")
+    if b.min_speedup is not None and v.meets_speedup is None:
+        out.append(f"its speed-up over the original on {t.name}")
     if b.min_cosine is not None and v.meets_fidelity is None:
         out.append("how close its outputs stay to the original's")
     if v.runs_on_target is None and t.known is False:
         out.append("whether your device can run it (no target is set)")
     return out
+
+
+def _speed(latency_ratio: float) -> str:
+    """0.5 -> '2.00× faster', 1.2 -> '1.20× slower' (timed side by side with the original)."""
+    return f"{1 / latency_ratio:.2f}× faster" if latency_ratio <= 1 else f"{latency_ratio:.2f}× slower"
 
 
 def _ms(v: float | None) -> str:
@@ -175,12 +202,18 @@ def decide(situation: Situation) -> Decision:
     if not views:
         return Decision(status="no_candidate", headline="No compressed candidate has finished yet: run a plan step.")
     b = situation.budget
-    if not situation.summary.any_budget and b.max_disagreement_pct is None and b.min_cosine is None:
+    if not situation.summary.any_budget and all(
+        x is None for x in (b.max_disagreement_pct, b.min_cosine, b.min_speedup)
+    ):
         return Decision(
             status="no_budget",
             headline="No budget is set, so no candidate can be recommended: set a size, latency or accuracy budget.",
         )
-    rejected = [Rejection(id=v.id, label=v.label or v.id, reasons=r) for v in views if (r := _misses(v, situation))]
+    rejected = [
+        Rejection(id=v.id, label=v.label or v.id, reasons=[text for _, text in m], missed=sorted({k for k, _ in m}))
+        for v in views
+        if (m := _misses(v, situation))
+    ]
     out = {r.id for r in rejected}
     eligible = sorted((v for v in views if v.id not in out), key=least_invasive_first)
     passing = [v for v in eligible if v.meets_all_budgets is True and v.runs_on_target is not False]

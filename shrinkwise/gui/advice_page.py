@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from shrinkwise.gui import dialogs, theme
+from shrinkwise.gui.autopilot_panel import AutopilotPanel
 
 
 def step_key(step: Any) -> str:
@@ -96,6 +97,8 @@ class AdvicePage(QWidget):
         self.headline.setWordWrap(True)
         top.addWidget(self.headline, 1)
         outer.addLayout(top)
+        self.autopilot = AutopilotPanel()  # one button that climbs the ladder; its timeline below it
+        outer.addWidget(self.autopilot)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)

@@ -77,6 +77,8 @@ class Controller(QObject):
     output_written = Signal(str, str)  # what, where (Export's "written so far")
     disagreements_loaded = Signal(str, object)  # experiment id, images payload
     runs_queued = Signal(list)  # [RunItem]
+    autopilot_event = Signal(object)  # workspace.autopilot.AutopilotEvent, on the UI thread
+    autopilot_finished = Signal(object)  # the Journal as it ended (also after a failure or Stop)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -89,6 +91,7 @@ class Controller(QObject):
         self._opening = 0  # projects being opened or built right now
         self._advice_loading = False
         self._pending_goal: tuple[str | None, dict[str, Any]] | None = None
+        self.autopilot: Any = None  # the climb in progress (gui.autopilot_panel.AutopilotJob)
 
     # --- jobs ------------------------------------------------------------------------------------------------
 
@@ -458,6 +461,54 @@ class Controller(QObject):
         ]
         self.runs_queued.emit(items)
         return items
+
+    # --- autopilot ---------------------------------------------------------------------------------------------
+
+    def start_autopilot(self, time_budget_s: float) -> bool:
+        """Climb the ladder off the UI thread (workspace.autopilot); one at a time, and not beside queued runs,
+        whose timings would disturb each other's."""
+        from shrinkwise.gui.autopilot_panel import AutopilotJob
+
+        if self.session is None or self.session.project.model is None:
+            self._fail(ShrinkwiseError("there is no model to compress", fix="open a project with a model first"))
+            return False
+        if self.autopilot is not None:
+            return False
+        if self.runs.active:
+            self._fail(
+                ShrinkwiseError(
+                    "runs are still queued", fix="wait for them (Run page) or cancel them, then start again"
+                )
+            )
+            return False
+        job = AutopilotJob(self.session, time_budget_s, self)
+        job.event.connect(self.autopilot_event)
+        job.finished.connect(self._autopilot_ended)
+
+        def failed(exc: BaseException, tb: str) -> None:
+            self._autopilot_ended(None)
+            if not isinstance(exc, KeyboardInterrupt):  # Stop is not an error
+                self.error.emit(exc, tb)
+
+        job.failed.connect(failed)
+        self.autopilot = job
+        job.start()
+        self.status.emit("The autopilot is climbing the ladder…")
+        return True
+
+    def cancel_autopilot(self) -> None:
+        if self.autopilot is not None:
+            self.autopilot.cancel()
+
+    def _autopilot_ended(self, journal: Any) -> None:
+        from shrinkwise.workspace.autopilot import latest_journal
+
+        self.autopilot = None
+        if self.session is not None:
+            journal = journal or latest_journal(self.session)
+        self.autopilot_finished.emit(journal)
+        self.project_changed.emit()
+        self.refresh_advice()
 
     # --- compare -----------------------------------------------------------------------------------------------
 

@@ -237,6 +237,10 @@ class MainWindow(QMainWindow):
         self.advice_page.plan_changed.connect(lambda: c.set_plan(self.advice_page.state))
         self.advice_page.run_requested.connect(self.start_runs)
         self.advice_page.sweep_requested.connect(self.start_sweep)
+        self.advice_page.autopilot.start_requested.connect(self._start_autopilot)
+        self.advice_page.autopilot.cancel_requested.connect(c.cancel_autopilot)
+        c.autopilot_event.connect(self.advice_page.autopilot.show_event)
+        c.autopilot_finished.connect(self._autopilot_finished)
         self.run_page.details_requested.connect(self._show_run_details)
         self.run_page.compare_requested.connect(lambda: self.go(STEP_COMPARE))
         self.compare_page.choose_requested.connect(self.choose_candidate)
@@ -438,6 +442,7 @@ class MainWindow(QMainWindow):
             self.run_page.clear()
         self.export_page.written.clear()
         self.advice_page.set_state(session.project.plan.model_dump(mode="json"))
+        self.advice_page.autopilot.show_journal(session.project.autopilot[-1] if session.project.autopilot else None)
         self.add_recent(session.path)
         self._shown_profile = None
         self.refresh()
@@ -534,6 +539,16 @@ class MainWindow(QMainWindow):
 
     def start_sweep(self, request: dict[str, Any]) -> list[RunItem]:
         return self.controller.start_sweep(request)
+
+    def _start_autopilot(self, time_budget_s: float) -> None:
+        if self.controller.start_autopilot(time_budget_s):
+            self.advice_page.autopilot.set_running(True)
+
+    def _autopilot_finished(self, journal: Any) -> None:
+        panel = self.advice_page.autopilot
+        panel.set_running(False)
+        panel.show_journal(journal)
+        self._update_actions()
 
     def _on_runs_queued(self, items: list[RunItem]) -> None:
         self._batch.extend(items)

@@ -20,6 +20,7 @@ from shrinkwise.compression.data import DataHealth
 from shrinkwise.compression.errors import ProjectFileError
 from shrinkwise.compression.measure.records import Measurement, Source, best
 from shrinkwise.compression.signature import InputSignature
+from shrinkwise.workspace.journal import Journal
 
 SCHEMA_VERSION = 2
 PROJECT_SUFFIX = ".shrinkwise.json"
@@ -179,6 +180,7 @@ class Project(_Record):
     )
     experiments: list[Experiment] = Field(default_factory=list)
     chosen: str | None = Field(default=None, description="Id of the candidate picked to ship")
+    autopilot: list[Journal] = Field(default_factory=list, description="Autopilot climbs, oldest first")
     notes: str = ""
 
     def experiment(self, experiment_id: str) -> Experiment:

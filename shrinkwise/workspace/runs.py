@@ -362,12 +362,17 @@ def sensitivity(
     on_event: EventCallback | None = None,
     on_start: Callable[[Run], None] | None = None,
     latency_seconds: float = 1.0,
+    config: dict[str, Any] | None = None,
+    time_limit_s: float | None = None,
+    label: str | None = None,
 ) -> Experiment:
     """Quantize one layer at a time (and all but one), rank layers by quality drop, propose what to keep in float.
 
     `tolerance` is the allowed drop of the quality metric below the original (accuracy where labels exist, else
     top-1 agreement, else mean cosine similarity), in absolute units (0.01 = one point of accuracy). The proposal
     is the smallest set of layers, taken in order of sensitivity, whose exclusion was *measured* to meet it.
+    `config` is the technique's other settings (e.g. `per_channel`), kept in every variant; `time_limit_s` bounds
+    each of its (at most two) worker runs.
     """
     from shrinkwise.compression.catalog import technique_module
 
@@ -387,7 +392,7 @@ def sensitivity(
     run_dir = session.artifacts / "runs" / exp_id
     exp = Experiment(
         id=exp_id,
-        label=f"Sensitivity ({technique}, tolerance {tolerance * 100:g} pts)",  # points, like the budget and the CLI
+        label=label or f"Sensitivity ({technique}, tolerance {tolerance * 100:g} pts)",  # points, like the budget
         kind="sensitivity",
         recipe=[RecipeStep(technique=technique)],
         status="running",
@@ -399,6 +404,7 @@ def sensitivity(
 
     # Every quantizable layer must be a candidate, Conv included (int8_dynamic's default preset skips Conv).
     base_config: dict[str, Any] = {"op_preset": "all_supported"} if technique == "int8_dynamic" else {}
+    base_config.update({k: v for k, v in (config or {}).items() if k != "nodes_to_exclude"})
 
     def step(exclude: Sequence[str]) -> RecipeStep:
         return RecipeStep(technique=technique, config={**base_config, "nodes_to_exclude": list(exclude)})
@@ -407,7 +413,9 @@ def sensitivity(
     variants = [step([])] + [step([n for n in names if n != name]) for name in names] + [step([name]) for name in names]
     # The worker also compares the fully quantized variant with the original layer by layer (ORT's QDQ debugging):
     # heavy, so it runs there, never in this (possibly GUI) process.
-    outcome = _run_variants(session, variants, run_dir / "pass1", on_event, on_start, latency_seconds, layer_error=True)
+    outcome = _run_variants(
+        session, variants, run_dir / "pass1", on_event, on_start, latency_seconds, layer_error=True, time_limit_s=time_limit_s
+    )
     if outcome.status != "finished" or outcome.result is None:
         _record_error(session, exp_id, outcome.status, outcome.error or outcome.status, outcome.error_details)
         if outcome.interrupted:
@@ -477,7 +485,9 @@ def sensitivity(
             chosen = curve[-1]
     if chosen is None and n > 2:
         more = [step(order[:k]) for k in range(2, n)]
-        out2 = _run_variants(session, more, run_dir / "pass2", on_event, on_start, latency_seconds)
+        out2 = _run_variants(
+            session, more, run_dir / "pass2", on_event, on_start, latency_seconds, time_limit_s=time_limit_s
+        )
         if out2.status != "finished" or out2.result is None:
             _record_error(session, exp_id, out2.status, out2.error or out2.status, out2.error_details)
             if out2.interrupted:
@@ -555,6 +565,7 @@ def _run_variants(
     on_start: Callable[[Run], None] | None,
     latency_seconds: float,
     layer_error: bool = False,
+    time_limit_s: float | None = None,
 ) -> RunOutcome:
     """Many independent variants of the original in one worker (no chaining), measured lightly."""
     job = prepare_job(
@@ -567,7 +578,7 @@ def _run_variants(
         sensitivity=None,
         layer_error_step=0 if layer_error else None,
     )
-    run = Run(job, run_dir / "job.json", on_event=on_event)
+    run = Run(job, run_dir / "job.json", on_event=on_event, time_limit_s=time_limit_s)
     if on_start is not None:
         on_start(run)
     return run.start().wait()

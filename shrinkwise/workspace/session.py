@@ -423,6 +423,21 @@ class Session:
         self.project.budget = budget
         return budget
 
+    def relative_budget(self, smaller: float | None = None, faster: float | None = None) -> dict[str, float]:
+        """Budget fields for "N× smaller" (a size in MB from the original's file) and "N× faster" (a speed-up,
+        judged on each candidate's ratio timed side by side with the original): a newcomer knows the factor they
+        need before they know the bytes or milliseconds."""
+        out: dict[str, float] = {}
+        for name, factor in (("smaller", smaller), ("faster", faster)):
+            if factor is not None and factor <= 0:
+                raise ShrinkwiseError(f"--{name} must be a positive factor, not {factor:g}", fix=f"e.g. --{name} 4")
+        if smaller is not None:
+            size = self.onnx_path.stat().st_size
+            out["size_mb"] = round(size / 1e6 / smaller, 6)
+        if faster is not None:
+            out["min_speedup"] = float(faster)  # judged on paired ratios: see advisor.situation
+        return out
+
     def answer(self, fact: str, value: Any) -> None:
         """An answer to one of the advisor's questions, stored where it is read: budget and target answers go to
         their typed fields (never to `answers`, where the report would not see them); the rest by fact path."""

@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "shrinkwise.workspace.cli.commands_report",
     "shrinkwise.workspace.cli.commands_runs",
     "shrinkwise.workspace.cli.commands_advisor",
+    "shrinkwise.workspace.cli.commands_autopilot",
 ]
 
 GLOBAL_FLAGS = {

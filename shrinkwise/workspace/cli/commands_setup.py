@@ -20,6 +20,7 @@ _BUDGET_FLAGS = {
     "accuracy_drop_pts": "largest acceptable accuracy drop, in percentage points (1 = 99%% -> 98%%)",
     "max_disagreement_pct": "largest share of inputs whose answer may change, in %%",
     "power_mw": "power budget in mW (advisor only; Shrinkwise does not measure power)",
+    "min_cosine": "lowest acceptable mean cosine similarity of the outputs to the original's (0-1; models without labels)",
 }
 
 
@@ -46,6 +47,8 @@ def cmd_budget(args: argparse.Namespace) -> int:
         if value < 0 or (value == 0 and key != "accuracy_drop_pts"):
             raise ShrinkwiseError(f"--{key.replace('_', '-')} must be positive (got {value:g})")
         changes[key] = value
+    if args.smaller is not None or args.faster is not None:
+        changes.update(session.relative_budget(smaller=args.smaller, faster=args.faster))
     for key in args.clear or []:
         changes[key.replace("-", "_")] = None
     if changes:
@@ -102,6 +105,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("project", type=Path, help="the project: a .shrinkwise.json file, or the folder holding one")
     for key, text in _BUDGET_FLAGS.items():
         p.add_argument(f"--{key.replace('_', '-')}", dest=key, type=float, help=text)
+    p.add_argument(
+        "--smaller", type=float, metavar="N", help="size budget as a factor: at most the original's file size ÷ N"
+    )
+    p.add_argument(
+        "--faster",
+        type=float,
+        metavar="N",
+        help="speed budget: at least N× faster than the original, timed side by side on this computer (1 = never slower)",
+    )
     p.add_argument("--clear", action="append", metavar="KEY", help="remove a budget entry, e.g. --clear latency-ms")
     p.set_defaults(func=cmd_budget)
 

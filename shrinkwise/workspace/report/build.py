@@ -21,6 +21,8 @@ from shrinkwise.workspace.report.model import (
     AdviceItem,
     AdviceSection,
     ArtifactInfo,
+    AutopilotRung,
+    AutopilotSection,
     BudgetLine,
     DataSection,
     DataWarning,
@@ -539,6 +541,35 @@ def build_deltas(project: Project, focus: Experiment | None) -> DeltasSection:
     )
 
 
+def build_autopilot(project: Project) -> AutopilotSection | None:
+    """The newest climb as the CLI and the GUI timeline tell it (the same words: `journal.STATUS_TEXT`)."""
+    if not project.autopilot:
+        return None
+    j = project.autopilot[-1]
+    rungs = [
+        AutopilotRung(
+            index=None if r.action == "skip" else r.index,
+            title=r.title,
+            status=r.status_word,
+            figures=", ".join(r.figures.phrases()),
+            verdict=r.verdict or (r.error or ""),
+            why=r.why,
+            next=r.next,
+        )
+        for r in j.rungs
+    ]
+    return AutopilotSection(
+        journal_id=j.id,
+        status=j.status,
+        status_text=j.status_text,
+        stopped_because=j.stopped_because,
+        final_id=j.final,
+        final_label=j.final_label,
+        time_budget_s=j.time_budget_s,
+        rungs=rungs,
+    )
+
+
 def build_sensitivity(project: Project) -> SensitivitySection:
     for e in reversed(project.experiments):
         if e.kind == "sensitivity" and e.status == "finished" and isinstance(e.extra.get("sensitivity"), dict):
@@ -599,7 +630,7 @@ def candidate_profile(session: Session, exp: Experiment) -> Any:
 
     evaluation = session.datasets()["evaluation"]
     assert evaluation is not None
-    prof = profile_model(session.resolve(art.path), batch_one_feed(evaluation.inputs))
+    prof = profile_model(session.resolve(art.path), batch_one_feed(evaluation))
     try:
         atomic_write_text(cache, prof.model_dump_json(indent=1))
     except OSError:
@@ -641,6 +672,13 @@ def _pixels(sample: Any) -> list[list[float]] | None:
     return [[round(float(v), 3) for v in row] for row in a]
 
 
+def _answer(scores: Any) -> str:
+    """One sample's answer: the top class, or the value itself for a single probability (0.51 vs 0.49)."""
+    import numpy as np
+
+    return f"{float(scores[0]):.3g}" if np.size(scores) == 1 else str(int(np.argmax(scores)))
+
+
 def disagreement_examples(session: Session, exp: Experiment, indices: list[int]) -> list[DisagreementExample]:
     """True label, both models' answers and a thumbnail for a few inputs whose answer changed (cached)."""
     art = exp.final_artifact
@@ -655,7 +693,7 @@ def disagreement_examples(session: Session, exp: Experiment, indices: list[int])
             pass
     import numpy as np
 
-    from shrinkwise.compression.measure.runtime import make_session, run_batches
+    from shrinkwise.compression.measure.runtime import make_session, run_outputs
     from shrinkwise.workspace.atomic import atomic_write_text
 
     evaluation = session.datasets()["evaluation"]
@@ -664,17 +702,21 @@ def disagreement_examples(session: Session, exp: Experiment, indices: list[int])
     if idx.size == 0:
         return []
     sub = evaluation.subset(idx)
-    orig = run_batches(make_session(session.onnx_path), sub.inputs)[0]
-    cand = run_batches(make_session(session.resolve(art.path)), sub.inputs)[0]
-    first = next(iter(sub.inputs.values()))
+    # The output the disagreements were counted on (the primary one: class scores after a box output, say).
+    originals = run_outputs(make_session(session.onnx_path), sub)
+    primary = exp.quality.primary_output if exp.quality and exp.quality.primary_output in originals else None
+    name = primary or next(iter(originals))
+    orig = originals[name]
+    cand = run_outputs(make_session(session.resolve(art.path)), sub)[name]
+    first = sub.samples_first(next(iter(sub.inputs)))
     out = []
     for j, i in enumerate(idx.tolist()):
         out.append(
             DisagreementExample(
                 index=int(i),
                 label=None if sub.labels is None else str(int(sub.labels[j])),
-                original=str(int(np.argmax(orig[j]))) if orig.ndim == 2 else None,
-                candidate=str(int(np.argmax(cand[j]))) if cand.ndim == 2 else None,
+                original=_answer(orig[j]) if orig.ndim == 2 else None,
+                candidate=_answer(cand[j]) if cand.ndim == 2 else None,
                 pixels=_pixels(first[j]),
             )
         )
@@ -808,6 +850,7 @@ def build_report(
         plots=plots,
         deltas=build_deltas(project, focus),
         sensitivity=build_sensitivity(project),
+        autopilot=build_autopilot(project),
         layers=layers,
         disagreements=build_disagreements(session, focus, compute),
         warnings=build_warnings(project, advice_sec, focus),

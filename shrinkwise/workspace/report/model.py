@@ -287,6 +287,29 @@ class DisagreementsSection(_R):
     note: str = ""
 
 
+class AutopilotRung(_R):
+    index: int | None = Field(default=None, description="1-based rung number; None for a skipped rung")
+    title: str
+    status: str
+    figures: str = Field(default="", description="Size, speed and quality change, in words")
+    verdict: str = ""
+    why: str = ""
+    next: str = ""
+
+
+class AutopilotSection(_R):
+    """The newest autopilot climb: each rung with why it ran, what it measured and why the next was (not) needed."""
+
+    journal_id: str
+    status: str
+    status_text: str
+    stopped_because: str = ""
+    final_id: str | None = None
+    final_label: str | None = None
+    time_budget_s: float
+    rungs: list[AutopilotRung] = Field(default_factory=list)
+
+
 class UnresolvedWarning(_R):
     origin: str = Field(description="advisor, data, run or artifact")
     ref: str = ""
@@ -320,6 +343,7 @@ class ReportData(_R):
     plots: list[ScatterPlot] = Field(default_factory=list)
     deltas: DeltasSection
     sensitivity: SensitivitySection
+    autopilot: AutopilotSection | None = Field(default=None, description="The newest autopilot climb, if any")
     layers: LayersSection
     disagreements: DisagreementsSection
     warnings: list[UnresolvedWarning] = Field(default_factory=list)
@@ -334,7 +358,7 @@ def fmt_metric(metric: str, value: float, unit: str = "") -> str:
         return fmt_bytes(value)
     if metric.startswith("latency_ms") or unit == "ms":
         return fmt_ms(value)
-    if metric in ("accuracy", "macro_f1", "top1_agreement"):
+    if metric in ("accuracy", "macro_f1", "top1_agreement", "decision_agreement", "nn_agreement"):
         return f"{value * 100:.2f} %"
     if metric == "latency_ratio" or unit == "x":
         return f"{value:.2f}×"
