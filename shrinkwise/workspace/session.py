@@ -302,7 +302,7 @@ class Session:
         ref = DataRef(
             path=self.relpath(data_path),
             sha256=digest,
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             role=role,  # type: ignore[arg-type]
             samples=len(dataset),
             health=health(dataset, role, calib),
