@@ -48,6 +48,14 @@ class PlanStep(Statement):
     )
     optional: bool = Field(default=False, description="A candidate already meets the budget; this step is not needed")
 
+    @property
+    def key(self) -> str:
+        """One key per plan step, as the project's plan edits name it: a variant of a technique (e.g.
+        `int8_dynamic:embeddings-4bit`) is a step of its own; an activity is `activity:<name>`."""
+        if self.technique:
+            return self.technique + (f":{self.variant}" if self.variant else "")
+        return f"activity:{self.activity}"
+
 
 class Question(Statement):
     fact: str = Field(description="The fact the answer fills, e.g. budget.latency_ms")

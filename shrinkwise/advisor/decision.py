@@ -101,7 +101,8 @@ def _misses(v: CandidateView, situation: Situation) -> list[tuple[MissedBudget, 
         out.append(
             (
                 "subgroups",
-                f"subgroup '{v.worst_subgroup}' drops {v.max_subgroup_drop_pts:.2f} points, "
+                (f"subgroup '{v.worst_subgroup}'" if v.worst_subgroup else "a subgroup")
+                + f" drops {v.max_subgroup_drop_pts:.2f} points, "
                 f"more than the {b.accuracy_drop_pts:g} allowed",
             )
         )
@@ -127,17 +128,17 @@ def _unknowns(v: CandidateView, situation: Situation) -> list[str]:
         out.append("its file size")
     if b.latency_ms is not None and v.meets_latency is None:
         if v.latency_source == "host" and not t.is_this_computer:
-            out.append(f"its latency on {t.name} (measured only on this computer; run the benchmark bundle there)")
+            out.append("its latency on the device (measured only on this computer; run the benchmark bundle there)")
         else:
             out.append("its latency")
     if b.peak_memory_mb is not None and v.meets_memory is None:
         out.append("its peak memory")
     if b.accuracy_drop_pts is not None and v.within_tolerance is None:
-        out.append("its accuracy drop (the evaluation data has no labels)")
+        out.append("its accuracy drop (no accuracy was measured for it: the evaluation data needs labels)")
     if b.max_disagreement_pct is not None and v.meets_disagreement is None:
         out.append("how many answers change")
     if b.min_speedup is not None and v.meets_speedup is None:
-        out.append(f"its speed-up over the original on {t.name}")
+        out.append("its speed-up over the original on the device")
     if b.min_cosine is not None and v.meets_fidelity is None:
         out.append("how close its outputs stay to the original's")
     if v.runs_on_target is None and t.known is False:

@@ -31,9 +31,8 @@ from shrinkwise.gui.autopilot_panel import AutopilotPanel
 
 
 def step_key(step: Any) -> str:
-    """One key per plan step: a variant of a technique (e.g. int8_dynamic:embeddings-4bit) is a step of its own."""
-    variant = getattr(step, "variant", "")
-    return (step.technique + (f":{variant}" if variant else "")) if step.technique else f"activity:{step.activity}"
+    """The plan step's key (`PlanStep.key`): the one naming of steps that plan edits use."""
+    return str(step.key)
 
 
 def _label(text: str, style: str = "", rich: bool = True) -> QLabel:

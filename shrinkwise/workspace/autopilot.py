@@ -333,9 +333,9 @@ class Autopilot:
         steps = [s for s in advice.plan if s.technique]
         for s in steps:
             assert s.technique is not None
-            if s.technique in edits.dropped or not s.in_app or s.blocked_by or s.missing:
+            if s.key in edits.dropped or not s.in_app or s.blocked_by or s.missing:
                 continue
-            config = dict(edits.configs.get(s.technique) or s.config)
+            config = dict(edits.configs.get(s.key) or s.config)
             nxt = _Next("run", s.technique, config, s.name, _why(s), s.rule_id)
             skip = self._size_skip(advice, s, steps)
             if skip:

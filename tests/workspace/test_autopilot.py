@@ -222,8 +222,7 @@ def _without_plan(session: Session) -> None:
     """Leave the climb to the measured facts: every plan step unticked, as a user can."""
     from shrinkwise.workspace.project import PlanEdits
 
-    techniques = [s.technique for s in session.advise().plan if s.technique]
-    session.set_plan(PlanEdits(dropped=techniques))
+    session.set_plan(PlanEdits(dropped=[s.key for s in session.advise().plan if s.technique]))
 
 
 def test_quality_loss_climbs_to_per_channel_then_sensitivity(demo_project: Path) -> None:
