@@ -108,3 +108,12 @@ def test_a_fidelity_tolerance_is_a_budget_for_unlabelled_models() -> None:
     assert d.candidate is None and any("cosine" in r for r in d.misses_budget("s"))
     d = _decide("phone-npu", {"size_mb": 0.6, "min_cosine": 0.99}, [close, far])
     assert d.status == "recommended" and d.candidate == "f"
+
+
+def test_a_candidate_in_a_format_the_device_cannot_compute_is_never_recommended() -> None:
+    """An int8-only microcontroller: fp16 is smaller and keeps the accuracy, but the device cannot compute in it."""
+    d = _decide("cortex-m-mcu", {"size_mb": 0.6, "accuracy_drop_pts": 1.0}, [FP16, STATIC])
+    assert d.candidate == "s"
+    reasons = d.misses_budget("f")
+    assert any("runs only int8" in r and "fp16" in r for r in reasons)
+    assert next(r for r in d.rejected if r.id == "f").missed == ["target"]
