@@ -15,7 +15,7 @@ import math
 import os
 import stat
 import zipfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +23,16 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shrinkwise.compression.errors import DataError
+from shrinkwise.compression.io_spec import (
+    NPZ_SPEC_KEY,
+    IOSpec,
+    axes_of,
+    feed,
+    resolve_inputs,
+    sample_count,
+    spec_from_npz_entry,
+    take,
+)
 from shrinkwise.compression.signature import InputSignature, TensorSpec
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -33,24 +43,41 @@ MAX_DATA_BYTES = int(os.environ.get("SHRINKWISE_MAX_DATA_BYTES", 4 * 2**30))
 
 @dataclass
 class Dataset:
-    """Model inputs by input name, optional labels and subgroups; `generated` marks synthetic inputs."""
+    """Model inputs by input name, optional labels and subgroups; `generated` marks synthetic inputs.
+
+    `axes` says where the samples are in each input (`io_spec`): absent means axis 0, None a constant fed whole
+    with every batch. Labels and groups always have one entry per sample.
+    """
 
     inputs: dict[str, np.ndarray]
     labels: np.ndarray | None = None
     groups: np.ndarray | None = None
     source: str = ""
     generated: bool = False
+    axes: dict[str, int | None] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # where the samples are in each input, and why
+    spec: IOSpec | None = None  # the data spec the file itself declared (`shrinkwise_spec`), if any
 
     def __len__(self) -> int:
-        return len(next(iter(self.inputs.values())))
+        return sample_count(self.inputs, self.axes)
 
     def subset(self, index: np.ndarray) -> Dataset:
         return replace(
             self,
-            inputs={k: v[index] for k, v in self.inputs.items()},
+            inputs={k: take(v, self.axes.get(k, 0), index) for k, v in self.inputs.items()},
             labels=None if self.labels is None else self.labels[index],
             groups=None if self.groups is None else self.groups[index],
         )
+
+    def batch(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """The model feed for samples start..stop (constants whole)."""
+        return feed(self.inputs, self.axes, start, stop)
+
+    def samples_first(self, name: str) -> np.ndarray:
+        """Input `name` with its samples on axis 0 (a constant gets a leading axis of 1)."""
+        axis = self.axes.get(name, 0)
+        arr = self.inputs[name]
+        return arr[None] if axis is None else np.moveaxis(arr, axis, 0)
 
 
 class HealthWarning(BaseModel):
@@ -67,6 +94,7 @@ class InputStats(BaseModel):
     name: str
     shape: list[int]
     dtype: str
+    samples_axis: int | None = Field(default=0, description="Where the samples are; None: one value for every batch")
     min: float
     max: float
     mean: float
@@ -164,7 +192,10 @@ def _check_regular(path: Path) -> None:
         raise DataError("is not a regular file", path, "give an .npz file or a folder of images")
 
 
-def load_npz(path: Path, signature: InputSignature) -> Dataset:
+def load_npz(path: Path, signature: InputSignature, io: IOSpec | None = None) -> Dataset:
+    """Arrays by input name (or `x` for a one-input model), `y`, `groups`, and an optional `shrinkwise_spec`
+    entry: a JSON string saying where the samples are in each input (`io_spec.IOSpec`); `io` (the project's
+    declarations) wins over it."""
     path = Path(path)
     _check_regular(path)
     check_npz_headers(path)
@@ -192,6 +223,8 @@ def load_npz(path: Path, signature: InputSignature) -> Dataset:
             path,
             "save plain numeric arrays with np.savez",
         ) from None
+    file_spec = spec_from_npz_entry(arrays.pop(NPZ_SPEC_KEY), str(path)) if NPZ_SPEC_KEY in arrays else None
+    declared = (io or IOSpec()).merged(file_spec or IOSpec())
     names = signature.input_names
     inputs: dict[str, np.ndarray] = {}
     for name in names:
@@ -199,15 +232,80 @@ def load_npz(path: Path, signature: InputSignature) -> Dataset:
             inputs[name] = arrays[name]
         elif len(names) == 1 and "x" in arrays:
             inputs[name] = arrays["x"]
-    missing = [n for n in names if n not in inputs]
-    if missing:
-        hint = "an array 'x'" if len(names) == 1 else "one array per model input"
-        raise DataError(f"has no array for model input(s) {missing} (found: {sorted(arrays)})", path, f"add {hint}")
     labels = arrays.get("y")
     groups = arrays.get("groups")
-    dataset = Dataset(inputs=inputs, labels=labels, groups=groups, source=str(path))
+    dataset = arrange_inputs(inputs, signature, declared, path, labels=labels, groups=groups, found=list(arrays))
+    dataset.spec = file_spec
     check_fits_model(dataset, signature, path)
     return dataset
+
+
+def arrange_inputs(
+    inputs: dict[str, np.ndarray],
+    signature: InputSignature,
+    declared: IOSpec,
+    path: Path | str,
+    labels: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+    found: list[str] | None = None,
+) -> Dataset:
+    """A dataset whose inputs follow the data spec: samples axes resolved (declared, else inferred from the
+    signature), a missing recurrent state filled with zeros, a scalar stored as (1,) given the model's rank 0, and
+    an undeclared input that holds the model's whole fixed shape (while the others hold many samples) read as a
+    constant. Refuses a missing input naming what to add."""
+    resolved = resolve_inputs(signature, declared)
+    axes = axes_of(resolved)
+    notes = [r.reason for r in resolved.values() if r.kind != "batch" or r.batch_axis or r.declared]
+    batched = [n for n in inputs if axes.get(n) is not None]
+    counts = [inputs[n].shape[axes[n]] for n in batched if inputs[n].ndim > (axes[n] or 0)]  # type: ignore[index]
+    n = labels.shape[0] if labels is not None and labels.ndim else (max(counts) if counts else 1)
+    for spec in signature.inputs:
+        arr = inputs.get(spec.name)
+        r = resolved[spec.name]
+        if arr is None:
+            continue
+        if r.kind == "constant" and not spec.shape and arr.size == 1 and arr.ndim:
+            inputs[spec.name] = arr.reshape(())
+        fixed = all(isinstance(d, int) and d >= 0 for d in spec.shape)
+        axis = axes[spec.name]
+        if (
+            not r.declared
+            and axis is not None
+            and fixed
+            and spec.shape
+            and list(arr.shape) == list(spec.shape)
+            and arr.shape[axis] != n
+        ):
+            axes[spec.name] = None
+            notes.append(
+                f"'{spec.name}' holds the model's whole fixed shape {list(spec.shape)} while the data has {n} "
+                "samples → one value fed with every batch"
+            )
+    missing = []
+    for spec in signature.inputs:
+        r = resolved[spec.name]
+        if spec.name in inputs:
+            continue
+        if r.kind == "state" and r.batch_axis is not None:
+            dims = [n if i == r.batch_axis else d for i, d in enumerate(spec.shape)]
+            if all(isinstance(d, int) and d >= 0 for d in dims):
+                inputs[spec.name] = np.zeros(dims, dtype=spec.dtype)  # type: ignore[arg-type]
+                notes.append(f"'{spec.name}' is not in the data: every sample starts from the zero state")
+                continue
+        missing.append(spec.name)
+    if missing:
+        names = signature.input_names
+        hint = "an array 'x'" if len(names) == 1 else "one array per model input"
+        kinds = {m: resolved[m].kind for m in missing}
+        if any(k == "constant" for k in kinds.values()):
+            hint += " (a scalar input such as a sample rate: np.array(16000))"
+        raise DataError(
+            f"has no array for model input(s) {missing} (found: {sorted(found or inputs)})", path, f"add {hint}"
+        )
+    ordered = {s.name: inputs[s.name] for s in signature.inputs}
+    return Dataset(
+        inputs=ordered, labels=labels, groups=groups, source=str(path), axes=axes, notes=list(dict.fromkeys(notes))
+    )
 
 
 def load_image_folder(path: Path, signature: InputSignature) -> Dataset:
@@ -265,7 +363,7 @@ def _image_layout(spec: TensorSpec, path: Path) -> tuple[str, int, int, int]:
     raise DataError(f"cannot tell the channel axis of input {spec.name}{shape}", path, "use an .npz instead")
 
 
-def load_data(path: Path, signature: InputSignature) -> Dataset:
+def load_data(path: Path, signature: InputSignature, io: IOSpec | None = None) -> Dataset:
     from shrinkwise.compression import audio  # wav folders and waveform .npz: features are computed on intake
 
     path = Path(path)
@@ -274,16 +372,20 @@ def load_data(path: Path, signature: InputSignature) -> Dataset:
     if path.is_dir():
         return load_image_folder(path, signature)
     if path.suffix.lower() == ".npz":
-        return load_npz(path, signature)
+        return load_npz(path, signature, io)
     raise DataError(
         "is not a data file Shrinkwise reads", path, "use an .npz file or a folder of images in class sub-folders"
     )
 
 
-def check_declared_size(signature: InputSignature, samples: int = 1, path: Path | str | None = None) -> None:
+def check_declared_size(
+    signature: InputSignature, samples: int = 1, path: Path | str | None = None, io: IOSpec | None = None
+) -> None:
     """Refuse input shapes whose data could never fit (1x1x100000x100000 would ask for 37 GiB per sample)."""
+    axes = axes_of(resolve_inputs(signature, io))
     for spec in signature.inputs:
-        nbytes = math.prod(spec.concrete_shape(batch=samples)) * np.dtype(spec.dtype).itemsize
+        shape = spec.concrete_shape(batch=samples, batch_axis=axes[spec.name])
+        nbytes = math.prod(shape) * np.dtype(spec.dtype).itemsize
         if nbytes > MAX_DATA_BYTES:
             raise DataError(
                 f"input '{spec.name}' {spec.shape} needs {_gib(nbytes)} for {samples} sample(s), over the "
@@ -293,15 +395,18 @@ def check_declared_size(signature: InputSignature, samples: int = 1, path: Path 
             )
 
 
-def generated_inputs(signature: InputSignature, samples: int = 32, seed: int = 0) -> Dataset:
+def generated_inputs(signature: InputSignature, samples: int = 32, seed: int = 0, io: IOSpec | None = None) -> Dataset:
     """Synthetic inputs for profiling and latency when the user has no data; never used for quality."""
-    check_declared_size(signature, samples)
+    check_declared_size(signature, samples, io=io)
+    resolved = resolve_inputs(signature, io)
     rng = np.random.default_rng(seed)
     inputs: dict[str, np.ndarray] = {}
     for spec in signature.inputs:
-        shape = spec.concrete_shape(batch=samples)
+        shape = spec.concrete_shape(batch=samples, batch_axis=resolved[spec.name].batch_axis)
         dtype = np.dtype(spec.dtype)
-        if np.issubdtype(dtype, np.integer):  # token ids, attention masks, segment ids
+        if resolved[spec.name].kind == "state":
+            inputs[spec.name] = np.zeros(shape, dtype=dtype)
+        elif np.issubdtype(dtype, np.integer):  # token ids, attention masks, segment ids
             if "mask" in spec.name:
                 inputs[spec.name] = np.ones(shape, dtype=dtype)
             elif "type" in spec.name:
@@ -312,7 +417,7 @@ def generated_inputs(signature: InputSignature, samples: int = 32, seed: int = 0
             inputs[spec.name] = np.ones(shape, dtype=bool)
         else:
             inputs[spec.name] = rng.standard_normal(shape).astype(dtype)
-    return Dataset(inputs=inputs, source="generated", generated=True)
+    return Dataset(inputs=inputs, source="generated", generated=True, axes=axes_of(resolved))
 
 
 # --- checks ------------------------------------------------------------------------------------------------------
@@ -320,27 +425,39 @@ def generated_inputs(signature: InputSignature, samples: int = 32, seed: int = 0
 
 def check_fits_model(dataset: Dataset, signature: InputSignature, path: Path | str) -> None:
     """Refuse data that cannot work: wrong shape, mismatched sample counts, NaN/Inf."""
-    counts = {k: len(v) for k, v in dataset.inputs.items()}
+    axes = dataset.axes
+    counts = {
+        k: (int(v.shape[axes.get(k, 0) or 0]) if v.ndim else -1)
+        for k, v in dataset.inputs.items()
+        if axes.get(k, 0) is not None
+    }
     if dataset.labels is not None:
         counts["y"] = len(dataset.labels)
     if dataset.groups is not None:
         counts["groups"] = len(dataset.groups)
     if len(set(counts.values())) > 1:
-        raise DataError(f"arrays have different sample counts {counts}", path, "give every array the same first axis")
+        raise DataError(
+            f"arrays have different sample counts {counts}",
+            path,
+            "give every array the same number of samples (on its samples axis: see --input NAME=KIND:AXIS), or "
+            "declare a value shared by every sample with --input NAME=constant",
+        )
     for spec in signature.inputs:
         arr = dataset.inputs[spec.name]
         expected = spec.shape
+        axis = axes.get(spec.name, 0)
         if arr.ndim != len(expected) or any(
-            isinstance(e, int) and e > 0 and i > 0 and a != e
+            isinstance(e, int) and e > 0 and i != axis and a != e
             for i, (a, e) in enumerate(zip(arr.shape, expected, strict=False))
         ):
+            where = "samples on the first axis" if axis == 0 else f"samples on axis {axis}"
             raise DataError(
                 f"array '{spec.name}' has shape {list(arr.shape)} but the model expects {expected}",
                 path,
-                "reshape the data (samples on the first axis) or override the model's input signature",
+                f"reshape the data ({where}) or override the model's input signature",
             )
         if np.issubdtype(arr.dtype, np.floating):
-            bad = ~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1)
+            bad = ~np.isfinite(dataset.samples_first(spec.name).reshape(counts.get(spec.name, 1), -1)).all(axis=1)
             if bad.any():
                 where = np.nonzero(bad)[0][:5].tolist()
                 raise DataError(
@@ -408,7 +525,7 @@ def split(
 
 def health(dataset: Dataset, role: str = "all", calibration_count: int | None = None) -> DataHealth:
     n = len(dataset)
-    warnings: list[HealthWarning] = []
+    warnings: list[HealthWarning] = [HealthWarning(code="data_spec", severity="info", message=m) for m in dataset.notes]
     stats = []
     for name, arr in dataset.inputs.items():
         a = arr.astype(np.float64, copy=False)
@@ -417,6 +534,7 @@ def health(dataset: Dataset, role: str = "all", calibration_count: int | None = 
                 name=name,
                 shape=list(arr.shape),
                 dtype=str(arr.dtype),
+                samples_axis=dataset.axes.get(name, 0),
                 min=float(a.min()),
                 max=float(a.max()),
                 mean=float(a.mean()),
@@ -432,9 +550,11 @@ def health(dataset: Dataset, role: str = "all", calibration_count: int | None = 
             )
     flat = np.concatenate(
         [
-            v.reshape(n, -1).astype(np.float32, copy=False).view(np.uint8).reshape(n, -1)
-            for v in dataset.inputs.values()
-        ],
+            dataset.samples_first(k).reshape(n, -1).astype(np.float32, copy=False).view(np.uint8).reshape(n, -1)
+            for k in dataset.inputs
+            if dataset.axes.get(k, 0) is not None
+        ]
+        or [np.zeros((n, 0), np.uint8)],
         axis=1,
     )
     duplicates = n - len({row.tobytes() for row in flat})

@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shrinkwise.compression.data import Dataset
+from shrinkwise.compression.io_spec import NPZ_SPEC_KEY, InputSpec, IOSpec, spec_from_npz_entry, spec_to_npz_entry
 from shrinkwise.compression.techniques.base import LabelledData
 
 
@@ -60,6 +61,8 @@ class Job(_Spec):
     # tools (0 = the first step, as sensitivity does; -1 = the last step, the range check of a QDQ run; None = no).
     # The report goes into that step's payload and the payload's `layer_error`.
     layer_error_step: int | None = None
+    # The project's data spec (what the user declared per input and output): output tasks, thresholds, axes.
+    io: IOSpec = Field(default_factory=IOSpec)
     # The worker's address-space cap in bytes (Linux): None = the default, filled in by the runner when it writes
     # the job (`runner.resolve_memory_limit`); 0 = no cap.
     memory_limit_bytes: int | None = Field(default=None, ge=0)
@@ -80,6 +83,8 @@ def save_dataset(dataset: Dataset, path: Path) -> str:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = dict(dataset.inputs)
+    if dataset.axes:  # where the samples are in each input, so the worker slices as the session did
+        arrays[NPZ_SPEC_KEY] = spec_to_npz_entry(axes_spec(dataset.axes))
     if dataset.labels is not None:
         arrays["y"] = dataset.labels
     if dataset.groups is not None:
@@ -92,14 +97,28 @@ def save_dataset(dataset: Dataset, path: Path) -> str:
 def load_dataset(path: str | Path, input_names: list[str], generated: bool = False) -> Dataset:
     with np.load(path, allow_pickle=False) as archive:
         arrays = {k: archive[k] for k in archive.files}
+    spec = spec_from_npz_entry(arrays[NPZ_SPEC_KEY], str(path)) if NPZ_SPEC_KEY in arrays else None
+    axes = {k: (None if v.kind == "constant" else v.batch_axis) for k, v in spec.inputs.items()} if spec else {}
     return Dataset(
         inputs={n: arrays[n] for n in input_names},
         labels=arrays.get("y"),
         groups=arrays.get("groups"),
         source=str(path),
         generated=generated,
+        axes=axes,
+    )
+
+
+def axes_spec(axes: dict[str, int | None]) -> IOSpec:
+    return IOSpec(
+        inputs={
+            k: InputSpec(kind="constant") if a is None else InputSpec(kind="batch", batch_axis=a)
+            for k, a in axes.items()
+        }
     )
 
 
 def labelled(dataset: Dataset | None) -> LabelledData | None:
-    return None if dataset is None else LabelledData(inputs=dataset.inputs, labels=dataset.labels)
+    if dataset is None:
+        return None
+    return LabelledData(inputs=dataset.inputs, labels=dataset.labels, axes=dict(dataset.axes))

@@ -26,14 +26,17 @@ class TensorSpec(BaseModel):
     def dynamic_axes(self) -> list[int]:
         return [i for i, d in enumerate(self.shape) if not isinstance(d, int) or d < 0]
 
-    def concrete_shape(self, batch: int = 1, default_dim: int = 16) -> tuple[int, ...]:
-        """A shape usable for generated inputs: axis 0 becomes `batch`, other dynamic axes `default_dim`."""
+    def concrete_shape(self, batch: int = 1, default_dim: int = 16, batch_axis: int | None = 0) -> tuple[int, ...]:
+        """A shape usable for generated inputs: the samples axis (`batch_axis`, None for a constant) becomes
+        `batch`, other dynamic axes `default_dim`."""
         out = []
         for i, d in enumerate(self.shape):
-            if isinstance(d, int) and d >= 0:
+            if i == batch_axis:
+                out.append(batch)
+            elif isinstance(d, int) and d >= 0:
                 out.append(d)
             else:
-                out.append(batch if i == 0 else default_dim)
+                out.append(default_dim)
         return tuple(out)
 
 

@@ -110,7 +110,7 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
     previous_torch: Path | None = None
 
     emit(Progress(fraction=0.0, message="computing the original's reference outputs"))
-    reference = reference_outputs(original, evaluation)
+    reference = reference_outputs(original, evaluation, job.io)
     started = time.monotonic()
     n = len(job.steps)
     steps: list[dict[str, Any]] = []
@@ -168,6 +168,7 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
             step_dir / "measure",
             reference=reference,
             encoded_size_bytes=artifact.encoded_size_bytes,
+            io=job.io,
             threads=job.threads,
             latency_seconds=job.latency_seconds,
             measure_memory=job.measure_memory,
@@ -195,7 +196,7 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
                 )
             )
             layer_error = _layer_error(
-                ctx.onnx_path, file, evaluation.inputs, job.threads, bool(step.config.get("preprocess", True))
+                ctx.onnx_path, file, evaluation, job.threads, bool(step.config.get("preprocess", True))
             )
             steps[-1]["layer_error"] = layer_error
         current = file

@@ -234,6 +234,7 @@ class MainWindow(QMainWindow):
         self.data_panel.add_role_requested.connect(self.add_data_dialog)
         self.measurements_panel.measure_requested.connect(self.measure_baseline)
         self.advice_page.answered.connect(self.answer)
+        self.data_panel.task_changed.connect(self.set_output_task)
         self.advice_page.plan_changed.connect(lambda: c.set_plan(self.advice_page.state))
         self.advice_page.run_requested.connect(self.start_runs)
         self.advice_page.sweep_requested.connect(self.start_sweep)
@@ -435,6 +436,29 @@ class MainWindow(QMainWindow):
 
     # --- showing the session ---------------------------------------------------------------------------------------
 
+    def _show_outputs(self, s: Session) -> None:
+        """The Data page's outputs as the last baseline measured them (kept while a changed task awaits a new one)."""
+        base, model = s.project.baseline, s.project.model
+        if base is not None and base.quality is not None and base.quality.outputs and model is not None:
+            self._outputs_seen = (model.onnx_sha256, list(base.quality.outputs))
+        key, outputs = getattr(self, "_outputs_seen", (None, []))
+        shown = outputs if model is not None and key == model.onnx_sha256 else []
+        self.data_panel.show_outputs(shown, dict(s.project.io.outputs))
+
+    def set_output_task(self, output: str, task: str) -> None:
+        """The Data page's task combo: declare what an output is ("" = inferred); the baseline is measured again."""
+        from shrinkwise.compression.io_spec import OutputSpec
+
+        if self.session is None:
+            return
+        try:
+            self.session.declare_io(outputs={output: OutputSpec(task=task or None)})  # type: ignore[arg-type]
+        except ShrinkwiseError as exc:
+            self.show_error(exc)
+            return
+        self.set_dirty(True)
+        self.refresh()
+
     def _on_session_changed(self) -> None:
         session = self.session
         assert session is not None
@@ -484,6 +508,7 @@ class MainWindow(QMainWindow):
             self.export_page.show_project(s.project)
             if self.current_step in (STEP_ADVICE, STEP_COMPARE):
                 self.refresh_advice()
+            self._show_outputs(s)
             if self.current_step == STEP_COMPARE:
                 self.refresh_compare()
         self._update_title()

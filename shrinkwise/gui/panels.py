@@ -6,7 +6,9 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -88,6 +90,7 @@ class DataPanel(QWidget):
 
     add_requested = Signal()
     add_role_requested = Signal(str)
+    task_changed = Signal(str, str)  # output name, task ("" = let Shrinkwise infer it)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -128,6 +131,13 @@ class DataPanel(QWidget):
         self.tree.setStyleSheet("QTreeWidget::item { padding: 2px; }")
         self.tree.header().setStretchLastSection(True)
         layout.addWidget(self.tree, 1)
+        # What each output is (its task decides the headline number); filled from the last measurement.
+        self.outputs_title = _title("What the outputs are", 12)
+        layout.addWidget(self.outputs_title)
+        self.outputs_grid = QGridLayout()
+        layout.addLayout(self.outputs_grid)
+        self.task_combos: dict[str, QComboBox] = {}
+        self.outputs_title.setVisible(False)
 
     def set_enabled_for(self, has_model: bool) -> None:
         for b in self.role_buttons.values():
@@ -215,6 +225,37 @@ class DataPanel(QWidget):
         for c in range(0, 6):
             self.tree.resizeColumnToContents(c)
             self.tree.setColumnWidth(c, min(self.tree.columnWidth(c) + 16, 220))  # long texts elide (tooltip)
+
+
+    def show_outputs(self, outputs: list[Any], declared: dict[str, Any]) -> None:
+        """One row per output: its name, a task combo (first entry: what Shrinkwise inferred) and the reason."""
+        from shrinkwise.compression.io_spec import OUTPUT_TASKS
+
+        while self.outputs_grid.count():
+            item = self.outputs_grid.takeAt(0)
+            if item is not None and item.widget() is not None:
+                item.widget().deleteLater()
+        self.task_combos = {}
+        self.outputs_title.setVisible(bool(outputs))
+        for row, q in enumerate(outputs):
+            name = QLabel(f"<b>{q.output}</b>" + (" (headline)" if q.primary else ""))
+            combo = QComboBox()
+            combo.addItem("inferred" if q.declared else f"inferred: {q.task}", "")
+            for task in OUTPUT_TASKS:
+                combo.addItem(task, task)
+            own = declared.get(q.output)
+            combo.setCurrentIndex(max(0, combo.findData(own.task)) if own is not None and own.task else 0)
+            combo.setToolTip("What this output is; its task chooses the quality number (Measure again after a change)")
+            combo.currentIndexChanged.connect(
+                lambda _i, c=combo, o=q.output: self.task_changed.emit(o, str(c.currentData() or ""))
+            )
+            reason = QLabel(q.reason)
+            reason.setWordWrap(True)
+            self.outputs_grid.addWidget(name, row, 0)
+            self.outputs_grid.addWidget(combo, row, 1)
+            self.outputs_grid.addWidget(reason, row, 2)
+            self.task_combos[q.output] = combo
+        self.outputs_grid.setColumnStretch(2, 1)
 
 
 class MeasurementsPanel(QWidget):

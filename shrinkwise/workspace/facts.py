@@ -26,6 +26,7 @@ from shrinkwise.advisor.targets import get_target
 from shrinkwise.compression.graph_ops import looks_like_transformer
 from shrinkwise.compression.measure.records import Measurement
 from shrinkwise.compression.profile_types import ModelProfile
+from shrinkwise.workspace.figures import agreement_metric
 from shrinkwise.workspace.project import Experiment, Project, artifacts_dir
 
 MATMUL_OPS = {
@@ -179,8 +180,25 @@ def model_facts(project: Project, profile: ModelProfile | None, stale: bool | No
     accuracy = _value(base, "accuracy")
     if accuracy is not None:
         out["accuracy"] = accuracy
+    task = primary_task(base)
+    if task is not None:
+        out["task"] = task
+    elif accuracy is not None:
         out["task"] = "classification"
     return out
+
+
+# The advisor's words for the primary output's task (`compression.measure.tasks`).
+ADVISOR_TASKS = {"classification": "classification", "binary": "classification", "embedding": "embedding"}
+ADVISOR_TASKS.update(regression="regression", sequence="other")
+
+
+def primary_task(base: Experiment | None) -> str | None:
+    """The advisor's task of the baseline's primary output, as the measurement scored it."""
+    if base is None or base.quality is None or base.quality.primary_output is None:
+        return None
+    task = next((o.task for o in base.quality.outputs if o.output == base.quality.primary_output), None)
+    return ADVISOR_TASKS.get(task or "")
 
 
 def data_facts(project: Project) -> dict[str, Any]:
@@ -239,7 +257,7 @@ def _candidate(exp: Experiment, base: Experiment | None, statistic: str | None) 
         "peak_memory_mb": mem or None,
         "peak_memory_ratio": None if not mem or not mem0 else round(mem / mem0, 4),
         "accuracy_drop_pts": None if acc is None or acc0 is None else round((acc0 - acc) * 100.0, 4),
-        "agreement": _value(exp, "top1_agreement"),
+        "agreement": _value(exp, agreement_metric(exp.measurements) or "top1_agreement"),
         "cosine_mean": _value(exp, "cosine_mean"),
         "metrics": sorted({m.metric for m in exp.measurements}),
         "op_types": list(exp.final_artifact.op_types) if exp.final_artifact else [],

@@ -12,14 +12,29 @@ from collections.abc import Sequence
 
 from shrinkwise.compression.measure.records import Measurement, best
 
-# The quality number candidates are compared on: accuracy where labels exist, else agreement, else cosine.
+# For measurements that carry no headline flag (projects measured before outputs had tasks): accuracy where labels
+# exist, else agreement, else cosine.
 QUALITY_ORDER = ("accuracy", "top1_agreement", "cosine_mean")
 
 
 def quality_metric(measurements: Sequence[Measurement]) -> str | None:
-    """The headline quality metric among these measurements (the baseline's decides for a whole project)."""
+    """The headline quality metric among these measurements (the baseline's decides for a whole project).
+
+    The measurement itself says which it is (`details["headline"]`, set by `compression.measure.scoring` from the
+    primary output's task: accuracy or top-1 agreement for classes, decision agreement for a binary probability,
+    cosine for an embedding, 1 - relative error for regression, frame cosine for sequences)."""
+    flagged = next((m.metric for m in measurements if m.details.get("headline")), None)
+    if flagged is not None:
+        return flagged
     names = {m.metric for m in measurements}
     return next((name for name in QUALITY_ORDER if name in names), None)
+
+
+def agreement_metric(measurements: Sequence[Measurement]) -> str | None:
+    """The share of unchanged answers for the primary output's task (top-1, binary decision, nearest neighbour);
+    None for tasks that have no discrete answer (regression, sequences)."""
+    names = {m.metric for m in measurements}
+    return next((n for n in ("top1_agreement", "decision_agreement", "nn_agreement") if n in names), None)
 
 
 def value(measurements: Sequence[Measurement], metric: str | None) -> float | None:

@@ -25,6 +25,14 @@ METRIC_LABELS: dict[str, str] = {
     "sqnr_db": "SQNR",
     "cosine_mean": "Cosine (mean)",
     "cosine_min": "Cosine (min)",
+    # per-output task metrics (compression.measure.tasks)
+    "decision_agreement": "Decision agreement",
+    "nn_agreement": "Nearest-neighbour agreement",
+    "value_fidelity": "1 − relative error",
+    "relative_error": "Relative error",
+    "mean_abs_error": "Mean absolute error",
+    "frame_cosine_mean": "Frame cosine (mean)",
+    "frame_cosine_min": "Frame cosine (min)",
 }
 
 BUDGET_LABELS: dict[str, str] = {

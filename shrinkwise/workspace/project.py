@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shrinkwise.advisor.facts import BudgetFacts
 from shrinkwise.compression.data import DataHealth
 from shrinkwise.compression.errors import ProjectFileError
+from shrinkwise.compression.io_spec import IOSpec
 from shrinkwise.compression.measure.records import Measurement, Source, best
+from shrinkwise.compression.measure.tasks import OutputQuality
 from shrinkwise.compression.signature import InputSignature
 from shrinkwise.workspace.journal import Journal
 
@@ -113,7 +115,13 @@ class QualityDetails(_Record):
     per_class_accuracy: dict[str, float] = Field(default_factory=dict)
     per_class_f1: dict[str, float] = Field(default_factory=dict)
     per_subgroup_accuracy: dict[str, float] = Field(default_factory=dict)
-    disagreements: list[int] = Field(default_factory=list, description="Evaluation indices whose top-1 changed")
+    disagreements: list[int] = Field(
+        default_factory=list, description="Evaluation indices whose answer (top-1, decision, nearest neighbour) changed"
+    )
+    outputs: list[OutputQuality] = Field(
+        default_factory=list, description="Every output: its task, why, and its fidelity (measure.scoring)"
+    )
+    primary_output: str | None = Field(default=None, description="The output the headline number comes from")
 
 
 class TargetChoice(_Record):
@@ -170,6 +178,11 @@ class Project(_Record):
     created: str = Field(default_factory=utc_now)
     model: ModelRef | None = None
     data: list[DataRef] = Field(default_factory=list)
+    io: IOSpec = Field(
+        default_factory=IOSpec,
+        description="The data spec the user declared: per input where the samples are (or constant, or state), per "
+        "output its task; what is not declared is inferred, with the reason shown",
+    )
     split: DataSplit = Field(default_factory=DataSplit)
     target: TargetChoice = Field(default_factory=TargetChoice, description="The device the model must run on")
     budget: Budget = Field(default_factory=Budget, description="Latency/size/memory/quality budgets")

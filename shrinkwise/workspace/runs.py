@@ -135,10 +135,12 @@ def prepare_job(
         training=paths["training"],
         torch=torch,
         seed=session.project.split.seed,
+        io=session.project.io,
         **options,
     )
 
 
+RECURRENT_OPS = ("LSTM", "GRU", "RNN")
 # Runs whose last step leaves Q/DQ pairs get a layer-by-layer range check against that step's float input.
 RANGE_CHECKED = ("int8_static", "mixed_precision")
 # Below this activation SQNR (dB) a layer has lost real information (a clean int8 tensor is ~35-45 dB).
@@ -347,12 +349,9 @@ def _metric_map(measurements: Sequence[Any]) -> dict[str, float]:
 
 
 def _baseline_quality(session: Session, metric: str) -> float:
-    base = ensure_baseline(session)
-    if metric == "accuracy":
-        m = base.measurement("accuracy")
-        if m is not None:
-            return m.value
-    return 1.0  # agreement and cosine of the original with itself
+    """The original's own value of the headline metric: its accuracy, or 1.0 for a fidelity to itself."""
+    m = ensure_baseline(session).measurement(metric)
+    return m.value if m is not None else 1.0
 
 
 def sensitivity(
@@ -385,8 +384,15 @@ def sensitivity(
     from shrinkwise.compression.graph_ops import quantizable_layers
 
     layers = quantizable_layers(session.onnx_path)
+    # Static int8 leaves recurrent ops in float: a variant quantizing only one of them would change nothing.
+    float_anyway = [l["node"] for l in layers if technique == "int8_static" and l["op_type"] in RECURRENT_OPS]
+    layers = [l for l in layers if l["node"] not in float_anyway]
     if not layers:
-        raise TechniqueError("the model has no layers with weights to quantize")
+        raise TechniqueError(
+            "the model has no layers with weights to quantize"
+            + (f" with {technique} (its recurrent layers stay float)" if float_anyway else ""),
+            fix="run the sensitivity analysis with int8_dynamic" if float_anyway else None,
+        )
     names = [l["node"] for l in layers]
     exp_id = new_id("sensitivity")
     run_dir = session.artifacts / "runs" / exp_id
@@ -410,11 +416,20 @@ def sensitivity(
         return RecipeStep(technique=technique, config={**base_config, "nodes_to_exclude": list(exclude)})
 
     # Job 1: everything quantized, each layer alone, and all but each layer.
-    variants = [step([])] + [step([n for n in names if n != name]) for name in names] + [step([name]) for name in names]
+    # With one layer, "all but it" is the original itself (and a quantizer asked to change nothing refuses).
+    singles = [step([name]) for name in names] if len(names) > 1 else []
+    variants = [step([])] + [step([n for n in names if n != name]) for name in names] + singles
     # The worker also compares the fully quantized variant with the original layer by layer (ORT's QDQ debugging):
     # heavy, so it runs there, never in this (possibly GUI) process.
     outcome = _run_variants(
-        session, variants, run_dir / "pass1", on_event, on_start, latency_seconds, layer_error=True, time_limit_s=time_limit_s
+        session,
+        variants,
+        run_dir / "pass1",
+        on_event,
+        on_start,
+        latency_seconds,
+        layer_error=True,
+        time_limit_s=time_limit_s,
     )
     if outcome.status != "finished" or outcome.result is None:
         _record_error(session, exp_id, outcome.status, outcome.error or outcome.status, outcome.error_details)
@@ -442,8 +457,17 @@ def sensitivity(
     base_latency = base_m.value if base_m else None
     n = len(names)
     ranking = []
+    base_exp = ensure_baseline(session)
+    original = {
+        "quality": base_q,
+        "drop": 0.0,
+        "size_bytes": _metric_map(base_exp.measurements).get("size_bytes"),
+        "latency_ms": base_latency,
+        "latency_ratio": 1.0,
+        "sqnr_db": None,
+    }
     for i, layer in enumerate(layers):
-        alone, but = summary(res[1 + i]), summary(res[1 + n + i])
+        alone, but = summary(res[1 + i]), (summary(res[1 + n + i]) if n > 1 else original)
         ranking.append(
             dict(
                 layer,
@@ -477,7 +501,7 @@ def sensitivity(
     by_node = {l["node"]: i for i, l in enumerate(layers)}
     sources: list[tuple[Path, dict[str, Any]]] = [(run_dir / "pass1", res[0])]  # the artifact behind each curve point
     chosen: dict[str, Any] | None = curve[0] if full["drop"] <= tolerance else None
-    if chosen is None:
+    if chosen is None and n > 1:
         first = summary(res[1 + n + by_node[order[0]]])
         curve.append({"keep_float": order[:1], **first, "source": "pass1"})
         sources.append((run_dir / "pass1", res[1 + n + by_node[order[0]]]))
@@ -529,6 +553,7 @@ def sensitivity(
         "all_quantized": full,
         "curve": curve,
         "layer_error": layer_error,
+        "not_ranked": float_anyway,  # recurrent layers static int8 leaves float: not candidates
         "proposal": {
             "keep_float": chosen["keep_float"],
             "quality": chosen["quality"],

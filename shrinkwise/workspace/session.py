@@ -19,7 +19,9 @@ from shrinkwise.compression.data import DataHealth, Dataset, generated_inputs, h
 from shrinkwise.compression.data import split as split_dataset
 from shrinkwise.compression.errors import DataError, ModelLoadError, ProjectFileError, ShrinkwiseError
 from shrinkwise.compression.intake import UNCONFIRMED, ArchitectureTrustError, TorchModelSpec
+from shrinkwise.compression.io_spec import InputSpec, IOSpec, OutputSpec
 from shrinkwise.compression.measure.latency import batch_one_feed
+from shrinkwise.compression.measure.tasks import OutputQuality
 from shrinkwise.compression.profile_types import ModelProfile
 from shrinkwise.compression.signature import TensorSpec
 from shrinkwise.workspace.hashing import sha256_file, sha256_tree
@@ -288,7 +290,9 @@ class Session:
         from shrinkwise.workspace.containment import bring_inside
 
         data_path = bring_inside(self.folder, self.artifacts / "inputs", Path(data_path))
-        dataset = load_data(data_path, model.signature)
+        dataset = load_data(data_path, model.signature, self.project.io)
+        if dataset.spec is not None:  # the file's own data spec becomes the project's, where the user said nothing
+            self.project.io = self.project.io.merged(dataset.spec)
         kind = audio_kind(data_path) or ("image_folder" if data_path.is_dir() else "npz")
         digest = sha256_tree(data_path) if data_path.is_dir() else sha256_file(data_path)
         calib = self.project.split.calibration_count if role in ("all", "calibration", "training") else None
@@ -315,7 +319,52 @@ class Session:
         path = self.resolve(ref.path)
         if not path.exists():
             raise DataError("data file is missing", path, "put it back or add the data again")
-        return load_data(path, self.require_model().signature)
+        return load_data(path, self.require_model().signature, self.project.io)
+
+    def declare_io(
+        self, inputs: dict[str, InputSpec] | None = None, outputs: dict[str, OutputSpec] | None = None
+    ) -> IOSpec:
+        """Declare where an input's samples are (or that it is a constant or a recurrent state) and what an output
+        is (its task, a binary threshold). Names the model does not have are refused; the project's data must
+        still fit; the baseline is dropped (its headline may change) and measured again before the next run."""
+        model = self.require_model()
+        known_in = set(model.signature.input_names)
+        known_out = {o.name for o in model.signature.outputs}
+        for name in inputs or {}:
+            if name not in known_in:
+                raise ShrinkwiseError(f"the model has no input '{name}'", fix=f"inputs: {', '.join(sorted(known_in))}")
+        for name in outputs or {}:
+            if known_out and name not in known_out:
+                raise ShrinkwiseError(
+                    f"the model has no output '{name}'", fix=f"outputs: {', '.join(sorted(known_out))}"
+                )
+        previous = self.project.io
+        self.project.io = IOSpec(
+            inputs={**previous.inputs, **(inputs or {})}, outputs={**previous.outputs, **(outputs or {})}
+        )
+        try:
+            for ref in self.project.data:
+                self._load(ref)
+        except ShrinkwiseError:
+            self.project.io = previous
+            raise
+        if self.project.io != previous:
+            self.project.experiments = [e for e in self.project.experiments if e.kind != "baseline"]
+            self._profile_path().unlink(missing_ok=True)
+        return self.project.io
+
+    def output_tasks(self) -> list[OutputQuality]:
+        """Each output's task and the reason, as the next measurement will score it (runs the original once)."""
+        from shrinkwise.compression.measure.evaluate import reference_outputs
+        from shrinkwise.compression.measure.runtime import make_session, session_signature
+        from shrinkwise.compression.measure.scoring import score_outputs
+
+        evaluation = self.datasets()["evaluation"]
+        assert evaluation is not None
+        ref = reference_outputs(self.onnx_path, evaluation, self.project.io)
+        signature = session_signature(make_session(self.onnx_path))
+        scored = score_outputs(ref, ref, evaluation, signature, self.project.io)
+        return [q.model_copy(update={"metrics": {}}) for q in scored.outputs]
 
     def _by_role(self, role: str) -> DataRef | None:
         return next((d for d in self.project.data if d.role == role), None)
@@ -345,7 +394,9 @@ class Session:
             train = out["training"]
             out["calibration"] = train.subset(np.sort(seeded_split(len(train), split.calibration_count, split.seed)[0]))
         if out["evaluation"] is None:
-            out["evaluation"] = generated_inputs(self.require_model().signature, GENERATED_SAMPLES, split.seed)
+            out["evaluation"] = generated_inputs(
+                self.require_model().signature, GENERATED_SAMPLES, split.seed, self.project.io
+            )
         return out
 
     def data_sha256(self) -> str | None:
@@ -379,7 +430,7 @@ class Session:
             return cached
         evaluation = self.datasets()["evaluation"]
         assert evaluation is not None
-        prof = profile_model(self.onnx_path, batch_one_feed(evaluation.inputs))
+        prof = profile_model(self.onnx_path, batch_one_feed(evaluation))
         payload = {"onnx_sha256": self.require_model().onnx_sha256, "profile": prof.model_dump()}
         atomic_write_text(self._profile_path(), json.dumps(payload, indent=1))
         return prof
@@ -505,7 +556,7 @@ class Session:
         evaluation = sets["evaluation"]
         assert evaluation is not None
         onnx_path = self.onnx_path
-        result = measure_candidate(onnx_path, onnx_path, evaluation, self.artifacts / "tmp")
+        result = measure_candidate(onnx_path, onnx_path, evaluation, self.artifacts / "tmp", io=self.project.io)
         model = self.require_model()
         exp = Experiment(
             id="original",

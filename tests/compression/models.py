@@ -172,3 +172,106 @@ def cast_to_float_model(path: Path, seed: int = 0) -> Path:
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 16])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 8])
     return _save(nodes, [x], [y], [numpy_helper.from_array(w, "W")], path, "cast_to_float")
+
+
+# --- output tasks and data specs (issue 12 items 1 and 2) ----------------------------------------------------------
+
+
+def detector_head(path: Path, n_in: int = 16, classes: int = 5, seed: int = 0) -> Path:
+    """Two outputs, a box regression first: x [N, n_in] -> `boxes` [N, 4] (MatMul) and `logits` [N, classes]
+    (MatMul -> Relu -> MatMul), the layout of a face/object detector's last stage."""
+    rng = np.random.default_rng(seed)
+    wb = (rng.standard_normal((n_in, 4)) * 0.4).astype(np.float32)
+    w1 = (rng.standard_normal((n_in, 32)) * 0.4).astype(np.float32)
+    w2 = (rng.standard_normal((32, classes)) * 0.4).astype(np.float32)
+    nodes = [
+        helper.make_node("MatMul", ["x", "Wb"], ["boxes"]),
+        helper.make_node("MatMul", ["x", "W1"], ["h"]),
+        helper.make_node("Relu", ["h"], ["r"]),
+        helper.make_node("MatMul", ["r", "W2"], ["logits"]),
+    ]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", n_in])
+    outs = [
+        helper.make_tensor_value_info("boxes", TensorProto.FLOAT, ["N", 4]),
+        helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", classes]),
+    ]
+    inits = [numpy_helper.from_array(v, k) for k, v in {"Wb": wb, "W1": w1, "W2": w2}.items()]
+    return _save(nodes, [x], outs, inits, path, "detector_head")
+
+
+def binary_probability(path: Path, n_in: int = 8, seed: int = 0) -> Path:
+    """x [N, n_in] -> MatMul -> Relu -> MatMul -> Sigmoid -> `prob` [N, 1]: one probability per sample."""
+    rng = np.random.default_rng(seed)
+    w1 = (rng.standard_normal((n_in, 16)) * 0.5).astype(np.float32)
+    w2 = (rng.standard_normal((16, 1)) * 0.5).astype(np.float32)
+    nodes = [
+        helper.make_node("MatMul", ["x", "W1"], ["h"]),
+        helper.make_node("Relu", ["h"], ["r"]),
+        helper.make_node("MatMul", ["r", "W2"], ["z"]),
+        helper.make_node("Sigmoid", ["z"], ["prob"]),
+    ]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", n_in])
+    y = helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", 1])
+    inits = [numpy_helper.from_array(w1, "W1"), numpy_helper.from_array(w2, "W2")]
+    return _save(nodes, [x], [y], inits, path, "binary_probability")
+
+
+def embedding_encoder(path: Path, n_in: int = 16, dim: int = 24, seed: int = 0) -> Path:
+    """x [N, n_in] -> MatMul -> Tanh -> MatMul -> `embedding` [N, dim], not normalised (a speaker/wake-word
+    encoder's shape: argmax of it means nothing)."""
+    rng = np.random.default_rng(seed)
+    w1 = (rng.standard_normal((n_in, 32)) * 0.4).astype(np.float32)
+    w2 = (rng.standard_normal((32, dim)) * 0.4).astype(np.float32)
+    nodes = [
+        helper.make_node("MatMul", ["x", "W1"], ["h"]),
+        helper.make_node("Tanh", ["h"], ["t"]),
+        helper.make_node("MatMul", ["t", "W2"], ["embedding"]),
+    ]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", n_in])
+    y = helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", dim])
+    inits = [numpy_helper.from_array(w1, "W1"), numpy_helper.from_array(w2, "W2")]
+    return _save(nodes, [x], [y], inits, path, "embedding_encoder")
+
+
+def stateful_vad(path: Path, chunk: int = 64, frames: int = 4, hidden: int = 16, seed: int = 0) -> Path:
+    """A streaming voice-activity model in the layout of Silero VAD: inputs `input` [batch, chunk] (float),
+    `state` [2, batch, hidden] (h and c of an LSTM, samples on axis 1) and a scalar int64 `sr`; outputs `output`
+    [batch, 1] (speech probability) and `stateN` [2, batch, hidden] (the next state).
+
+    The chunk is cut into `frames` frames, scaled by sr / 16000, run through an LSTM that starts from `state`.
+    """
+    rng = np.random.default_rng(seed)
+    n_in = chunk // frames
+    weights = _recurrent_weights("LSTM", n_in, hidden, rng)
+    head = (rng.standard_normal((hidden, 1)) * 1.5).astype(np.float32)
+    nodes = [
+        helper.make_node("Cast", ["sr"], ["srf"], to=TensorProto.FLOAT),
+        helper.make_node("Div", ["srf", "sr_ref"], ["scale"]),
+        helper.make_node("Mul", ["input", "scale"], ["scaled"]),
+        helper.make_node("Reshape", ["scaled", "frame_shape"], ["framed"]),
+        helper.make_node("Transpose", ["framed"], ["xt"], perm=[1, 0, 2]),
+        helper.make_node("Split", ["state", "halves"], ["h0", "c0"], axis=0),
+        helper.make_node("LSTM", ["xt", "W", "R", "B", "", "h0", "c0"], ["Y", "Y_h", "Y_c"], hidden_size=hidden),
+        helper.make_node("Concat", ["Y_h", "Y_c"], ["stateN"], axis=0),
+        helper.make_node("Squeeze", ["Y_h", "axis0"], ["h"]),
+        helper.make_node("MatMul", ["h", "head"], ["z"]),
+        helper.make_node("Sigmoid", ["z"], ["output"]),
+    ]
+    inits = [numpy_helper.from_array(v, k) for k, v in weights.items()]
+    inits += [
+        numpy_helper.from_array(head, "head"),
+        numpy_helper.from_array(np.array([0], np.int64), "axis0"),
+        numpy_helper.from_array(np.array([1, 1], np.int64), "halves"),
+        numpy_helper.from_array(np.array(16000.0, np.float32), "sr_ref"),
+        numpy_helper.from_array(np.array([-1, frames, n_in], np.int64), "frame_shape"),
+    ]
+    ins = [
+        helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", chunk]),
+        helper.make_tensor_value_info("state", TensorProto.FLOAT, [2, "batch", hidden]),
+        helper.make_tensor_value_info("sr", TensorProto.INT64, []),
+    ]
+    outs = [
+        helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 1]),
+        helper.make_tensor_value_info("stateN", TensorProto.FLOAT, [2, "batch", hidden]),
+    ]
+    return _save(nodes, ins, outs, inits, path, "stateful_vad")

@@ -1,8 +1,9 @@
 """Measure a candidate against the original, the same way for every candidate and for the original itself.
 
 One call gives: file size (and encoded size when the technique reports one), latency interleaved with the original,
-peak session memory, task quality where labels exist, fidelity to the original always, per-class and per-subgroup
-accuracy, and the evaluation inputs whose top-1 answer changed.
+peak session memory, and for every output its task (inferred with a reason, or declared) and the fidelity that
+task calls for (`measure.scoring`); for the primary output also task quality where labels exist, per-class and
+per-subgroup accuracy, and the evaluation inputs whose answer changed.
 """
 
 from __future__ import annotations
@@ -17,18 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shrinkwise.compression.data import Dataset
 from shrinkwise.compression.errors import runtime_errors
+from shrinkwise.compression.io_spec import IOSpec
 from shrinkwise.compression.measure.latency import batch_one_feed, measure_latency
 from shrinkwise.compression.measure.memory import peak_session_memory_mb
-from shrinkwise.compression.measure.quality import (
-    classification_metrics,
-    fidelity,
-    is_classifier_output,
-    subgroup_accuracy,
-)
 from shrinkwise.compression.measure.records import Measurement
-from shrinkwise.compression.measure.runtime import make_session, run_batches
-
-MAX_DISAGREEMENTS_KEPT = 200
+from shrinkwise.compression.measure.runtime import make_session, run_outputs, session_signature
+from shrinkwise.compression.measure.scoring import score_outputs
 
 
 class CandidateMeasurement(BaseModel):
@@ -38,9 +33,15 @@ class CandidateMeasurement(BaseModel):
     quality: dict[str, Any] = Field(default_factory=dict, description="Fields of workspace.project.QualityDetails")
 
 
-def reference_outputs(original: Path, evaluation: Dataset) -> np.ndarray:
+def output_axes(io: IOSpec | None) -> dict[str, int | None]:
+    """Samples axes the user declared for outputs (the rest are found from the model's shapes)."""
+    return {k: v.batch_axis for k, v in (io.outputs if io else {}).items() if v.batch_axis is not None}
+
+
+def reference_outputs(original: Path, evaluation: Dataset, io: IOSpec | None = None) -> dict[str, np.ndarray]:
+    """The original's outputs on the evaluation data, by output name, samples on axis 0."""
     with runtime_errors(original, "run the original model on the evaluation data"):
-        return run_batches(make_session(original), evaluation.inputs)[0]
+        return run_outputs(make_session(original), evaluation, output_axes=output_axes(io))
 
 
 def _one_line_errors(fn: Callable[..., CandidateMeasurement]) -> Callable[..., CandidateMeasurement]:
@@ -60,11 +61,12 @@ def measure_candidate(
     original: Path,
     evaluation: Dataset,
     work_dir: Path,
-    reference: np.ndarray | None = None,
+    reference: dict[str, np.ndarray] | None = None,
     encoded_size_bytes: int | None = None,
     threads: int = 1,
     latency_seconds: float = 8.0,
     measure_memory: bool = True,
+    io: IOSpec | None = None,
 ) -> CandidateMeasurement:
     """Measure `candidate` (which may be `original` itself, for the baseline) on `evaluation`."""
     out: list[Measurement] = [
@@ -82,7 +84,7 @@ def measure_candidate(
             )
         )
 
-    feed = batch_one_feed(evaluation.inputs)
+    feed = batch_one_feed(evaluation)
     same = Path(candidate).resolve() == Path(original).resolve()
     models = {"candidate": Path(candidate)} if same else {"original": Path(original), "candidate": Path(candidate)}
     lat = measure_latency(
@@ -111,33 +113,18 @@ def measure_candidate(
                 )
             )
 
-    cand_out = run_batches(make_session(candidate, threads=threads), evaluation.inputs)[0].astype(np.float32)
-    ref = reference if reference is not None else (cand_out if same else reference_outputs(original, evaluation))
-    fid = fidelity(ref, cand_out)
+    session = make_session(candidate, threads=threads)
+    cand = run_outputs(session, evaluation, output_axes=output_axes(io))
+    ref = reference if reference is not None else (cand if same else reference_outputs(original, evaluation, io))
     source = "generated" if evaluation.generated else ("labelled" if evaluation.labels is not None else "unlabelled")
-    quality: dict[str, Any] = {"data_source": source, "samples": len(evaluation)}
-    details = {"samples": len(evaluation), "data": source}
+    scored = score_outputs(ref, cand, evaluation, session_signature(session), io)
+    quality: dict[str, Any] = {
+        "data_source": source,
+        "samples": len(evaluation),
+        "outputs": [q.model_dump() for q in scored.outputs],
+        "primary_output": scored.primary,
+    }
     if not evaluation.generated:
-        out.append(
-            Measurement(
-                metric="sqnr_db",
-                value=min(fid.sqnr_db, 200.0),
-                unit="dB",
-                details=dict(details, note="200 means identical outputs"),
-            )
-        )
-        out.append(Measurement(metric="cosine_mean", value=fid.cosine_mean, details=details))
-        out.append(Measurement(metric="cosine_min", value=fid.cosine_min, details=details))
-        if fid.top1_agreement is not None:
-            out.append(Measurement(metric="top1_agreement", value=fid.top1_agreement, details=details))
-            quality["disagreements"] = fid.disagreements[:MAX_DISAGREEMENTS_KEPT]
-        if evaluation.labels is not None and is_classifier_output(cand_out):
-            preds = cand_out.argmax(axis=1)
-            cm = classification_metrics(evaluation.labels, preds)
-            out.append(Measurement(metric="accuracy", value=cm.accuracy, details=details))
-            out.append(Measurement(metric="macro_f1", value=cm.macro_f1, details=details))
-            quality["per_class_accuracy"] = {str(k): v for k, v in cm.per_class_accuracy.items()}
-            quality["per_class_f1"] = {str(k): v for k, v in cm.per_class_f1.items()}
-            if evaluation.groups is not None:
-                quality["per_subgroup_accuracy"] = subgroup_accuracy(evaluation.labels, preds, evaluation.groups)
+        out.extend(scored.measurements(source, len(evaluation)))
+        quality.update(scored.details)
     return CandidateMeasurement(measurements=out, quality=quality)

@@ -10,11 +10,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from shrinkwise.compression.measure.records import Measurement
 from shrinkwise.compression.measure.runtime import make_session
+
+if TYPE_CHECKING:  # pragma: no cover
+    from shrinkwise.compression.data import Dataset
 
 
 @dataclass
@@ -104,5 +108,10 @@ def measure_latency(
     return results
 
 
-def batch_one_feed(inputs: dict[str, np.ndarray], index: int = 0) -> dict[str, np.ndarray]:
-    return {k: v[index : index + 1] for k, v in inputs.items()}
+def batch_one_feed(inputs: Dataset | dict[str, np.ndarray], index: int = 0) -> dict[str, np.ndarray]:
+    """One sample as a model feed: sliced where a `Dataset`'s spec puts the samples (axis 0 for a plain dict),
+    constants whole."""
+    from shrinkwise.compression.data import Dataset
+
+    data = inputs if isinstance(inputs, Dataset) else Dataset(inputs=dict(inputs))
+    return data.batch(index, index + 1)

@@ -27,9 +27,13 @@ import math
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:  # pragma: no cover
+    from shrinkwise.compression.data import Dataset
 
 MAX_SAMPLES = 32
 BATCH = 8
@@ -73,17 +77,17 @@ def _sq_norms(x: Sequence[np.ndarray] | np.ndarray, y: Sequence[np.ndarray] | np
     return float(np.dot(left, left)), float(np.dot(left - right, left - right))
 
 
-def _batches(
-    inputs: dict[str, np.ndarray], names: list[str], max_samples: int, fixed: int | None
-) -> list[dict[str, np.ndarray]]:
-    n = min(max_samples, *(len(inputs[k]) for k in names))
+def _batches(data: Dataset, names: list[str], max_samples: int, fixed: int | None) -> list[tuple[int, dict[str, np.ndarray]]]:
+    """(samples, feed) batches of the first `max_samples` samples, sliced where the data spec puts them."""
+    n = min(max_samples, len(data))
     step = fixed or BATCH
     out = []
     for start in range(0, n, step):
         stop = min(start + step, n)
         if fixed is not None and stop - start != fixed:
             break
-        out.append({k: np.ascontiguousarray(inputs[k][start:stop]) for k in names})
+        feed = data.batch(start, stop)
+        out.append((stop - start, {k: feed[k] for k in names}))
     return out
 
 
@@ -110,7 +114,7 @@ def _one_line(exc: BaseException) -> str:
 def layer_error(
     float_onnx: Path | str,
     qdq_onnx: Path | str,
-    inputs: dict[str, np.ndarray],
+    inputs: Dataset | dict[str, np.ndarray],
     max_samples: int = MAX_SAMPLES,
     threads: int = 1,
     preprocess: bool = True,
@@ -119,13 +123,17 @@ def layer_error(
 
     `preprocess` must match how the QDQ model was made (int8_static's default: ORT's quant_pre_process first), so
     that the float tensors compared are those the quantizer saw. Never raises for a model the tools cannot handle.
+    A `Dataset` is sliced where its data spec puts the samples; a plain dict has them on axis 0.
     """
+    from shrinkwise.compression.data import Dataset
+
+    data = inputs if isinstance(inputs, Dataset) else Dataset(inputs=dict(inputs))
     try:
         with tempfile.TemporaryDirectory(prefix="shrinkwise-layer-error-") as tmp:
             return _layer_error(
                 Path(float_onnx).resolve(),
                 Path(qdq_onnx).resolve(),
-                inputs,
+                data,
                 max_samples,
                 threads,
                 preprocess,
@@ -138,7 +146,7 @@ def layer_error(
 def _layer_error(
     float_onnx: Path,
     qdq_onnx: Path,
-    inputs: dict[str, np.ndarray],
+    data: Dataset,
     max_samples: int,
     threads: int,
     preprocess: bool,
@@ -160,13 +168,14 @@ def _layer_error(
         float_src, _ = ou.prepared_copy(float_onnx, tmp, preprocess)
     float_model = ou.load(float_src)
     names = ou.graph_input_names(float_model)
-    missing = [k for k in names if k not in inputs]
+    missing = [k for k in names if k not in data.inputs]
     if missing:
         return LayerErrorReport(reason=f"no input data for model input(s) {missing}")
-    batches = _batches(inputs, names, max(1, max_samples), ou.fixed_batch_size(float_model))
-    if not batches:
+    counted = _batches(data, names, max(1, max_samples), ou.fixed_batch_size(float_model))
+    if not counted:
         return LayerErrorReport(reason="too few samples for the model's fixed batch size")
-    samples = sum(len(next(iter(b.values()))) for b in batches)
+    samples = sum(c for c, _ in counted)
+    batches = [b for _, b in counted]
 
     # Look-ups in the QDQ graph: who produces a tensor, who reads it (and at which input position).
     producer = {o: n for n in qdq_model.graph.node for o in n.output}

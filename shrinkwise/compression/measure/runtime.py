@@ -10,6 +10,9 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     import onnxruntime as ort
 
+    from shrinkwise.compression.data import Dataset
+    from shrinkwise.compression.signature import InputSignature
+
 
 def make_session(
     path: Path | str, threads: int = 1, optimize: bool = True, profile_prefix: str | None = None
@@ -29,21 +32,120 @@ def make_session(
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
-def run_batches(session: ort.InferenceSession, inputs: dict[str, np.ndarray], batch_size: int = 64) -> list[np.ndarray]:
-    """Run every sample through the session and return each output concatenated along axis 0.
+# ONNX Runtime's element type names, as numpy names (`signature.NUMPY_DTYPES`).
+_ORT_DTYPES = {
+    "tensor(float)": "float32",
+    "tensor(float16)": "float16",
+    "tensor(double)": "float64",
+    "tensor(int64)": "int64",
+    "tensor(int32)": "int32",
+    "tensor(int8)": "int8",
+    "tensor(uint8)": "uint8",
+    "tensor(bool)": "bool",
+    "tensor(bfloat16)": "bfloat16",
+}
 
-    A model exported with a fixed batch of 1 is run one sample at a time.
+
+def session_signature(session: ort.InferenceSession) -> InputSignature:
+    """The inputs and outputs a loaded session declares (an unnamed dynamic axis becomes '?')."""
+    from shrinkwise.compression.signature import InputSignature, TensorSpec
+
+    def spec(meta: object) -> TensorSpec:
+        shape = [d if isinstance(d, (int, str)) else "?" for d in (meta.shape or [])]  # type: ignore[attr-defined]
+        return TensorSpec(name=meta.name, shape=shape, dtype=_ORT_DTYPES.get(meta.type, "float32"))  # type: ignore[attr-defined]
+
+    return InputSignature(inputs=[spec(m) for m in session.get_inputs()], outputs=[spec(m) for m in session.get_outputs()])
+
+
+def run_batches(
+    session: ort.InferenceSession,
+    inputs: Dataset | dict[str, np.ndarray],
+    batch_size: int = 64,
+    output_axes: dict[str, int | None] | None = None,
+) -> list[np.ndarray]:
+    """Every output over all samples, in the session's output order, samples on axis 0 (see `run_outputs`)."""
+    outs = run_outputs(session, inputs, batch_size, output_axes)
+    return [outs[o.name] for o in session.get_outputs()]
+
+
+def run_outputs(
+    session: ort.InferenceSession,
+    inputs: Dataset | dict[str, np.ndarray],
+    batch_size: int = 64,
+    output_axes: dict[str, int | None] | None = None,
+) -> dict[str, np.ndarray]:
+    """Run every sample through the session; each output is gathered along its own samples axis and returned
+    with the samples on axis 0 (`stateN [2, batch, 128]` comes back as [N, 2, 128]).
+
+    Inputs are sliced where the data spec says their samples are (a `Dataset`'s axes; a plain dict has them on
+    axis 0). An output's samples axis is the one named like a batched input's dynamic batch axis, else the one
+    given in `output_axes`, else axis 0 when it has the batch's length, else the first axis that has it; an output
+    with no such axis (one value per batch) is returned as the first batch gave it. A model exported with a fixed
+    batch is run that many samples at a time.
     """
+    from shrinkwise.compression.data import Dataset
+
+    data = inputs if isinstance(inputs, Dataset) else Dataset(inputs=dict(inputs))
     names = [i.name for i in session.get_inputs()]
-    missing = [n for n in names if n not in inputs]
+    missing = [n for n in names if n not in data.inputs]
     if missing:
         raise KeyError(f"data has no array for model input(s) {missing}")
-    first = session.get_inputs()[0].shape
-    if first and isinstance(first[0], int) and first[0] >= 1:
-        batch_size = first[0]
-    n = len(inputs[names[0]])
-    chunks: list[list[np.ndarray]] = []
+    batch_dims: set[str] = set()
+    fixed: int | None = None
+    for meta in session.get_inputs():
+        axis = data.axes.get(meta.name, 0)
+        if axis is None or axis >= len(meta.shape):
+            continue
+        dim = meta.shape[axis]
+        if isinstance(dim, int) and dim >= 1:
+            fixed = fixed or dim  # a fixed batch: the first batched input decides
+        elif isinstance(dim, str):
+            batch_dims.add(dim)
+    batch_size = fixed or batch_size
+    declared = dict(output_axes or {})
+    named: dict[str, int | None] = {}
+    for meta in session.get_outputs():
+        if meta.name in declared:
+            named[meta.name] = declared[meta.name]
+            continue
+        shape = meta.shape or []
+        named[meta.name] = next((i for i, d in enumerate(shape) if isinstance(d, str) and d in batch_dims), -1)
+    n = len(data)
+    chunks: dict[str, list[np.ndarray]] = {o.name: [] for o in session.get_outputs()}
+    axes: dict[str, int | None] = {}
+    order = [o.name for o in session.get_outputs()]
     for start in range(0, n, batch_size):
-        feed = {k: inputs[k][start : start + batch_size] for k in names}
-        chunks.append(session.run(None, feed))
-    return [np.concatenate([c[i] for c in chunks], axis=0) for i in range(len(chunks[0]))]
+        stop = min(start + batch_size, n)
+        results = session.run(None, _feed(data, names, start, stop))
+        for name, value in zip(order, results, strict=True):
+            value = np.asarray(value)
+            if name not in axes:
+                axes[name] = _samples_axis(value, named[name], stop - start)
+            chunks[name].append(value)
+    out: dict[str, np.ndarray] = {}
+    for name in order:
+        axis = axes.get(name)
+        parts = chunks[name]
+        if not parts:
+            continue
+        if axis is None:
+            out[name] = parts[0]
+        else:
+            out[name] = np.moveaxis(np.concatenate(parts, axis=axis), axis, 0)
+    return out
+
+
+def _feed(data: Dataset, names: list[str], start: int, stop: int) -> dict[str, np.ndarray]:
+    batch = data.batch(start, stop)
+    return {k: batch[k] for k in names}
+
+
+def _samples_axis(value: np.ndarray, named: int | None, count: int) -> int | None:
+    """Where the samples are in one batch's output (`named` -1: not known from the model's shapes)."""
+    if named is not None and named >= 0 and named < value.ndim:
+        return named
+    if named is None:
+        return None
+    if value.ndim and value.shape[0] == count:
+        return 0
+    return next((i for i, d in enumerate(value.shape) if d == count), None)

@@ -317,7 +317,8 @@ def calibration_feeds(
         stop = min(start + step, n)
         if batch_size is not None and stop - start != batch_size:
             break  # a fixed-batch model cannot take a short last batch
-        feeds.append({k: np.ascontiguousarray(data.inputs[k][start:stop]) for k in input_names})
+        batch = data.batch(start, stop)  # sliced where the data spec puts each input's samples
+        feeds.append({k: batch[k] for k in input_names})
     return feeds
 
 

@@ -34,13 +34,23 @@ class TechniqueConfig(BaseModel):
 
 @dataclass
 class LabelledData:
-    """Model inputs by input name (samples along axis 0) with optional integer labels."""
+    """Model inputs by input name with optional integer labels. `axes` says where each input's samples are
+    (`compression.io_spec`; absent = axis 0, None = a constant fed whole with every batch)."""
 
     inputs: dict[str, np.ndarray]
     labels: np.ndarray | None = None
+    axes: dict[str, int | None] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return len(next(iter(self.inputs.values())))
+        from shrinkwise.compression.io_spec import sample_count
+
+        return sample_count(self.inputs, self.axes)
+
+    def batch(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """The model feed for samples start..stop (constants whole)."""
+        from shrinkwise.compression.io_spec import feed
+
+        return feed(self.inputs, self.axes, start, stop)
 
 
 @dataclass

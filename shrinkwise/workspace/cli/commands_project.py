@@ -98,16 +98,39 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
+    from shrinkwise.compression.io_spec import parse_input_decl, parse_task_decl
     from shrinkwise.workspace.session import Session
 
     session = Session.open(args.project)
-    ref = session.add_data(args.data, role=args.role)
+    inputs = dict(parse_input_decl(t) for t in args.input or [])
+    outputs = dict(parse_task_decl(t) for t in args.task or [])
+    if inputs or outputs:
+        session.declare_io(inputs, outputs)
+        session.save()
+    ref = session.add_data(args.data, role=args.role) if args.data else None
+    if ref is None and not (inputs or outputs) and not session.project.data:
+        raise ShrinkwiseError(
+            "the project has no data yet", fix=f"give a data file: shrinkwise data {args.project} FILE"
+        )
+    tasks = session.output_tasks() if session.project.model is not None else []
     if args.json:
-        print_json(ref)
+        print_json(
+            {
+                "data": ref.model_dump(mode="json") if ref else None,
+                "io": session.project.io.model_dump(mode="json"),
+                "outputs": [q.model_dump(mode="json") for q in tasks],
+            }
+        )
         return 0
-    print(f"data {ref.path} ({ref.kind}, {ref.samples} samples, role {ref.role})")
-    for w in ref.health.warnings if ref.health else []:
-        print(f"  {w.severity}: {w.message}")
+    if ref is not None:
+        print(f"data {ref.path} ({ref.kind}, {ref.samples} samples, role {ref.role})")
+        for w in ref.health.warnings if ref.health else []:
+            print(f"  {w.severity}: {w.message}")
+    for q in tasks:
+        mark = "declared" if q.declared else "inferred"
+        print(f"  output {q.output}: {q.task} [{q.primary and 'headline, ' or ''}{mark}] — {q.reason}")
+    if inputs or outputs:
+        print("  the baseline will be measured again with this data spec before the next run")
     return 0
 
 
@@ -248,12 +271,32 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("data", help="add data (.npz, or a folder of images or .wav clips in class sub-folders)")
     p.add_argument("project", type=Path, help=PROJECT_HELP)
-    p.add_argument("data", type=Path, help=".npz (x, optional y and groups) or a folder of images in class sub-folders")
+    p.add_argument(
+        "data",
+        type=Path,
+        nargs="?",
+        help=".npz (x, optional y and groups, optional shrinkwise_spec JSON) or a folder of images in class "
+        "sub-folders; leave out to only declare --input/--task",
+    )
     p.add_argument(
         "--role",
         choices=["all", "evaluation", "calibration", "training"],
         default="all",
         help="'all' is split (seeded) into calibration and evaluation",
+    )
+    p.add_argument(
+        "--input",
+        action="append",
+        metavar="NAME=KIND[:AXIS][:from=OUTPUT]",
+        help="where an input's samples are: batch:AXIS, constant (one value for every batch, e.g. a sample rate) "
+        "or state:AXIS (a recurrent state; zeros when the data has none); repeat per input",
+    )
+    p.add_argument(
+        "--task",
+        action="append",
+        metavar="OUTPUT=TASK[:THRESHOLD]",
+        help="what an output is: classification, binary[:threshold], embedding, regression, sequence, state or "
+        "ignore (default: inferred, with the reason printed); repeat per output",
     )
     p.set_defaults(func=cmd_data)
 
