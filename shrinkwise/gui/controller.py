@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+from shiboken6 import isValid
 
 from shrinkwise.compression.errors import ModelLoadError, ShrinkwiseError
 from shrinkwise.compression.profile_types import ModelProfile
@@ -111,12 +112,17 @@ class Controller(QObject):
         self._jobs += 1
         self.busy_changed.emit(message)
 
-        def ended() -> None:
+        def ended() -> bool:
+            """False when the window was closed while the job ran: its report goes nowhere."""
+            if not isValid(self):
+                return False
             self._jobs -= 1
             self.busy_changed.emit("" if self._jobs == 0 else message)
+            return True
 
         def done(result: Any) -> None:
-            ended()
+            if not ended():
+                return
             if on_done is not None:
                 try:
                     on_done(result)
@@ -124,7 +130,8 @@ class Controller(QObject):
                     self.error.emit(exc, traceback.format_exc())
 
         def failed(exc: BaseException, tb: str) -> None:
-            ended()
+            if not ended():
+                return
             if on_error is not None:
                 on_error(exc, tb)
             self.error.emit(exc, tb)

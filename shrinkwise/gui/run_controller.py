@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from shiboken6 import isValid
 
 from shrinkwise.gui.workers import run_in_background
 
@@ -234,6 +235,8 @@ class RunController(QObject):
         with self.lock:
             self.live.pop(item.key, None)
             self.cancelled.discard(item.key)
+        if not isValid(self):  # the window was closed while the run ended: nobody to tell
+            return
         if self.current is item:
             self.current = None
         self.changed.emit(item)

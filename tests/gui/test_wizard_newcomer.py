@@ -364,3 +364,15 @@ def test_a_background_save_writes_the_work_not_the_edits_and_keeps_another_write
     saved = load_project(demo_project)
     assert saved.target.id == "phone-npu" and saved.notes == "unsaved notes" and saved.budget.size_mb == 0.3
     assert len(saved.data) == 3
+
+
+def test_a_job_that_ends_after_the_window_is_gone_is_dropped_quietly(qtbot: Any, settings: Any) -> None:
+    import time
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    win = MainWindow(settings=settings)
+    win.run_job("Waiting…", time.sleep, 0.3)
+    win.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    qtbot.wait(800)  # the job reports to a deleted controller: no "Signal source has been deleted"
