@@ -226,7 +226,6 @@ class DataPanel(QWidget):
             self.tree.resizeColumnToContents(c)
             self.tree.setColumnWidth(c, min(self.tree.columnWidth(c) + 16, 220))  # long texts elide (tooltip)
 
-
     def show_outputs(self, outputs: list[Any], declared: dict[str, Any]) -> None:
         """One row per output: its name, a task combo (first entry: what Shrinkwise inferred) and the reason."""
         from shrinkwise.compression.io_spec import OUTPUT_TASKS

@@ -10,7 +10,8 @@ import pytest
 from shrinkwise.compression.data import Dataset
 from shrinkwise.compression.measure.evaluate import measure_candidate
 from shrinkwise.compression.measure.latency import measure_latency
-from shrinkwise.compression.measure.quality import classification_metrics, fidelity, sqnr_db
+from shrinkwise.compression.measure.quality import classification_metrics, sqnr_db
+from shrinkwise.compression.measure.tasks import score_output
 from shrinkwise.compression.profile import profile_model
 from tests.helpers import export_onnx, tiny_cnn
 
@@ -48,8 +49,8 @@ def test_latency_reports_median_p90_and_paired_ratio(cnn_path: Path) -> None:
 def test_quality_metrics() -> None:
     ref = np.array([[2.0, 1.0], [0.0, 3.0], [1.0, 0.5]])
     cand = np.array([[2.0, 1.1], [0.2, 3.0], [0.4, 0.5]])
-    fid = fidelity(ref, cand)
-    assert fid.top1_agreement == pytest.approx(2 / 3) and fid.disagreements == [2]
+    fid = score_output("classification", ref, cand)
+    assert fid.metrics["top1_agreement"] == pytest.approx(2 / 3) and fid.disagreements == [2]
     assert sqnr_db(ref, ref) == float("inf") and 10 < sqnr_db(ref, cand) < 20
     cm = classification_metrics(np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0]))
     assert cm.accuracy == 0.75 and cm.per_class_accuracy == {0: 1.0, 1: 0.5}

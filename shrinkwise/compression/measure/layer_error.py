@@ -77,7 +77,9 @@ def _sq_norms(x: Sequence[np.ndarray] | np.ndarray, y: Sequence[np.ndarray] | np
     return float(np.dot(left, left)), float(np.dot(left - right, left - right))
 
 
-def _batches(data: Dataset, names: list[str], max_samples: int, fixed: int | None) -> list[tuple[int, dict[str, np.ndarray]]]:
+def _batches(
+    data: Dataset, names: list[str], max_samples: int, fixed: int | None
+) -> list[tuple[int, dict[str, np.ndarray]]]:
     """(samples, feed) batches of the first `max_samples` samples, sliced where the data spec puts them."""
     n = min(max_samples, len(data))
     step = fixed or BATCH

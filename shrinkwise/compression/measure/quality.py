@@ -1,13 +1,13 @@
-"""Quality: task metrics where labels exist, fidelity to the original model always.
+"""The numeric building blocks of quality: SQNR, per-sample cosine, classification and per-subgroup metrics.
 
-Fidelity (agreement, cosine, SQNR) needs no labels and is the first thing that moves when compression hurts, so it
-is computed for every candidate. Per-subgroup metrics and the list of disagreeing inputs show what one aggregate
+Which of them an output gets depends on its task (`measure.tasks`): fidelity (agreement, cosine, SQNR) needs no
+labels and is the first thing that moves when compression hurts; per-subgroup metrics show what one aggregate
 number hides.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,11 +29,6 @@ def cosine_per_sample(reference: np.ndarray, candidate: np.ndarray) -> np.ndarra
     denom = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
     dots = np.sum(a * b, axis=1)
     return np.where(denom > 0, dots / np.where(denom > 0, denom, 1.0), np.where(np.all(a == b, axis=1), 1.0, 0.0))
-
-
-def is_classifier_output(output: np.ndarray) -> bool:
-    """A 2-D float output with at least two columns is read as per-class scores."""
-    return output.ndim == 2 and output.shape[1] >= 2 and np.issubdtype(output.dtype, np.floating)
 
 
 @dataclass
@@ -67,35 +62,6 @@ def classification_metrics(labels: np.ndarray, predictions: np.ndarray) -> Class
         per_class_accuracy=per_acc,
         per_class_f1=per_f1,
         support=support,
-    )
-
-
-@dataclass
-class FidelityMetrics:
-    """How closely a candidate's outputs follow the original's, without labels."""
-
-    sqnr_db: float
-    cosine_mean: float
-    cosine_min: float
-    top1_agreement: float | None  # None when the output is not class scores
-    disagreements: list[int] = field(default_factory=list)  # sample indices whose top-1 changed
-
-
-def fidelity(reference: np.ndarray, candidate: np.ndarray) -> FidelityMetrics:
-    cos = cosine_per_sample(reference, candidate)
-    agreement: float | None = None
-    flips: list[int] = []
-    if is_classifier_output(reference):
-        ref_top = reference.argmax(axis=1)
-        cand_top = candidate.argmax(axis=1)
-        agreement = float(np.mean(ref_top == cand_top))
-        flips = np.nonzero(ref_top != cand_top)[0].tolist()
-    return FidelityMetrics(
-        sqnr_db=sqnr_db(reference, candidate),
-        cosine_mean=float(np.mean(cos)),
-        cosine_min=float(np.min(cos)),
-        top1_agreement=agreement,
-        disagreements=flips,
     )
 
 

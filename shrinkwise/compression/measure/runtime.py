@@ -54,7 +54,9 @@ def session_signature(session: ort.InferenceSession) -> InputSignature:
         shape = [d if isinstance(d, (int, str)) else "?" for d in (meta.shape or [])]  # type: ignore[attr-defined]
         return TensorSpec(name=meta.name, shape=shape, dtype=_ORT_DTYPES.get(meta.type, "float32"))  # type: ignore[attr-defined]
 
-    return InputSignature(inputs=[spec(m) for m in session.get_inputs()], outputs=[spec(m) for m in session.get_outputs()])
+    return InputSignature(
+        inputs=[spec(m) for m in session.get_inputs()], outputs=[spec(m) for m in session.get_outputs()]
+    )
 
 
 def run_batches(

@@ -14,7 +14,7 @@ import numpy as np
 
 from shrinkwise.compression.data import Dataset
 from shrinkwise.compression.io_spec import IOSpec, resolve_inputs
-from shrinkwise.compression.measure.quality import classification_metrics, subgroup_accuracy
+from shrinkwise.compression.measure.quality import subgroup_accuracy
 from shrinkwise.compression.measure.records import Measurement
 from shrinkwise.compression.measure.tasks import (
     OutputQuality,
@@ -123,8 +123,8 @@ def score_outputs(
             q.metrics = {k: float(v) for k, v in score.metrics.items() if np.isfinite(v)}
             if name == primary:
                 details["disagreements"] = score.disagreements[:MAX_DISAGREEMENTS_KEPT]
-                if score.predictions is not None and labels is not None:
-                    cm = classification_metrics(labels, score.predictions)
+                if score.classes is not None and score.predictions is not None and labels is not None:
+                    cm = score.classes
                     details["per_class_accuracy"] = {str(k): v for k, v in cm.per_class_accuracy.items()}
                     details["per_class_f1"] = {str(k): v for k, v in cm.per_class_f1.items()}
                     if evaluation.groups is not None:

@@ -17,7 +17,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shrinkwise.compression.io_spec import OutputSpec, OutputTask
-from shrinkwise.compression.measure.quality import classification_metrics, cosine_per_sample, sqnr_db
+from shrinkwise.compression.measure.quality import (
+    ClassificationMetrics,
+    classification_metrics,
+    cosine_per_sample,
+    sqnr_db,
+)
 
 # The headline metric of a primary output of each task: the first one measured counts (accuracy needs labels).
 HEADLINE: dict[str, tuple[str, ...]] = {
@@ -139,7 +144,8 @@ def choose_task(
 class OutputScore:
     metrics: dict[str, float]
     disagreements: list[int] = field(default_factory=list)
-    predictions: np.ndarray | None = None  # class decisions of the candidate, where labels can score them
+    classes: ClassificationMetrics | None = None  # per-class results, where labels score this output
+    predictions: np.ndarray | None = None  # the candidate's class decisions, for per-subgroup accuracy
 
 
 def _decisions(task: str, values: np.ndarray, threshold: float | None) -> np.ndarray:
@@ -187,8 +193,8 @@ def score_output(
         if task == "binary":
             metrics["mean_abs_error"] = float(np.mean(np.abs(ref - cand)))
         if labels is not None and len(labels) == n:
+            out.classes = cm = classification_metrics(labels, b)
             out.predictions = b
-            cm = classification_metrics(labels, b)
             metrics["accuracy"], metrics["macro_f1"] = cm.accuracy, cm.macro_f1
     elif task == "embedding":
         m = min(n, NEIGHBOUR_SAMPLES)
