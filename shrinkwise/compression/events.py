@@ -6,9 +6,11 @@ Techniques yield at least once per layer, batch or epoch so that cancel stays pr
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from shrinkwise.compression.results import RunResult, StepResult
 
 
 class _Event(BaseModel):
@@ -41,14 +43,14 @@ class StepEvent(_Event):
 
     kind: Literal["step"] = "step"
     index: int
-    payload: dict[str, Any]
+    payload: StepResult
 
 
 class ResultEvent(_Event):
-    """The worker's final word on success: the run's record, as plain JSON."""
+    """The worker's final word on success: every step's result."""
 
     kind: Literal["result"] = "result"
-    payload: dict[str, Any]
+    payload: RunResult
 
 
 class ErrorEvent(_Event):

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from shrinkwise.compression.errors import ShrinkwiseError
 from shrinkwise.compression.events import ErrorEvent, ResultEvent, StepEvent, parse_event
 from shrinkwise.compression.jobs import Job
+from shrinkwise.compression.results import RunResult, StepResult
 
 KILL_AFTER_S = 1.5
 # Every run stops after this long unless told otherwise: a converter that hangs (seen: fp16 on a large graph for
@@ -46,7 +47,7 @@ EventCallback = Callable[[Any], None]
 @dataclass
 class RunOutcome:
     status: OutcomeStatus
-    result: dict[str, Any] | None = None
+    result: RunResult | None = None
     error: str | None = None
     error_details: str = ""
     stderr_tail: str = ""
@@ -54,7 +55,7 @@ class RunOutcome:
     wall_s: float = 0.0
     interrupted: bool = False  # Ctrl-C in the parent caused the cancel
     # Steps that finished (and were measured) before a failure or cancel, in order; empty when none did.
-    partial_steps: list[dict[str, Any]] = field(default_factory=list)
+    partial_steps: list[StepResult] = field(default_factory=list)
 
 
 class Run:
@@ -79,6 +80,7 @@ class Run:
         self._lock = threading.Lock()
         self._stderr: collections.deque[bytes] = collections.deque()
         self._stderr_size = 0
+        self._unreadable: str | None = None  # the last stdout line that was not a valid event
 
     # --- control -----------------------------------------------------------------------------------------------
 
@@ -160,7 +162,7 @@ class Run:
         t0 = time.monotonic()
         final: ResultEvent | ErrorEvent | None = None
         interrupted = False
-        finished_steps: list[dict[str, Any]] = []
+        finished_steps: list[StepResult] = []
         while True:
             try:
                 line = self.proc.stdout.readline()
@@ -168,8 +170,9 @@ class Run:
                     break
                 try:
                     event = parse_event(line.decode("utf-8", "replace"))
-                except ValueError:
-                    continue  # not an event (should not happen: the worker guards stdout)
+                except ValueError as exc:  # should not happen: the worker guards stdout and writes typed events
+                    self._unreadable = f"{str(exc).splitlines()[0]}: {line[:300].decode('utf-8', 'replace')}"
+                    continue
                 if isinstance(event, (ResultEvent, ErrorEvent)):
                     final = event
                 elif isinstance(event, StepEvent):
@@ -218,6 +221,13 @@ class Run:
             return RunOutcome(status="failed", error=final.message, error_details=details, **common)
         if limit and _ran_out_of_memory(tail):  # native code that aborts on a failed allocation (std::bad_alloc)
             return RunOutcome(status="failed", error=memory_message(limit), error_details=tail, **common)
+        if self._unreadable is not None:  # a worker and a runner that disagree on the result's shape: a bug
+            return RunOutcome(
+                status="failed",
+                error="the worker's report could not be read (a bug in Shrinkwise; the details hold the line)",
+                error_details=self._unreadable,
+                **common,
+            )
         return RunOutcome(status="failed", error=_death_message(returncode), error_details=tail, **common)
 
 

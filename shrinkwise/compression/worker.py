@@ -31,6 +31,8 @@ from shrinkwise.compression.errors import (
 )
 from shrinkwise.compression.events import ErrorEvent, LogLine, MetricPoint, Progress, ResultEvent, StepEvent, dump_event
 from shrinkwise.compression.jobs import Job, labelled, load_dataset
+from shrinkwise.compression.measure.layer_error import LayerErrorReport
+from shrinkwise.compression.results import QualityDetails, RunResult, StepResult
 
 TEST_SLEEP_ENV = "SHRINKWISE_WORKER_TEST_SLEEP_S"
 MEASURE_SHARE = 0.25  # share of a step's progress bar spent measuring
@@ -88,7 +90,7 @@ def _test_sleep(emit: Callable[[Any], None], fraction: float) -> None:
         time.sleep(0.1)
 
 
-def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
+def run_job(job: Job, emit: Callable[[Any], None]) -> RunResult:
     """Run every step, measure each output against the original, and return the result payload."""
     from pydantic import ValidationError
 
@@ -113,13 +115,8 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
     reference = reference_outputs(original, evaluation, job.io)
     started = time.monotonic()
     n = len(job.steps)
-    steps: list[dict[str, Any]] = []
-    layer_error: dict[str, Any] = {
-        "layers": [],
-        "inputs": [],
-        "samples": 0,
-        "reason": "the analysed step did not finish",
-    }
+    steps: list[StepResult] = []
+    layer_error = LayerErrorReport(reason="the analysed step did not finish")
     analysed = None if job.layer_error_step is None else job.layer_error_step % n
     current = original
     for i, step in enumerate(job.steps):
@@ -168,27 +165,25 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
             step_dir / "measure",
             reference=reference,
             encoded_size_bytes=artifact.encoded_size_bytes,
-            io=job.io,
             threads=job.threads,
             latency_seconds=job.latency_seconds,
             measure_memory=job.measure_memory,
+            io=job.io,
         )
-        # Paths in the payload are relative to the job's out_dir.
-        dump = artifact.model_dump(mode="json")
-        dump["path"] = (file.relative_to(out_dir)).as_posix()
+        # Paths in the result are relative to the job's out_dir.
+        moved: dict[str, Any] = {"path": file.relative_to(out_dir).as_posix()}
         if artifact.torch_model_path:
             ts = step_dir / artifact.torch_model_path
-            dump["torch_model_path"] = ts.relative_to(out_dir).as_posix()
+            moved["torch_model_path"] = ts.relative_to(out_dir).as_posix()
             previous_torch = ts
-        steps.append(
-            {
-                "technique": step.technique,
-                "config": config.model_dump(mode="json"),
-                "artifact": dump,
-                "measurements": [m.model_dump(mode="json") for m in measured.measurements],
-                "quality": measured.quality,
-            }
+        result = StepResult(
+            technique=step.technique,
+            config=config.model_dump(mode="json"),
+            artifact=artifact.model_copy(update=moved),
+            measurements=measured.measurements,
+            quality=QualityDetails.model_validate(measured.quality),
         )
+        steps.append(result)
         if i == analysed:
             emit(
                 Progress(
@@ -198,15 +193,12 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> dict[str, Any]:
             layer_error = _layer_error(
                 ctx.onnx_path, file, evaluation, job.threads, bool(step.config.get("preprocess", True))
             )
-            steps[-1]["layer_error"] = layer_error
+            result.layer_error = layer_error
         current = file
         # Each finished step is reported at once, so a later step's failure does not lose it.
-        emit(StepEvent(index=i, payload=steps[-1]))
+        emit(StepEvent(index=i, payload=result))
         emit(Progress(fraction=(i + 1) / n, message=f"{label}: done"))
-    payload: dict[str, Any] = {"steps": steps}
-    if analysed is not None:
-        payload["layer_error"] = layer_error
-    return payload
+    return RunResult(steps=steps, layer_error=layer_error if analysed is not None else None)
 
 
 def check_artifact_loads(file: Path, technique: str) -> None:
@@ -224,17 +216,14 @@ def check_artifact_loads(file: Path, technique: str) -> None:
         ) from None
 
 
-def _layer_error(
-    float_model: Path, quantized: Path, inputs: dict[str, Any], threads: int, preprocess: bool
-) -> dict[str, Any]:
+def _layer_error(float_model: Path, quantized: Path, inputs: Any, threads: int, preprocess: bool) -> LayerErrorReport:
     """Per-layer SQNR of a quantized step's output against its float input; a reason instead when it cannot."""
-    from shrinkwise.compression.measure.layer_error import LayerErrorReport, layer_error
+    from shrinkwise.compression.measure.layer_error import layer_error
 
     try:
-        report = layer_error(float_model, quantized, inputs, threads=threads, preprocess=preprocess)
+        return layer_error(float_model, quantized, inputs, threads=threads, preprocess=preprocess)
     except Exception as exc:  # noqa: BLE001 - layer_error already never raises; belt and braces for the analysis
-        report = LayerErrorReport(reason=f"{type(exc).__name__}: {exc}"[:300])
-    return report.model_dump(mode="json")
+        return LayerErrorReport(reason=f"{type(exc).__name__}: {exc}"[:300])
 
 
 def _torch_factory(job: Job) -> Callable[[], Any] | None:

@@ -20,7 +20,7 @@ from shrinkwise.compression.data import DataHealth
 from shrinkwise.compression.errors import ProjectFileError
 from shrinkwise.compression.io_spec import IOSpec
 from shrinkwise.compression.measure.records import Measurement, Source, best
-from shrinkwise.compression.measure.tasks import OutputQuality
+from shrinkwise.compression.results import QualityDetails  # the worker's type, recorded as it is
 from shrinkwise.compression.signature import InputSignature
 from shrinkwise.workspace.journal import Journal
 
@@ -107,23 +107,6 @@ class ArtifactRecord(_Record):
     lineage: Lineage
 
 
-class QualityDetails(_Record):
-    """What one aggregate number hides: per class, per subgroup, and the inputs that changed answer."""
-
-    data_source: Literal["labelled", "unlabelled", "generated"] = "labelled"
-    samples: int = 0
-    per_class_accuracy: dict[str, float] = Field(default_factory=dict)
-    per_class_f1: dict[str, float] = Field(default_factory=dict)
-    per_subgroup_accuracy: dict[str, float] = Field(default_factory=dict)
-    disagreements: list[int] = Field(
-        default_factory=list, description="Evaluation indices whose answer (top-1, decision, nearest neighbour) changed"
-    )
-    outputs: list[OutputQuality] = Field(
-        default_factory=list, description="Every output: its task, why, and its fidelity (measure.scoring)"
-    )
-    primary_output: str | None = Field(default=None, description="The output the headline number comes from")
-
-
 class TargetChoice(_Record):
     """The device the model must run on: a profile id (`shrinkwise targets`) and fields overriding that profile."""
 
@@ -178,11 +161,6 @@ class Project(_Record):
     created: str = Field(default_factory=utc_now)
     model: ModelRef | None = None
     data: list[DataRef] = Field(default_factory=list)
-    io: IOSpec = Field(
-        default_factory=IOSpec,
-        description="The data spec the user declared: per input where the samples are (or constant, or state), per "
-        "output its task; what is not declared is inferred, with the reason shown",
-    )
     split: DataSplit = Field(default_factory=DataSplit)
     target: TargetChoice = Field(default_factory=TargetChoice, description="The device the model must run on")
     budget: Budget = Field(default_factory=Budget, description="Latency/size/memory/quality budgets")
@@ -193,6 +171,11 @@ class Project(_Record):
     )
     experiments: list[Experiment] = Field(default_factory=list)
     chosen: str | None = Field(default=None, description="Id of the candidate picked to ship")
+    io: IOSpec = Field(
+        default_factory=IOSpec,
+        description="The data spec the user declared: per input where the samples are (or constant, or state), per "
+        "output its task; what is not declared is inferred, with the reason shown",
+    )
     autopilot: list[Journal] = Field(default_factory=list, description="Autopilot climbs, oldest first")
     notes: str = ""
 

@@ -16,11 +16,13 @@ from typing import Any
 
 from shrinkwise.compression.errors import ShrinkwiseError, TechniqueError
 from shrinkwise.compression.jobs import Job, JobStep, TorchSpecData, save_dataset
+from shrinkwise.compression.measure.layer_error import LayerErrorReport
 from shrinkwise.compression.measure.records import Measurement
+from shrinkwise.compression.results import StepResult
 from shrinkwise.compression.runner import Run, RunOutcome
 from shrinkwise.workspace.figures import pareto_front, quality_metric, value
 from shrinkwise.workspace.hashing import sha256_file
-from shrinkwise.workspace.project import ArtifactRecord, Experiment, QualityDetails, RecipeStep, utc_now
+from shrinkwise.workspace.project import ArtifactRecord, Experiment, RecipeStep, utc_now
 from shrinkwise.workspace.session import Session
 from shrinkwise.workspace.store import owner_record
 
@@ -224,20 +226,20 @@ def record_outcome(session: Session, exp_id: str, outcome: RunOutcome, run_dir: 
             outcome.error_details or outcome.stderr_tail,
         )
         return exp
-    steps = outcome.result["steps"]
+    steps = outcome.result.steps
     _record_steps(session, exp, steps, run_dir)
     last = steps[-1]
-    exp.measurements = [Measurement.model_validate(m) for m in last["measurements"]]
-    exp.quality = QualityDetails.model_validate(last["quality"])
+    exp.measurements = list(last.measurements)
+    exp.quality = last.quality
     exp.recipe = (
-        [RecipeStep(technique=s["technique"], config=s["config"]) for s in steps]
+        [RecipeStep(technique=s.technique, config=s.config) for s in steps]
         if len(steps) == len(exp.recipe)
         else exp.recipe
     )
     exp.extra = dict(exp.extra, wall_s=outcome.wall_s)
-    if "layer_error" in last:
-        exp.extra["layer_error"] = last["layer_error"]
-        exp.extra["range_anomalies"] = range_anomalies(last["layer_error"])
+    if last.layer_error is not None:
+        exp.extra["layer_error"] = last.layer_error.model_dump(mode="json")
+        exp.extra["range_anomalies"] = range_anomalies(last.layer_error)
     exp.status = "finished"
     exp.error = None
     exp.finished = utc_now()
@@ -245,15 +247,15 @@ def record_outcome(session: Session, exp_id: str, outcome: RunOutcome, run_dir: 
     return exp
 
 
-def range_anomalies(layer_error: dict[str, Any]) -> list[str]:
+def range_anomalies(layer_error: LayerErrorReport) -> list[str]:
     """Layers whose quantized activations drift from the float ones: SQNR under RANGE_ANOMALY_SQNR_DB.
 
     The advisor reads them as `range_anomalies` (check ranges layer by layer after quantizing; keep those layers
     in float first)."""
     return [
-        e["node"]
-        for e in layer_error.get("layers", [])
-        if e.get("activation_sqnr_db") is not None and e["activation_sqnr_db"] < RANGE_ANOMALY_SQNR_DB
+        e.node
+        for e in layer_error.layers
+        if e.activation_sqnr_db is not None and e.activation_sqnr_db < RANGE_ANOMALY_SQNR_DB
     ]
 
 
@@ -269,34 +271,33 @@ def _op_types(path: Path) -> list[str]:
         return []
 
 
-def _record_steps(session: Session, exp: Experiment, steps: list[dict[str, Any]], run_dir: Path) -> None:
+def _record_steps(session: Session, exp: Experiment, steps: list[StepResult], run_dir: Path) -> None:
     artifacts: list[ArtifactRecord] = []
     extra_steps = []
     for i, step in enumerate(steps):
-        art = step["artifact"]
-        path = run_dir / art["path"]
+        art = step.artifact
+        path = run_dir / art.path
         artifacts.append(
             ArtifactRecord(
                 path=session.relpath(path),
                 size_bytes=path.stat().st_size,
                 sha256=sha256_file(path),
-                summary=art.get("summary", ""),
-                encoded_size_bytes=art.get("encoded_size_bytes"),
-                notes=art.get("notes", []),
+                summary=art.summary,
+                encoded_size_bytes=art.encoded_size_bytes,
+                notes=list(art.notes),
                 step=i,
                 op_types=_op_types(path),
                 lineage=session.lineage(exp.recipe[: i + 1]),
             )
         )
-        quality = {k: v for k, v in step["quality"].items() if k != "disagreements"}
         extra_steps.append(
             {
-                "technique": step["technique"],
-                "config": step["config"],
-                "summary": art.get("summary", ""),
-                "details": art.get("details", {}),
-                "measurements": step["measurements"],
-                "quality": quality,
+                "technique": step.technique,
+                "config": step.config,
+                "summary": art.summary,
+                "details": art.details,
+                "measurements": [m.model_dump(mode="json") for m in step.measurements],
+                "quality": step.quality.model_dump(mode="json", exclude={"disagreements"}),
             }
         )
     exp.artifacts = artifacts
@@ -436,12 +437,12 @@ def sensitivity(
         if outcome.interrupted:
             raise KeyboardInterrupt
         return session.project.experiment(exp_id)
-    res = outcome.result["steps"]
-    metric_name = quality_metric([Measurement.model_validate(m) for m in res[0]["measurements"]]) or "cosine_mean"
+    res = outcome.result.steps
+    metric_name = quality_metric(res[0].measurements) or "cosine_mean"
     base_q = _baseline_quality(session, metric_name)
 
-    def summary(step_result: dict[str, Any]) -> dict[str, Any]:
-        values = _metric_map(step_result["measurements"])
+    def summary(step_result: StepResult) -> dict[str, Any]:
+        values = _metric_map(step_result.measurements)
         q = values.get(metric_name, 0.0)
         return {
             "quality": q,
@@ -479,15 +480,12 @@ def sensitivity(
                 latency_cost_ms=_latency_cost(but, full, base_latency),
             )
         )
-    layer_error = outcome.result.get("layer_error") or {
-        "layers": [],
-        "reason": "the worker reported no per-layer error",
-    }
-    per_node = {e["node"]: e for e in layer_error.get("layers", [])}
+    layer_error = outcome.result.layer_error or LayerErrorReport(reason="the worker reported no per-layer error")
+    per_node = layer_error.by_node()
     for row in ranking:
-        e = per_node.get(row["node"], {})
-        row["activation_sqnr_db"] = e.get("activation_sqnr_db")
-        row["weight_sqnr_db"] = e.get("weight_sqnr_db")
+        e = per_node.get(row["node"])
+        row["activation_sqnr_db"] = e.activation_sqnr_db if e else None
+        row["weight_sqnr_db"] = e.weight_sqnr_db if e else None
     ranking.sort(
         key=lambda r: (
             -max(r["drop_alone"], r["recovery"]),
@@ -499,7 +497,7 @@ def sensitivity(
     # Keep-in-float sets of growing size, measured (k = 1 is "all but the first" from job 1).
     curve: list[dict[str, Any]] = [{"keep_float": [], **full, "source": "pass1"}]
     by_node = {l["node"]: i for i, l in enumerate(layers)}
-    sources: list[tuple[Path, dict[str, Any]]] = [(run_dir / "pass1", res[0])]  # the artifact behind each curve point
+    sources: list[tuple[Path, StepResult]] = [(run_dir / "pass1", res[0])]  # the artifact behind each curve point
     chosen: dict[str, Any] | None = curve[0] if full["drop"] <= tolerance else None
     if chosen is None and n > 1:
         first = summary(res[1 + n + by_node[order[0]]])
@@ -517,7 +515,7 @@ def sensitivity(
             if out2.interrupted:
                 raise KeyboardInterrupt
             return session.project.experiment(exp_id)
-        for k, r in zip(range(2, n), out2.result["steps"], strict=False):
+        for k, r in zip(range(2, n), out2.result.steps, strict=False):
             curve.append({"keep_float": order[:k], **summary(r), "source": "pass2"})
             sources.append((run_dir / "pass2", r))
             if chosen is None and curve[-1]["drop"] <= tolerance:
@@ -527,22 +525,22 @@ def sensitivity(
         chosen = min(curve, key=lambda c: c["drop"])
     folder, step_result = sources[next(i for i, c in enumerate(curve) if c is chosen)]
     exp = session.project.experiment(exp_id)
-    art = step_result["artifact"]
-    path = folder / art["path"]
+    art = step_result.artifact
+    path = folder / art.path
     exp.recipe = [step(chosen["keep_float"])]
     exp.artifacts = [
         ArtifactRecord(
             path=session.relpath(path),
             size_bytes=path.stat().st_size,
             sha256=sha256_file(path),
-            summary=art.get("summary", ""),
-            notes=art.get("notes", []),
+            summary=art.summary,
+            notes=list(art.notes),
             op_types=_op_types(path),
             lineage=session.lineage(exp.recipe),
         )
     ]
-    exp.measurements = [Measurement.model_validate(m) for m in step_result["measurements"]]
-    exp.quality = QualityDetails.model_validate(step_result["quality"])
+    exp.measurements = list(step_result.measurements)
+    exp.quality = step_result.quality
     exp.extra = {
         "technique": technique,
         "metric": metric_name,
@@ -552,7 +550,7 @@ def sensitivity(
         "ranking": ranking,
         "all_quantized": full,
         "curve": curve,
-        "layer_error": layer_error,
+        "layer_error": layer_error.model_dump(mode="json"),
         "not_ranked": float_anyway,  # recurrent layers static int8 leaves float: not candidates
         "proposal": {
             "keep_float": chosen["keep_float"],

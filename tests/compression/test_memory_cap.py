@@ -81,7 +81,7 @@ def test_the_same_run_with_a_small_tensor_finishes_under_the_same_cap(tmp_path: 
     job = _job(tmp_path, 1024, "small")
     outcome = Run(job, Path(job.out_dir) / "job.json", time_limit_s=120).start().wait()
     assert outcome.status == "finished", outcome.error
-    assert outcome.result is not None and len(outcome.result["steps"]) == 1
+    assert outcome.result is not None and len(outcome.result.steps) == 1
 
 
 def test_a_memory_error_reported_by_the_worker_becomes_the_limit_line(tmp_path: Path) -> None:

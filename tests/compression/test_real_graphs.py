@@ -225,9 +225,9 @@ def test_worker_records_fp16_of_the_cast_model(tmp_path: Path) -> None:
     errors = [e.message for e in events if isinstance(e, ErrorEvent)]
     assert proc.returncode == 0, errors
     result = next(e for e in events if isinstance(e, ResultEvent))
-    step = result.payload["steps"][0]
-    assert any("Cast" in n for n in step["artifact"]["notes"])
-    cosine = next(m["value"] for m in step["measurements"] if m["metric"] == "cosine_mean")
+    step = result.payload.steps[0]
+    assert any("Cast" in n for n in step.artifact.notes)
+    cosine = next(m.value for m in step.measurements if m.metric == "cosine_mean")
     assert cosine > 0.999
 
 

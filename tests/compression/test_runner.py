@@ -37,7 +37,7 @@ def test_run_streams_events_and_finishes(project: Path, tmp_path: Path) -> None:
         .wait()
     )
     assert outcome.status == "finished", outcome.error
-    assert outcome.result is not None and len(outcome.result["steps"]) == 1
+    assert outcome.result is not None and len(outcome.result.steps) == 1
     assert events[-1].kind == "result" and any(e.kind == "progress" for e in events)
 
 
@@ -138,4 +138,4 @@ def test_run_many_keeps_order(project: Path, tmp_path: Path) -> None:
     ]
     outcomes = run_many(jobs, max_parallel=2)
     assert [o.status for o in outcomes] == ["finished", "finished"]
-    assert [o.result["steps"][0]["technique"] for o in outcomes] == ["fp16", "int8_dynamic"]  # type: ignore[index]
+    assert [o.result.steps[0].technique for o in outcomes] == ["fp16", "int8_dynamic"]  # type: ignore[union-attr]

@@ -72,12 +72,12 @@ def test_worker_runs_and_measures_each_step(tmp_path_factory: pytest.TempPathFac
     events = [parse_event(line) for line in lines]  # every stdout line is an event
     assert rc == 0
     assert isinstance(events[-1], ResultEvent)
-    steps = events[-1].payload["steps"]
-    assert [s["technique"] for s in steps] == ["fp16", "int8_dynamic"]
+    steps = events[-1].payload.steps
+    assert [s.technique for s in steps] == ["fp16", "int8_dynamic"]
     original = Path(job.original_onnx).stat().st_size
     for s in steps:
-        assert (out / s["artifact"]["path"]).exists()
-        metrics = {m["metric"]: m["value"] for m in s["measurements"]}
+        assert (out / s.artifact.path).exists()
+        metrics = {m.metric: m.value for m in s.measurements}
         assert metrics["size_bytes"] < 0.6 * original  # both start from the original (chain=False)
         assert metrics["accuracy"] > 0.95
     assert any(e.kind == "progress" for e in events)

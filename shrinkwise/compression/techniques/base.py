@@ -11,11 +11,12 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shrinkwise.compression.events import LogLine, MetricPoint, Progress
+from shrinkwise.compression.results import Artifact  # techniques import it from here, with the rest they use
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -87,25 +88,6 @@ class TechniqueContext:
         import torch
 
         return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-class Artifact(BaseModel):
-    """The output of one technique step."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    path: str = Field(description="File written, relative to the run's output folder")
-    format: Literal["onnx"] = "onnx"
-    size_bytes: int
-    summary: str = Field(description="What was done, in one sentence")
-    # Storage of an encoding the runtime cannot load directly (palette indices, sparse format); None if the file is it.
-    encoded_size_bytes: int | None = None
-    # Honest caveats shown beside the result ("latency unchanged on ONNX Runtime: weights are de-clustered").
-    notes: list[str] = Field(default_factory=list)
-    # The torch model after this step (a TorchScript file, loadable without unpickling), so that a later
-    # training step (distill after prune) can continue from it. None when the step works on ONNX only.
-    torch_model_path: str | None = None
-    details: dict[str, Any] = Field(default_factory=dict)
 
 
 TechniqueRun = Generator[TechniqueEvent, None, Artifact]
