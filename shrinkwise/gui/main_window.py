@@ -74,6 +74,15 @@ GEOMETRY_KEY = "window/geometry"
 STEP_LIST_WIDTH = 128
 
 
+class PageStack(QStackedWidget):
+    """The pages, asking the scroll area around them for their minimum height at any width. Qt's height-for-width
+    of a stack is the tallest page's *preferred* height once any page wraps a label, so every page would scroll;
+    the page layouts stretch into whatever room there is instead."""
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt's name
+        return self.minimumSizeHint().height()
+
+
 def demo_dir() -> Path:
     import platformdirs
 
@@ -105,7 +114,7 @@ class MainWindow(QMainWindow):
         self.steps.setFixedWidth(STEP_LIST_WIDTH)
         self.steps.setAcceptDrops(False)
         self.steps.setStyleSheet("QListWidget { font-size: 11pt; } QListWidget::item { padding: 6px; }")
-        self.pages = QStackedWidget()
+        self.pages = PageStack()
         self.start_page = StartPage()
         self.project_panel = self.start_page.project_panel
         self.profile_view = ProfileView()

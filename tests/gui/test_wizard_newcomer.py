@@ -99,8 +99,9 @@ def test_every_page_fits_1024x700_with_its_primary_button_on_screen(
         assert small.step_title.isVisible() and STEPS[step].split()[0] in small.step_title.text()
         for button in buttons:
             assert shown_whole(button, small), f"{STEPS[step]}: '{button.text()}' is not fully on screen"
-        # Nothing scrolls sideways: the page is as wide as the space it has.
+        # Nothing scrolls: the page fits the space it has (its own tables and lists may scroll inside).
         assert not small.page_area.horizontalScrollBar().isVisible(), STEPS[step]
+        assert not small.page_area.verticalScrollBar().isVisible(), STEPS[step]
 
 
 def test_next_on_every_page_moves_to_the_next_step_and_finish_writes_the_report(
