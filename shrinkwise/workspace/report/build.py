@@ -9,7 +9,7 @@ from typing import Any
 from shrinkwise.advisor.advice import Advice, Statement
 from shrinkwise.advisor.decision import Decision
 from shrinkwise.workspace.figures import pareto_front, quality_metric
-from shrinkwise.workspace.labels import STATUS_HELP, status_label
+from shrinkwise.workspace.labels import STATUS_HELP, metric_label, status_label
 from shrinkwise.workspace.labels import label as key_label
 from shrinkwise.workspace.project import Experiment, Project
 from shrinkwise.workspace.report.model import (
@@ -371,7 +371,7 @@ def pareto_ids(points: list[tuple[str, float, float]]) -> set[str]:
 
 def build_plots(project: Project, focus: Experiment | None) -> list[ScatterPlot]:
     ymetric = _quality_metric(project)
-    ylabel = "Accuracy (%)" if ymetric == "accuracy" else "Agreement with the original (%)"
+    ylabel = "Accuracy (%)" if ymetric == "accuracy" else f"{metric_label(ymetric)} with the original (%)"
     finished = [e for e in project.experiments if e.status == "finished" and e.kind in ("baseline", *CANDIDATE_KINDS)]
     base_acc = pick(project.baseline, "accuracy")
     y_lines: list[BudgetLine] = []
@@ -381,7 +381,7 @@ def build_plots(project: Project, focus: Experiment | None) -> list[ScatterPlot]
             BudgetLine(axis="y", value=base_acc.value * 100 - float(drop), label=f"accuracy budget (−{drop:g} pts)")
         )
     dis = project.budget.max_disagreement_pct
-    if ymetric == "top1_agreement" and isinstance(dis, (int, float)):
+    if ymetric in ("top1_agreement", "decision_agreement", "nn_agreement") and isinstance(dis, (int, float)):
         y_lines.append(BudgetLine(axis="y", value=100 - float(dis), label=f"agreement budget ({100 - dis:g} %)"))
     plots = []
     for pid, title, xmetric, xlabel, scale, bkey, bscale in (
@@ -466,9 +466,11 @@ def build_experiments(session: Session, focus: Experiment | None, plots: list[Sc
     host = target_is_host(project)
     front = {p.id for plot in plots[:1] for p in plot.points if p.pareto}
     pfile = project_file_name(session.path)
+    headline = _quality_metric(project)
     out = []
     for e in project.experiments:
-        figs = [figure(m) for metric in KEY_METRICS if (m := pick(e, metric)) is not None]
+        shown = (*KEY_METRICS, *(() if headline in KEY_METRICS else (headline,)))  # the headline, whatever its task
+        figs = [figure(m) for metric in shown if (m := pick(e, metric)) is not None]
         device = [figure(m) for m in e.measurements if m.source == "device"]
         checks = budget_checks(project, e, host) if e.status == "finished" and e.kind != "sensitivity" else []
         details = e.error_details or ""

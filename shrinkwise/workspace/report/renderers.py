@@ -124,7 +124,8 @@ def render_markdown(report: ReportData) -> str:
     from jinja2 import Environment
 
     env = Environment(autoescape=False, finalize=md_escape, keep_trailing_newline=True)
-    quality_metric = "accuracy" if any(figure_of(e, "accuracy") for e in report.experiments) else "top1_agreement"
+    # The project's headline metric (the plots' y axis: `workspace.figures.quality_metric`, from the output's task).
+    quality_metric = report.plots[0].y_metric if report.plots else "top1_agreement"
 
     def cell(e: ExperimentInfo, metric: str) -> MdSafe:
         f = figure_of(e, metric)
@@ -144,7 +145,7 @@ def render_markdown(report: ReportData) -> str:
         tag=tag,
         yesno=yesno,
         quality_metric=quality_metric,
-        quality_label=MdSafe(METRIC_LABELS[quality_metric]),
+        quality_label=MdSafe(METRIC_LABELS.get(quality_metric, quality_metric)),
     )
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.rstrip("\n") + "\n"
