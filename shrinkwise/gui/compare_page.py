@@ -23,13 +23,18 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from shrinkwise.gui import theme
-from shrinkwise.gui.formatting import fmt_bytes
+from shrinkwise.gui.formatting import fmt_bytes, fmt_ms, metric_label, plain
+from shrinkwise.gui.help_text import explain, explains, tooltip_for
+from shrinkwise.gui.page_fit import FitsPageArea
 from shrinkwise.gui.plot_style import style_plot
+from shrinkwise.gui.sensitivity_panel import SensitivityPanel
 
 MAX_IMAGES = 24
 IMAGE_COLUMNS = 4
@@ -38,19 +43,18 @@ AXES = {
     "size": ("Model file size (kB)", "size_bytes", 1 / 1000),
     "latency": ("Latency, median (µs)", "latency_ms_median", 1e3),
 }
-COLUMNS = [
-    "Candidate",
-    "Size",
-    "Size vs. original",
-    "Latency",
-    "Latency vs. original",
-    "Quality",
-    "Quality change",
-    "Agreement",
-    "SQNR (dB)",
-    "Pareto",
-    "Budget",
-]
+# Six columns, so that Budget and Pareto stay in view at 1024×700: each cell carries its ratio to the original, and
+# the rest (agreement, SQNR, the quality change) is in the row's tooltip and the details line under the table.
+COLUMNS = ["Candidate", "Size", "Latency", "Quality", "Budget", "Pareto"]
+COL_CANDIDATE, COL_SIZE, COL_LATENCY, COL_QUALITY, COL_BUDGET, COL_PARETO = range(len(COLUMNS))
+HEADER_TIPS = {
+    "Candidate": "The original and every compressed candidate; ★ marks the one chosen to ship",
+    "Size": "The model file's size, and how it compares with the original (0.50× = half)",
+    "Latency": "Median time of one inference (batch 1) on this computer, and its ratio to the original",
+    "Quality": "The quality metric on the evaluation data, and the change from the original in points",
+    "Budget": "Whether the candidate is the advisor's recommendation or misses your budget (hover for why)",
+    "Pareto": "On the Pareto front: nothing else is both smaller (or faster) and at least as good",
+}
 
 
 class NumItem(QTableWidgetItem):
@@ -102,7 +106,7 @@ def load_disagreement_inputs(session: Any, indices: list[int]) -> dict[str, Any]
     return {"images": is_image, "inputs": [x[i] for i in idx], "labels": labels, "indices": idx}
 
 
-class ComparePage(QWidget):
+class ComparePage(FitsPageArea):
     choose_requested = Signal(str)
     load_images_requested = Signal(str, list)  # experiment id, evaluation indices
     export_requested = Signal()
@@ -120,15 +124,23 @@ class ComparePage(QWidget):
         title = QLabel("Compare")
         title.setStyleSheet(theme.title_css())
         top.addWidget(title)
+        # The headline is always visible; the long "why this candidate" paragraph opens on demand.
         self.headline = QLabel("Run at least one step to compare candidates with the original.")
         self.headline.setWordWrap(True)
+        self.headline.setTextFormat(Qt.TextFormat.RichText)
         top.addWidget(self.headline, 1)
-        top.addWidget(QLabel("Against quality:"))
+        self.why_button = QToolButton()
+        self.why_button.setText("Why? ▸")
+        self.why_button.setCheckable(True)
+        self.why_button.setToolTip("Show or hide the advisor's full reasoning for its recommendation")
+        self.why_button.toggled.connect(self._toggle_why)
+        self.why_button.setVisible(False)
+        top.addWidget(self.why_button)
         self.axis_combo = QComboBox()
         self.axis_combo.addItem("Size", "size")
         self.axis_combo.addItem("Latency", "latency")
-        self.axis_combo.currentIndexChanged.connect(lambda _i: self._draw_scatter())
-        top.addWidget(self.axis_combo)
+        self.axis_combo.setToolTip("Plot quality against the file size or against the latency")
+        self.axis_combo.currentIndexChanged.connect(lambda _i: self._on_axis())
         self.choose_button = QPushButton("Ship This Candidate")
         self.choose_button.setToolTip("Pick the selected candidate as the one to export")
         self.choose_button.setStyleSheet("font-weight: bold; padding: 4px 12px;")
@@ -139,14 +151,20 @@ class ComparePage(QWidget):
         self.export_button.clicked.connect(self.export_requested)
         top.addWidget(self.export_button)
         layout.addLayout(top)
+        self.why = QLabel()
+        self.why.setWordWrap(True)
+        self.why.setTextFormat(Qt.TextFormat.RichText)
+        self.why.setStyleSheet(f"color: {theme.muted()};")
+        self.why.setVisible(False)
+        layout.addWidget(self.why)
 
         self.scatter_plot = pg.PlotWidget(background=theme.plot_background())
         style_plot(self.scatter_plot, "Candidates (up and left is better)", "quality", "size")
-        self.scatter_plot.setMinimumHeight(220)
+        self.scatter_plot.setMinimumHeight(180)
         self.front_curve = self.scatter_plot.plot(
             [], [], pen=pg.mkPen((230, 126, 34), width=2, style=Qt.PenStyle.DashLine)
         )
-        self.scatter = pg.ScatterPlotItem(size=12, hoverable=True, tip=None)
+        self.scatter = pg.ScatterPlotItem(size=12, hoverable=True, tip=self._point_tip)
         self.scatter_plot.addItem(self.scatter)
         self.scatter.sigClicked.connect(self._on_point)
         red = theme.severity("high")
@@ -160,7 +178,7 @@ class ComparePage(QWidget):
             angle=0,
             pen=pg.mkPen(red, width=1.5, style=Qt.PenStyle.DotLine),
             label="lowest quality allowed",
-            labelOpts={"position": 0.2, "color": red},
+            labelOpts={"position": 0.75, "color": red},
         )
         for line in (self.x_budget, self.y_budget):
             line.setVisible(False)
@@ -169,6 +187,10 @@ class ComparePage(QWidget):
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        for c, name in enumerate(COLUMNS):
+            explain(self.table.horizontalHeaderItem(c), name, HEADER_TIPS[name])
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
@@ -176,9 +198,15 @@ class ComparePage(QWidget):
         self.table.setSortingEnabled(True)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COL_CANDIDATE, QHeaderView.ResizeMode.Stretch)  # names elide, numbers never
+        header.setMinimumSectionSize(40)
         self.table.itemSelectionChanged.connect(self._on_table_selection)
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.TextFormat.PlainText)
+        self.details.setStyleSheet(f"color: {theme.muted()}; font-size: 9pt;")
 
         self.class_plot = pg.PlotWidget(background=theme.plot_background())
         style_plot(self.class_plot, "Accuracy change per class", "points", "class")
@@ -189,7 +217,7 @@ class ComparePage(QWidget):
         self.group_bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=pg.mkBrush(148, 103, 189))
         self.group_plot.addItem(self.group_bars)
         for p in (self.class_plot, self.group_plot):
-            p.setMinimumHeight(150)
+            p.setMinimumHeight(120)
             p.plotItem.addLine(y=0, pen=pg.mkPen(theme.plot_foreground(), width=1))
 
         self.disagree_title = QLabel()
@@ -200,7 +228,7 @@ class ComparePage(QWidget):
         images_scroll = QScrollArea()
         images_scroll.setWidgetResizable(True)
         images_scroll.setWidget(self.images)
-        images_scroll.setMinimumHeight(90)
+        images_scroll.setMinimumHeight(80)
         self.reading = QLabel()
         self.reading.setWordWrap(True)
         self.reading.setTextFormat(Qt.TextFormat.RichText)
@@ -209,30 +237,58 @@ class ComparePage(QWidget):
         reading_scroll.setWidgetResizable(True)
         reading_scroll.setWidget(self.reading)
 
-        upper = QSplitter(Qt.Orientation.Horizontal)
-        upper.addWidget(self.scatter_plot)
-        upper.addWidget(self.table)
-        upper.setSizes([450, 650])
-        lower = QSplitter(Qt.Orientation.Horizontal)
-        lower.addWidget(self.class_plot)
-        lower.addWidget(self.group_plot)
+        self.sensitivity = SensitivityPanel()
+        self.sensitivity.ran.connect(lambda _exp: self.select(self.selected_id))
+
+        plot_box = QWidget()
+        pb = QVBoxLayout(plot_box)
+        pb.setContentsMargins(0, 0, 0, 0)
+        axis_row = QHBoxLayout()
+        axis_row.addWidget(QLabel("Quality against:"))
+        axis_row.addWidget(self.axis_combo)
+        axis_row.addStretch(1)
+        pb.addLayout(axis_row)
+        pb.addWidget(self.scatter_plot, 1)
+        table_box = QWidget()
+        tb = QVBoxLayout(table_box)
+        tb.setContentsMargins(0, 0, 0, 0)
+        tb.addWidget(self.table, 1)
+        tb.addWidget(self.details)
+        # The table spans the page (its six columns fit 1024 px); below it, the scatter beside the details of the
+        # selected candidate, one subject at a time in tabs.
+        self.tabs = QTabWidget()
         dis = QWidget()
         dl = QVBoxLayout(dis)
-        dl.setContentsMargins(0, 0, 0, 0)
+        dl.setContentsMargins(4, 4, 4, 4)
         dl.addWidget(self.disagree_title)
         dl.addWidget(images_scroll, 1)
-        lower.addWidget(dis)
-        lower.addWidget(reading_scroll)
-        lower.setSizes([260, 230, 290, 320])
+        self.tabs.addTab(dis, "Changed answers")
+        deltas = QSplitter(Qt.Orientation.Horizontal)
+        deltas.addWidget(self.class_plot)
+        deltas.addWidget(self.group_plot)
+        self.tabs.addTab(deltas, "Per class and subgroup")
+        self.tabs.addTab(reading_scroll, "The advisor's reading")
+        self.tabs.addTab(self.sensitivity, "Sensitive layers")
+        self.tabs.setTabToolTip(3, tooltip_for("sensitivity keep in float"))
+        lower = QSplitter(Qt.Orientation.Horizontal)
+        lower.addWidget(plot_box)
+        lower.addWidget(self.tabs)
+        lower.setSizes([400, 600])
+        lower.setChildrenCollapsible(False)
         split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(upper)
+        split.addWidget(table_box)
         split.addWidget(lower)
-        split.setSizes([430, 260])
+        split.setSizes([190, 400])
         split.setChildrenCollapsible(False)
         layout.addWidget(split, 1)
 
     # --- data in -------------------------------------------------------------------------------------------------
 
+    def set_runs(self, runs: Any) -> None:
+        """The window's RunController, where the sensitivity analysis and its proposal are queued."""
+        self.sensitivity.set_runs(runs)
+
+    @explains
     def show_results(self, project: Any, rows: list[dict[str, Any]], advice: Any = None) -> None:
         """Rows from `Session.results()`, the decision from `advice.decision` (the one recommendation)."""
         self.project, self.rows, self.advice = project, rows, advice
@@ -242,14 +298,20 @@ class ComparePage(QWidget):
         self.recommended_id = decision.candidate if decision is not None else None
         if not candidates:
             self.headline.setText("Run at least one step to compare candidates with the original.")
+            self.why.setText("")
         else:
             label = next((r["label"] for r in rows if r["id"] == chosen), None)
-            text = f"{len(candidates)} candidate(s) against the original. "
+            text = f"{len(candidates)} candidate{'s' if len(candidates) != 1 else ''} against the original. "
             if label:
                 text += f"Chosen to ship: <b>{html.escape(label)}</b>. "
             if decision is not None:
-                text += "<br>" + html.escape(decision.paragraph)
+                text += "<br>" + html.escape(decision.headline)
             self.headline.setText(text)
+            rest = decision.paragraph.removeprefix(decision.headline).strip() if decision is not None else ""
+            self.why.setText(html.escape(rest))
+        self.why_button.setVisible(bool(self.why.text()))
+        self.why.setVisible(self.why_button.isChecked() and bool(self.why.text()))
+        self.sensitivity.show_project(project)
         self._fill_table()
         self._draw_scatter()
         keep = (
@@ -278,53 +340,78 @@ class ComparePage(QWidget):
             return "misses", 0, "; ".join(misses), "high"
         return "–", 1, "", None
 
+    def _toggle_why(self, on: bool) -> None:
+        self.why_button.setText("Why? ▾" if on else "Why? ▸")
+        self.why.setVisible(on and bool(self.why.text()))
+
+    def _on_axis(self) -> None:
+        self._fill_table()
+        self._draw_scatter()
+
+    def _facts(self, r: dict[str, Any], base: dict[str, Any] | None) -> dict[str, str]:
+        """Every number of a row as text: the cells show some, the tooltip and the details line all of them."""
+        size, lat, q = r["size_bytes"], r["latency_ms_median"], r["quality"]
+        ratio = size / base["size_bytes"] if base and size and base["size_bytes"] else None
+        lr = r["latency_ratio"] if not r["original"] else 1.0
+        dq = (q - base["quality"]) * 100 if q is not None and base and base["quality"] is not None else None
+        ag = r["agreement"] if not r["original"] else 1.0
+        sq = r["sqnr_db"]
+        return {
+            "size": fmt_bytes(size) if size is not None else "–",
+            "size_ratio": f"{ratio:.2f}×" if ratio else "",
+            "latency": fmt_ms(lat) if lat is not None else "–",
+            "latency_ratio": f"{lr:.2f}×" if lr is not None else "",
+            "quality": f"{q * 100:.2f} %" if q is not None else "–",
+            "change": f"{dq:+.2f} pts" if dq is not None else "",
+            "agreement": f"{ag * 100:.1f} %" if ag is not None else "–",
+            "sqnr": f"{sq:.1f} dB" if sq is not None else "–",
+        }
+
     def _fill_table(self) -> None:
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(self.rows))
         base = self._base()
+        metric = next((r["quality_metric"] for r in self.rows if r["quality_metric"]), None) or "quality"
+        quality_name = metric_label(metric)
+        self.table.horizontalHeaderItem(COL_QUALITY).setText(quality_name)
+        explain(self.table.horizontalHeaderItem(COL_QUALITY), quality_name, HEADER_TIPS["Quality"])
         for i, r in enumerate(self.rows):
+            f = self._facts(r, base)
             label = ("Original (baseline)" if r["original"] else r["label"]) + (
                 "  ★ chosen" if self.project is not None and self.project.chosen == r["id"] else ""
             )
+            tip = (
+                f"{label}\nSize {f['size']} ({f['size_ratio'] or '–'} the original), latency {f['latency']} "
+                f"({f['latency_ratio'] or '–'}), {quality_name.lower()} {f['quality']} {f['change']}, "
+                f"agreement {f['agreement']}, SQNR {f['sqnr']}\nid: {r['id']}"
+            )
             first = _item(label, r["label"].lower(), align_right=False)
             first.setData(Qt.ItemDataRole.UserRole, r["id"])
-            first.setToolTip(r["id"])
-            self.table.setItem(i, 0, first)
-            size = r["size_bytes"]
-            self.table.setItem(i, 1, _item(fmt_bytes(size) if size is not None else "–", size))
-            ratio = size / base["size_bytes"] if base and size and base["size_bytes"] else None
-            self.table.setItem(i, 2, _item(f"{ratio:.2f}×" if ratio else "–", ratio))
-            lat = r["latency_ms_median"]
-            self.table.setItem(
-                i,
-                3,
-                _item(
-                    f"{lat * 1000:.1f} µs"
-                    if lat is not None and lat < 1
-                    else (f"{lat:.2f} ms" if lat is not None else "–"),
-                    lat,
+            first.setToolTip(plain(tip))
+            self.table.setItem(i, COL_CANDIDATE, first)
+            cells = (
+                (COL_SIZE, f"{f['size']}  {f['size_ratio']}".strip(), r["size_bytes"]),
+                (COL_LATENCY, f"{f['latency']}  {f['latency_ratio']}".strip(), r["latency_ms_median"]),
+                (
+                    COL_QUALITY,
+                    f"{f['quality']}  {f['change']}".strip() if not r["original"] else f["quality"],
+                    r["quality"],
                 ),
             )
-            lr = r["latency_ratio"] if not r["original"] else 1.0
-            self.table.setItem(i, 4, _item(f"{lr:.2f}×" if lr is not None else "–", lr))
-            q = r["quality"]
-            metric = (r["quality_metric"] or "quality").replace("_", " ")
-            self.table.setItem(i, 5, _item(f"{q * 100:.2f} %" if q is not None else "–", q))
-            self.table.horizontalHeaderItem(5).setText(metric.capitalize())
-            dq = (q - base["quality"]) * 100 if q is not None and base and base["quality"] is not None else None
-            self.table.setItem(i, 6, _item(f"{dq:+.2f} pts" if dq is not None else "–", dq))
-            ag = r["agreement"] if not r["original"] else 1.0
-            self.table.setItem(i, 7, _item(f"{ag * 100:.1f} %" if ag is not None else "–", ag))
-            sq = r["sqnr_db"]
-            self.table.setItem(i, 8, _item(f"{sq:.1f}" if sq is not None else "–", sq))
+            for col, text, key in cells:
+                it = _item(text, key)
+                it.setToolTip(plain(tip))
+                self.table.setItem(i, col, it)
             front = r["pareto_size"] if self.axis_combo.currentData() == "size" else r["pareto_latency"]
-            self.table.setItem(i, 9, _item("yes" if front else "", 1 if front else 0, align_right=False))
-            text, key, tip, colour = self._verdict(r)
+            pi = _item("yes" if front else "", 1 if front else 0, align_right=False)
+            pi.setToolTip(HEADER_TIPS["Pareto"])
+            self.table.setItem(i, COL_PARETO, pi)
+            text, key, why, colour = self._verdict(r)
             mi = _item(text, key, align_right=False)
-            mi.setToolTip(tip)
+            mi.setToolTip(plain(why))
             if colour is not None:
                 mi.setForeground(theme.qcolor(colour))
-            self.table.setItem(i, 10, mi)
+            self.table.setItem(i, COL_BUDGET, mi)
         self.table.setSortingEnabled(True)
 
     def _draw_scatter(self) -> None:
@@ -332,7 +419,7 @@ class ComparePage(QWidget):
         title, key, scale = AXES[axis]
         self.scatter_plot.plotItem.setLabel("bottom", title, color=theme.plot_foreground())
         metric = next((r["quality_metric"] for r in self.rows if r["quality_metric"]), None) or "quality"
-        self.scatter_plot.plotItem.setLabel("left", f"{metric.replace('_', ' ')} (%)", color=theme.plot_foreground())
+        self.scatter_plot.plotItem.setLabel("left", f"{metric_label(metric)} (%)", color=theme.plot_foreground())
         for t in self.labels:
             self.scatter_plot.removeItem(t)
         self.labels = []
@@ -368,9 +455,11 @@ class ComparePage(QWidget):
             )
             if front:
                 front_pts.append((fx, fy))
+            name = "original" if r["original"] else r["label"]
             text = pg.TextItem(
-                "original" if r["original"] else r["label"], color=theme.plot_foreground(), anchor=(0, 1)
+                name if len(name) <= 18 else name[:17] + "…", color=theme.plot_foreground(), anchor=(0, 1)
             )
+            text.setToolTip(plain(name))
             text.setPos(fx, fy)
             self.scatter_plot.addItem(text)
             self.labels.append(text)
@@ -400,10 +489,22 @@ class ComparePage(QWidget):
             span = max(xs) - min(xs) or max(xs) or 1.0
             lo, hi = max(0.0, min(xs) - 0.1 * span), max(xs) + 0.1 * span
             self.scatter_plot.setXRange(lo, hi)
-            for t in self.labels:  # labels on the right half point left, so they stay inside the plot
-                t.setAnchor((1, 1) if t.pos().x() > (lo + hi) / 2 else (0, 1))
+            # Labels on the right half point left, so they stay inside the plot; points close together get their
+            # labels alternately above and below, so they do not print over each other.
+            near_x, near_y = (hi - lo) * 0.08, max(pad_y, 0.5) * 0.5
+            placed: list[tuple[float, float]] = []
+            for t in self.labels:
+                x, y = t.pos().x(), t.pos().y()
+                crowd = sum(1 for px, py in placed if abs(px - x) < near_x and abs(py - y) < near_y)
+                placed.append((x, y))
+                t.setAnchor((1 if x > (lo + hi) / 2 else 0, 1 if crowd % 2 == 0 else 0))
+                t.setVisible(crowd < 2)  # a third label in one spot would still overlap: hover the point instead
 
     # --- selection -----------------------------------------------------------------------------------------------
+
+    def _point_tip(self, x: float, y: float, data: Any) -> str:
+        name = next(("The original" if r["original"] else r["label"] for r in self.rows if r["id"] == data), "")
+        return plain(f"{name}\n{x:.4g}, {y:.2f} %")
 
     def _on_point(self, _item: Any, points: Any, *_: Any) -> None:
         if len(points):
@@ -417,6 +518,7 @@ class ComparePage(QWidget):
             if rid != self.selected_id:
                 self.select(rid)
 
+    @explains
     def select(self, exp_id: str | None) -> None:
         self.selected_id = exp_id
         for i in range(self.table.rowCount()):
@@ -431,9 +533,26 @@ class ComparePage(QWidget):
             "Ship the Original" if row is not None and row["original"] else "Ship This Candidate"
         )
         self._draw_scatter()
+        self._show_details(row)
         self._show_deltas(row)
         self._show_disagreements(row)
         self._show_reading(row)
+
+    def _show_details(self, row: dict[str, Any] | None) -> None:
+        """The selected candidate's every number in one line, under the table (the side of the narrow columns)."""
+        if row is None:
+            self.details.setText("Select a candidate to see all its numbers.")
+            return
+        f = self._facts(row, self._base())
+        name = "The original" if row["original"] else row["label"]
+        metric = metric_label(row["quality_metric"] or "quality").lower()
+        parts = [f"size {f['size']}" + (f" ({f['size_ratio']} the original)" if not row["original"] else "")]
+        parts.append(f"latency {f['latency']}" + (f" ({f['latency_ratio']})" if not row["original"] else ""))
+        parts.append(f"{metric} {f['quality']}" + (f" ({f['change']})" if f["change"] and not row["original"] else ""))
+        if not row["original"]:
+            parts += [f"agreement with the original {f['agreement']}", f"SQNR {f['sqnr']}"]
+        self.details.setText(f"{name}: " + ", ".join(parts) + ".")
+        explain(self.details)
 
     def _show_deltas(self, row: dict[str, Any] | None) -> None:
         per_class = row["per_class_delta"] if row else {}

@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
 
 from shrinkwise.compression.errors import TechniqueError
 from shrinkwise.gui import theme
+from shrinkwise.gui.formatting import setting_label
+from shrinkwise.gui.help_text import tooltip_for
 
 HIDDEN = ("technique", "version")
 
@@ -90,8 +92,11 @@ class ConfigForm(QWidget):
             widget.setToolTip(desc)
             widget.setObjectName(name)
             self._set(widget, prop, values.get(name, prop.get("default")))
-            label = QLabel(prop.get("title") or name.replace("_", " ").capitalize())
-            label.setToolTip(desc)
+            label = QLabel(setting_label(name))  # the words of workspace.labels; the key itself in the tooltip
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setToolTip(
+                tooltip_for(f"{name} {desc}", f"{desc}\n\nSetting: {name}" if desc else f"Setting: {name}")
+            )
             holder = QWidget()
             col = QVBoxLayout(holder)
             col.setContentsMargins(0, 0, 0, 0)
@@ -245,6 +250,7 @@ class ConfigDialog(QDialog):
         layout.addWidget(scroll, 1)
         self.error = QLabel()
         self.error.setStyleSheet(f"color: {theme.severity('error')};")
+        self.error.setTextFormat(Qt.TextFormat.PlainText)  # an error may quote what the user typed
         self.error.setWordWrap(True)
         self.error.hide()
         layout.addWidget(self.error)
@@ -354,7 +360,7 @@ class SweepDialog(QDialog):
         form = QFormLayout()
         self.key = QComboBox()
         for name, prop in self.fields.items():
-            self.key.addItem(prop.get("title") or name, name)
+            self.key.addItem(setting_label(name), name)
             self.key.setItemData(self.key.count() - 1, prop.get("description", ""), Qt.ItemDataRole.ToolTipRole)
         self.values_edit = QLineEdit()
         self.values_edit.setToolTip("Values separated by commas")
@@ -367,6 +373,7 @@ class SweepDialog(QDialog):
         layout.addLayout(form)
         self.error = QLabel()
         self.error.setStyleSheet(f"color: {theme.severity('error')};")
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
         self.error.setWordWrap(True)
         self.error.hide()
         layout.addWidget(self.error)

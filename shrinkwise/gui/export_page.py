@@ -6,16 +6,44 @@ Each action runs off the UI thread through the window's `run_job`; the page only
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from shrinkwise.gui import theme
 from shrinkwise.gui.formatting import fmt_bytes, fmt_ms
+from shrinkwise.gui.help_text import explains
+from shrinkwise.gui.page_fit import FitsPageArea
 
 
-class ExportPage(QWidget):
+def _hidden(path: Path) -> bool:
+    """Inside an application data folder or a dot-folder: a place people do not browse to."""
+    import platformdirs
+
+    path = path.resolve()
+    for base in (platformdirs.user_data_dir(), platformdirs.user_cache_dir(), platformdirs.user_config_dir()):
+        if path.is_relative_to(Path(base).resolve()):
+            return True
+    home = Path.home().resolve()
+    rel = path.relative_to(home).parts if path.is_relative_to(home) else path.parts
+    return any(part.startswith(".") and part not in (".", "..") for part in rel)
+
+
+def export_folder(project_file: Path) -> Path:
+    """Where exports go unless you choose another folder: beside the project, in `<name>-export`; for a project
+    kept in a hidden application folder (the demo), in Documents/Shrinkwise/<name>-export instead."""
+    import platformdirs
+
+    stem = project_file.name.split(".")[0]
+    if _hidden(project_file.parent):
+        return Path(platformdirs.user_documents_dir()) / "Shrinkwise" / f"{stem}-export"
+    return project_file.parent / f"{stem}-export"
+
+
+class ExportPage(FitsPageArea):
     export_model_requested = Signal()
     report_requested = Signal(str)  # "html" | "pdf"
     bundle_requested = Signal()
@@ -41,6 +69,20 @@ class ExportPage(QWidget):
         self.pick_button = QPushButton("← Pick a Candidate on the Compare Page")
         self.pick_button.clicked.connect(self.compare_requested)
         layout.addWidget(self.pick_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.project_file: Path | None = None
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(QLabel("<b>Export folder:</b>"))
+        self.folder_label = QLabel()
+        self.folder_label.setTextFormat(Qt.TextFormat.PlainText)  # a path is text, never markup
+        self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.folder_label.setWordWrap(True)
+        self.folder_label.setToolTip("Every export is offered here first; the file dialogs let you pick another")
+        folder_row.addWidget(self.folder_label, 1)
+        self.open_folder_button = QPushButton("Open Folder")
+        self.open_folder_button.setToolTip("Show the export folder in your file manager")
+        self.open_folder_button.clicked.connect(self.open_folder)
+        folder_row.addWidget(self.open_folder_button)
+        layout.addLayout(folder_row)
 
         def group(name: str, text: str, button: QPushButton, *more: QPushButton) -> QGroupBox:
             box = QGroupBox(name)
@@ -101,6 +143,7 @@ class ExportPage(QWidget):
         layout.addWidget(self.outputs)
         layout.addStretch(1)
         self.written: list[tuple[str, str]] = []
+        self.set_project_file(None)
         self.show_project(None)
 
     def show_decision(self, decision: Any) -> None:
@@ -125,6 +168,7 @@ class ExportPage(QWidget):
             )
         return text
 
+    @explains
     def show_project(self, project: Any) -> None:
         self.project = project
         exp = None
@@ -164,6 +208,28 @@ class ExportPage(QWidget):
             )
         self.decision_label.setText(self._decision_text(project.chosen if project is not None else None))
         self.decision_label.setVisible(self.decision is not None and project is not None)
+
+    def set_project_file(self, path: Path | str | None) -> None:
+        """The project's file: the export folder is derived from it (see `export_folder`)."""
+        self.project_file = Path(path) if path else None
+        folder = self.folder()
+        self.folder_label.setText(str(folder) if folder is not None else "–")
+        self.open_folder_button.setEnabled(folder is not None)
+
+    def folder(self) -> Path | None:
+        return export_folder(self.project_file) if self.project_file is not None else None
+
+    def folder_for_exports(self) -> Path | None:
+        """The export folder, made if missing (the file dialogs open there)."""
+        folder = self.folder()
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def open_folder(self) -> None:
+        folder = self.folder_for_exports()
+        if folder is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
     def add_output(self, what: str, path: str) -> None:
         self.written.append((what, path))

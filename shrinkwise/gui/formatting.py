@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from shrinkwise.workspace.labels import budget_label, label, metric_label, setting_label, status_label
 from shrinkwise.workspace.units import fmt_bytes, fmt_ms
 
@@ -13,6 +15,7 @@ __all__ = [
     "fmt_ms",
     "label",
     "metric_label",
+    "plain",
     "setting_label",
     "status_label",
 ]
@@ -42,3 +45,16 @@ def fmt_number(value: float, unit: str = "") -> str:
     else:
         text = f"{value:,.4g}" if abs(value) < 10 else f"{value:,.2f}"
     return f"{text} {unit}".strip()
+
+
+def plain(text: str) -> str:
+    """Text for a place where Qt guesses rich text (tooltips, AutoText labels, legends): shown literally.
+
+    A file named `<b>x</b>.onnx` must read as that name, not as a bold x: text Qt would take for markup is escaped
+    (line breaks kept), other text is returned as it is.
+    """
+    from PySide6.QtGui import Qt  # here, not at the top: the CLI and the reports import this module's neighbours
+
+    if not Qt.mightBeRichText(text):
+        return text
+    return "<p style='white-space:pre-wrap'>" + html.escape(text) + "</p>"

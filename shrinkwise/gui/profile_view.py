@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
 from shrinkwise.compression.profile_types import LayerProfile, ModelProfile
 from shrinkwise.gui import theme
 from shrinkwise.gui.formatting import fmt_bytes, fmt_count
+from shrinkwise.gui.help_text import explains
+from shrinkwise.gui.page_fit import FitsPageArea
 
 ALL_OPS = "All op types"
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -243,7 +245,7 @@ def launch_netron(path: str) -> Any:
     )
 
 
-class ProfileView(QWidget):
+class ProfileView(FitsPageArea):
     """Empty state (no model), a 'profiling…' state, or the profile itself."""
 
     open_model_requested = Signal()
@@ -404,6 +406,7 @@ class ProfileView(QWidget):
     def state(self) -> str:
         return ("empty", "waiting", "profile")[self.stack.currentIndex()]
 
+    @explains
     def show_profile(self, profile: ModelProfile, model: Any = None) -> None:
         self.profile = profile
         self.table_model.set_layers(profile.layers)

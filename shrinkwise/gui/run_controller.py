@@ -40,6 +40,8 @@ class RunItem:
     group: str | None = None  # sweep id shared by the runs of one sweep
     sweep_key: str | None = None  # the setting a sweep varies
     level: Any = None  # this run's value of it
+    kind: str = "run"  # run | sensitivity (`options` then holds its tolerance and technique)
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def active(self) -> bool:
@@ -96,6 +98,29 @@ def run_recipe_job(
     )
 
 
+def run_sensitivity_job(
+    session: Any, options: dict[str, Any], key: int, bridge: _Bridge, controller: RunController
+) -> Any:
+    """On a pool thread: `workspace.runs.sensitivity` (its worker processes are cancelled like a recipe's)."""
+    from shrinkwise.workspace import runs
+
+    def on_start(run: Any) -> None:  # once per pass of the analysis
+        with controller.lock:
+            cancelled = key in controller.cancelled
+            controller.live[key] = run
+        if cancelled:
+            raise KeyboardInterrupt
+        bridge.started.emit(key)
+
+    return runs.sensitivity(
+        session,
+        float(options["tolerance"]),
+        technique=str(options["technique"]),
+        on_event=lambda ev: bridge.event.emit(key, ev),
+        on_start=on_start,
+    )
+
+
 class RunController(QObject):
     added = Signal(object)  # RunItem
     changed = Signal(object)  # RunItem (status, progress)
@@ -143,6 +168,20 @@ class RunController(QObject):
         self._next()
         return item
 
+    def enqueue_sensitivity(self, tolerance: float, technique: str = "int8_static") -> RunItem:
+        """Queue a sensitivity analysis (`tolerance` as a fraction, 0.01 = one point) like any other run."""
+        item = RunItem(
+            key=next(self._keys),
+            label=f"Sensitivity analysis ({technique}, {tolerance * 100:g} points)",
+            steps=[{"technique": technique}],
+            kind="sensitivity",
+            options={"tolerance": tolerance, "technique": technique},
+        )
+        self.items.append(item)
+        self.added.emit(item)
+        self._next()
+        return item
+
     def _next(self) -> None:
         if self.current is not None or self.session is None:
             return
@@ -155,6 +194,18 @@ class RunController(QObject):
         item.started = time.monotonic()
         item.message = "preparing the data and the original's measurements…"
         self.changed.emit(item)
+        if item.kind == "sensitivity":
+            run_in_background(
+                run_sensitivity_job,
+                self.session,
+                item.options,
+                item.key,
+                self._bridge,
+                self,
+                on_done=lambda exp, it=item: self._done(it, exp),
+                on_error=lambda exc, tb, it=item: self._failed(it, exc, tb),
+            )
+            return
         run_in_background(
             run_recipe_job,
             self.session,

@@ -6,6 +6,7 @@ the dirty curves (never `processEvents`). The log is buffered the same way.
 
 from __future__ import annotations
 
+import html
 import time
 from typing import Any
 
@@ -26,21 +27,17 @@ from PySide6.QtWidgets import (
 )
 
 from shrinkwise.gui import theme
+from shrinkwise.gui.formatting import metric_label, plain, setting_label
+from shrinkwise.gui.page_fit import FitsPageArea
 from shrinkwise.gui.plot_style import style_plot
 from shrinkwise.gui.run_controller import RunController, RunItem
+from shrinkwise.workspace.labels import STATUS_COLOURS, STATUS_LABELS
 
 REDRAW_MS = 50  # 20 Hz
 METRIC_HINT = "Curves appear here for steps that train or calibrate step by step (loss, accuracy)."
 CLOCK_MS = 500
 COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75), (227, 119, 194)]
-STATUS_WORDS = {
-    "queued": "Waiting",
-    "starting": "Starting",
-    "running": "Running",
-    "finished": "Finished",
-    "failed": "Failed",
-    "cancelled": "Cancelled",
-}
+STATUS_WORDS = STATUS_LABELS  # one set of words for every status, "interrupted" included (workspace.labels)
 COL_RUN, COL_STATUS, COL_PROGRESS, COL_ELAPSED, COL_LEFT, COL_MESSAGE, COL_ACTION = range(7)
 
 
@@ -59,7 +56,7 @@ def _plot(title: str, left: str, bottom: str) -> pg.PlotWidget:
     return w
 
 
-class RunPage(QWidget):
+class RunPage(FitsPageArea):
     details_requested = Signal(object)  # RunItem whose error details the user wants to see
     compare_requested = Signal()
 
@@ -203,11 +200,11 @@ class RunPage(QWidget):
             return
         status = self.table.item(row, COL_STATUS)
         status.setText(STATUS_WORDS.get(item.status, item.status))
-        color = {"finished": "good", "failed": "error", "cancelled": "low"}.get(item.status)
+        color = STATUS_COLOURS.get(item.status)
         if color:
             status.setForeground(theme.qcolor(color))
         self.table.item(row, COL_MESSAGE).setText(item.message)
-        self.table.item(row, COL_MESSAGE).setToolTip(item.message)
+        self.table.item(row, COL_MESSAGE).setToolTip(plain(item.message))
         self.bars[item.key].setValue(int(item.fraction * 1000))
         button = self.buttons[item.key]
         if item.active:
@@ -263,7 +260,7 @@ class RunPage(QWidget):
         kind = getattr(ev, "kind", "")
         if kind == "progress":
             key = ("progress", item.key)
-            self._series(self.progress_plot, key, item.label)
+            self._series(self.progress_plot, key, html.escape(item.label))  # legends render HTML
             xs, ys = self.data[key]
             xs.append(item.elapsed())
             ys.append(100.0 * ev.fraction)
@@ -272,7 +269,7 @@ class RunPage(QWidget):
                 self._log(f"[{item.label}] {ev.message}")
         elif kind == "metric":
             key = ("metric", item.key, ev.series)
-            self._series(self.metric_plot, key, f"{item.label}: {ev.series}")
+            self._series(self.metric_plot, key, html.escape(f"{item.label}: {ev.series}"))
             xs, ys = self.data[key]
             xs.append(float(ev.step))
             ys.append(float(ev.value))
@@ -309,13 +306,13 @@ class RunPage(QWidget):
             return
         x = float(len(self.quality_points) + 1)
         self.quality_points.append((x, q[1] * 100.0, item.label))
-        self.quality_plot.plotItem.setLabel("left", f"{q[0].replace('_', ' ')} (%)", color=theme.plot_foreground())
+        self.quality_plot.plotItem.setLabel("left", f"{metric_label(q[0])} (%)", color=theme.plot_foreground())
         self._quality_dirty = True
 
     def _add_sweep_point(self, item: RunItem, metric: str, value: float) -> None:
         """Quality against the swept setting: one curve per sweep (x = the value, or its position for choices)."""
         key = ("sweep", item.group)
-        name = f"{item.steps[0]['technique']}: {item.sweep_key}"
+        name = html.escape(f"{item.steps[0]['technique']}: {setting_label(item.sweep_key or '')}")
         if key not in self.curves:
             if not self.sweep_mode:  # the plot switches to 'quality vs level' at the first sweep
                 self.sweep_mode = True
@@ -334,8 +331,12 @@ class RunPage(QWidget):
         ys.append(value)
         order = sorted(range(len(xs)), key=lambda i: xs[i])
         self.data[key] = ([xs[i] for i in order], [ys[i] for i in order])
-        self.quality_plot.plotItem.setLabel("bottom", item.sweep_key or "level", color=theme.plot_foreground())
-        self.quality_plot.plotItem.setLabel("left", f"{metric.replace('_', ' ')} (%)", color=theme.plot_foreground())
+        self.quality_plot.plotItem.setLabel(
+            "bottom",
+            html.escape(setting_label(item.sweep_key)) if item.sweep_key else "level",
+            color=theme.plot_foreground(),
+        )
+        self.quality_plot.plotItem.setLabel("left", f"{metric_label(metric)} (%)", color=theme.plot_foreground())
         if not numeric:
             self.quality_plot.plotItem.getAxis("bottom").setTicks([[(i + 1.0, str(v)) for i, v in enumerate(levels)]])
         self.dirty.add(key)

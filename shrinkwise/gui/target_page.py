@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from shrinkwise.gui import theme
+from shrinkwise.gui.help_text import explains
 from shrinkwise.gui.panels import MeasurementsPanel
 
 NOT_SET = "not set"
@@ -161,6 +162,7 @@ class TargetPage(QWidget):
 
     # --- data in -------------------------------------------------------------------------------------------------
 
+    @explains
     def set_targets(self, targets: dict[str, Any]) -> None:
         self._targets = dict(targets)
         self._loading = True
@@ -177,6 +179,7 @@ class TargetPage(QWidget):
             self._loading = False
         self._show_target()
 
+    @explains
     def show_project(self, project: Any) -> None:
         self._loading = True
         try:
@@ -268,6 +271,7 @@ class TargetPage(QWidget):
 
     # --- showing -------------------------------------------------------------------------------------------------
 
+    @explains
     def _show_target(self) -> None:
         from shrinkwise.gui.advising import capabilities_in_words
 
