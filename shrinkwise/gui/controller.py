@@ -6,7 +6,7 @@ and reports through Qt signals the window listens to. Where each use case lives:
 
 - projects: `open_project`, `new_project`, `open_demo`, `save`, `save_as`, `discard` (reload from disk), `set_identity`
 - the model: `model_questions` (what a PyTorch file does not say), `architecture_to_confirm`, `attach_model`, `profile_model`, `measure_baseline`
-- data: `add_data`
+- data: `add_data`, `set_output_task` (what an output is)
 - the goal: `set_goal` (target page), `answer` (advisor questions), `set_plan` (plan edits), `targets`
 - advice: `refresh_advice` (warms the rules once off the UI thread, then recomputes at once)
 - runs: `start_runs`, `start_sweep` (the queue itself is `gui.run_controller.RunController`, `self.runs`)
@@ -360,6 +360,20 @@ class Controller(QObject):
             self.session.measure_baseline,
             on_done=lambda _e: self.project_changed.emit(),
         )
+
+    def set_output_task(self, output: str, task: str) -> None:
+        """The Data page's task combo: declare what an output is ("" = inferred); the baseline is measured again."""
+        from shrinkwise.compression.io_spec import OutputSpec
+
+        if self.session is None:
+            return
+        try:
+            self.session.declare_io(outputs={output: OutputSpec(task=task or None)})  # type: ignore[arg-type]
+        except ShrinkwiseError as exc:
+            self._fail(exc)
+            return
+        self.set_dirty(True)
+        self.project_changed.emit()
 
     # --- the goal ----------------------------------------------------------------------------------------------
 

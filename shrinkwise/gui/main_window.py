@@ -40,7 +40,7 @@ from shrinkwise.gui.advice_page import AdvicePage
 from shrinkwise.gui.compare_page import ComparePage
 from shrinkwise.gui.controller import Controller
 from shrinkwise.gui.export_page import ExportPage
-from shrinkwise.gui.help_text import HELP, explain_all, install_glossary_tips, show_glossary
+from shrinkwise.gui.help_text import HELP
 from shrinkwise.gui.panels import DataPanel
 from shrinkwise.gui.profile_view import ProfileView
 from shrinkwise.gui.run_controller import RunController, RunItem
@@ -124,8 +124,6 @@ class MainWindow(QMainWindow):
         self.advice_page = AdvicePage()
         self.run_page = RunPage(self.runs)
         self.compare_page = ComparePage()
-        self.compare_page.set_runs(self.runs)  # its sensitivity analysis is queued like any run
-        self._glossary_tips = install_glossary_tips(self)
         self.export_page = ExportPage()
         for page in (
             self.start_page,
@@ -245,7 +243,7 @@ class MainWindow(QMainWindow):
         self.data_panel.add_role_requested.connect(self.add_data_dialog)
         self.measurements_panel.measure_requested.connect(self.measure_baseline)
         self.advice_page.answered.connect(self.answer)
-        self.data_panel.task_changed.connect(self.set_output_task)
+        self.data_panel.task_changed.connect(c.set_output_task)
         self.advice_page.plan_changed.connect(lambda: c.set_plan(self.advice_page.state))
         self.advice_page.run_requested.connect(self.start_runs)
         self.advice_page.sweep_requested.connect(self.start_sweep)
@@ -315,7 +313,6 @@ class MainWindow(QMainWindow):
 
     def _on_step(self, row: int) -> None:
         self.pages.setCurrentIndex(row)
-        explain_all(self.pages.currentWidget())  # glossary tooltips on the page's terms (help_text.GLOSSARY)
         self.page_area.ensureVisible(0, 0)
         self._update_nav()
         if row == STEP_TARGET:
@@ -366,7 +363,6 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q")
         self.about_action = self._action("&About Shrinkwise", self.show_about)
         self.help_action = self._action("Shrinkwise &Help", self.show_help, "F1")
-        self.glossary_action = self._action("&Glossary", lambda: show_glossary(self))
         self.cancel_runs_action = self._action("&Cancel All Runs", self.runs.cancel_all)
         self.step_actions = []
         for i, name in enumerate(STEPS):
@@ -403,7 +399,6 @@ class MainWindow(QMainWindow):
             go_menu.addAction(a)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.help_action)
-        help_menu.addAction(self.glossary_action)
         help_menu.addAction(self.demo_action)
         help_menu.addAction(self.about_action)
         self._fill_recent_menu()
@@ -459,20 +454,6 @@ class MainWindow(QMainWindow):
         shown = outputs if model is not None and key == model.onnx_sha256 else []
         self.data_panel.show_outputs(shown, dict(s.project.io.outputs))
 
-    def set_output_task(self, output: str, task: str) -> None:
-        """The Data page's task combo: declare what an output is ("" = inferred); the baseline is measured again."""
-        from shrinkwise.compression.io_spec import OutputSpec
-
-        if self.session is None:
-            return
-        try:
-            self.session.declare_io(outputs={output: OutputSpec(task=task or None)})  # type: ignore[arg-type]
-        except ShrinkwiseError as exc:
-            self.show_error(exc)
-            return
-        self.set_dirty(True)
-        self.refresh()
-
     def _on_session_changed(self) -> None:
         session = self.session
         assert session is not None
@@ -519,7 +500,6 @@ class MainWindow(QMainWindow):
             self.data_panel.set_enabled_for(s.project.model is not None)
             self.measurements_panel.show_baseline(s.project.baseline, s.project.model is not None)
             self.target_page.show_project(s.project)
-            self.export_page.set_project_file(s.path)
             self.export_page.show_project(s.project)
             if self.current_step in (STEP_ADVICE, STEP_COMPARE):
                 self.refresh_advice()
@@ -650,9 +630,7 @@ class MainWindow(QMainWindow):
     def export_model(self) -> None:
         if self.session is None:
             return
-        folder = dialogs.choose_folder(
-            self, "Export the chosen model into…", str(self.export_page.folder_for_exports())
-        )
+        folder = dialogs.choose_folder(self, "Export the chosen model into…", str(self.session.folder))
         if folder:
             self.controller.export_model(Path(folder))
 
@@ -660,12 +638,8 @@ class MainWindow(QMainWindow):
         suggested = self.controller.suggested_report_path(fmt)
         if suggested is None:
             return
-        folder = self.export_page.folder_for_exports()  # the visible export folder, not the project's data folder
         path = dialogs.choose_save_path(
-            self,
-            f"Write the {fmt.upper()} report",
-            f"{fmt.upper()} (*.{fmt})",
-            str(folder / suggested.name if folder else suggested),
+            self, f"Write the {fmt.upper()} report", f"{fmt.upper()} (*.{fmt})", str(suggested)
         )
         if path:
             self.controller.write_report(fmt, Path(path))
@@ -673,9 +647,7 @@ class MainWindow(QMainWindow):
     def make_bundle(self) -> None:
         if self.session is None:
             return
-        folder = dialogs.choose_folder(
-            self, "Write the benchmark bundle into…", str(self.export_page.folder_for_exports())
-        )
+        folder = dialogs.choose_folder(self, "Write the benchmark bundle into…", str(self.session.folder))
         if folder:
             self.controller.make_bundle(Path(folder))
 
