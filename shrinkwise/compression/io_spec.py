@@ -105,11 +105,18 @@ def _dynamic(spec: TensorSpec) -> list[int]:
     return [i for i, d in enumerate(spec.shape) if not (isinstance(d, int) and d >= 0)]
 
 
+def _state_stem(name: str) -> str | None:
+    """`state` for `state`/`state_in`/`state0`, `h` for `h0`: the name without its "initial" mark, when the name
+    says recurrent state; None otherwise."""
+    stem = name.lower().removesuffix("_in").removesuffix("in").rstrip("_0")
+    return stem if stem in ("h", "c") or any(word in stem for word in STATE_WORDS) else None
+
+
 def _state_partner(spec: TensorSpec, outputs: list[TensorSpec]) -> TensorSpec | None:
     """The output that returns this input's next state: the same shape, named after it (`state` -> `stateN`,
     `h0` -> `hn`, `state_in` -> `state_out`)."""
-    stem = spec.name.lower().removesuffix("_in").removesuffix("in").rstrip("_0")
-    if not (stem in ("h", "c") or any(word in stem for word in STATE_WORDS)):
+    stem = _state_stem(spec.name)
+    if stem is None:
         return None
     for out in outputs:
         if out.shape != spec.shape or out.dtype != spec.dtype:
@@ -120,8 +127,20 @@ def _state_partner(spec: TensorSpec, outputs: list[TensorSpec]) -> TensorSpec | 
     return None
 
 
-def infer_input(spec: TensorSpec, outputs: list[TensorSpec]) -> ResolvedInput:
-    """Where the samples are in one input, from its declared shape alone; the reason says why."""
+def shared_batch_dim(signature: InputSignature) -> str | None:
+    """The dynamic axis name every input with a named dynamic axis shares ('N' in x [T, N, 8] and h0 [1, N, 16]):
+    the samples axis. The first such name of the first input when several are shared ('batch' before 'seq')."""
+    named = [[d for d in s.shape if isinstance(d, str) and d not in ("", "?")] for s in signature.inputs]
+    named = [n for n in named if n]
+    if len(named) < 2:
+        return None
+    common = set(named[0]).intersection(*map(set, named[1:]))
+    return next((d for d in named[0] if d in common), None)
+
+
+def infer_input(spec: TensorSpec, outputs: list[TensorSpec], batch_dim: str | None = None) -> ResolvedInput:
+    """Where the samples are in one input, from its declared shape (and the axis name all inputs share, if any);
+    the reason says why."""
     shape = list(spec.shape)
     if not shape:
         return ResolvedInput(
@@ -131,15 +150,21 @@ def infer_input(spec: TensorSpec, outputs: list[TensorSpec]) -> ResolvedInput:
             reason=f"'{spec.name}' is a scalar (rank 0) → one value fed with every batch",
         )
     dynamic = _dynamic(spec)
-    axis = dynamic[0] if dynamic else 0
+    shared = batch_dim is not None and batch_dim in shape
+    axis = shape.index(batch_dim) if shared else (dynamic[0] if dynamic else 0)
     partner = _state_partner(spec, outputs)
     if axis == 0 and partner is None:
         return ResolvedInput(name=spec.name, kind="batch", batch_axis=0, reason=f"'{spec.name}' has samples on axis 0")
-    why = (
-        f"'{spec.name}' {shape} has fixed axis 0 and dynamic axis {axis} ('{shape[axis]}') → samples on axis {axis}"
-        if axis
-        else f"'{spec.name}' {shape} has samples on axis 0"
-    )
+    if shared and axis:
+        why = (
+            f"'{spec.name}' {shape}: axis '{batch_dim}', which every input has, is axis {axis} → samples on axis {axis}"
+        )
+    elif axis:
+        why = (
+            f"'{spec.name}' {shape} has fixed axis 0 and dynamic axis {axis} ('{shape[axis]}') → samples on axis {axis}"
+        )
+    else:
+        why = f"'{spec.name}' {shape} has samples on axis 0"
     if partner is not None:
         return ResolvedInput(
             name=spec.name,
@@ -148,17 +173,25 @@ def infer_input(spec: TensorSpec, outputs: list[TensorSpec]) -> ResolvedInput:
             carried_from=partner.name,
             reason=f"{why}; output '{partner.name}' has its shape → recurrent state (zeros when the data has none)",
         )
+    if axis and _state_stem(spec.name) is not None:
+        return ResolvedInput(
+            name=spec.name,
+            kind="state",
+            batch_axis=axis,
+            reason=f"{why}; named like a recurrent state → zeros when the data has none",
+        )
     return ResolvedInput(name=spec.name, kind="batch", batch_axis=axis, reason=why)
 
 
 def resolve_inputs(signature: InputSignature, declared: IOSpec | None = None) -> dict[str, ResolvedInput]:
     """Every input's kind and sample axis: what the user declared, else what the signature says."""
     declared = declared or IOSpec()
+    batch_dim = shared_batch_dim(signature)
     out: dict[str, ResolvedInput] = {}
     for spec in signature.inputs:
         own = declared.inputs.get(spec.name)
         if own is None:
-            out[spec.name] = infer_input(spec, signature.outputs)
+            out[spec.name] = infer_input(spec, signature.outputs, batch_dim)
             continue
         axis = None if own.kind == "constant" else own.batch_axis
         if axis is not None and spec.shape and axis >= len(spec.shape):

@@ -164,6 +164,25 @@ def test_state_on_axis_1_scalar_sr_and_state_output_gathered_on_its_own_axis(tmp
     assert scored.primary == "output"
 
 
+def test_a_state_is_recognised_by_its_shape_and_name() -> None:
+    from shrinkwise.compression.signature import InputSignature, TensorSpec
+
+    sig = InputSignature(
+        inputs=[
+            TensorSpec(name="x", shape=["T", "N", 8], dtype="float32"),  # time-major: 'N' is what all inputs share
+            TensorSpec(name="h0", shape=[1, "N", 16], dtype="float32"),  # no output returns it
+            TensorSpec(name="mask", shape=[4, "N"], dtype="float32"),  # samples on axis 1, not a state
+        ],
+        outputs=[TensorSpec(name="y", shape=["N", 2], dtype="float32")],
+    )
+    r = resolve_inputs(sig)
+    assert (r["x"].kind, r["x"].batch_axis) == ("batch", 1)
+    assert "axis 'N', which every input has" in r["x"].reason
+    assert (r["h0"].kind, r["h0"].batch_axis, r["h0"].carried_from) == ("state", 1, None)
+    assert "named like a recurrent state" in r["h0"].reason
+    assert (r["mask"].kind, r["mask"].batch_axis) == ("batch", 1)
+
+
 def test_missing_state_is_zeros_and_a_missing_scalar_is_named(tmp_path: Path) -> None:
     sig = session_signature(make_session(stateful_vad(tmp_path / "vad.onnx")))
     np.savez(tmp_path / "d.npz", input=RNG.standard_normal((10, 64)).astype(np.float32), sr=np.array([8000]))
