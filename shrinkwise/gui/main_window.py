@@ -40,7 +40,7 @@ from shrinkwise.gui.advice_page import AdvicePage
 from shrinkwise.gui.compare_page import ComparePage
 from shrinkwise.gui.controller import Controller
 from shrinkwise.gui.export_page import ExportPage
-from shrinkwise.gui.help_text import HELP
+from shrinkwise.gui.help_text import HELP, explain_all, install_glossary_tips, show_glossary
 from shrinkwise.gui.panels import DataPanel
 from shrinkwise.gui.profile_view import ProfileView
 from shrinkwise.gui.run_controller import RunController, RunItem
@@ -124,6 +124,8 @@ class MainWindow(QMainWindow):
         self.advice_page = AdvicePage()
         self.run_page = RunPage(self.runs)
         self.compare_page = ComparePage()
+        self.compare_page.set_runs(self.runs)  # its sensitivity analysis is queued like any run
+        self._glossary_tips = install_glossary_tips(self)
         self.export_page = ExportPage()
         for page in (
             self.start_page,
@@ -313,6 +315,7 @@ class MainWindow(QMainWindow):
 
     def _on_step(self, row: int) -> None:
         self.pages.setCurrentIndex(row)
+        explain_all(self.pages.currentWidget())  # glossary tooltips on the page's terms (help_text.GLOSSARY)
         self.page_area.ensureVisible(0, 0)
         self._update_nav()
         if row == STEP_TARGET:
@@ -363,6 +366,7 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q")
         self.about_action = self._action("&About Shrinkwise", self.show_about)
         self.help_action = self._action("Shrinkwise &Help", self.show_help, "F1")
+        self.glossary_action = self._action("&Glossary", lambda: show_glossary(self))
         self.cancel_runs_action = self._action("&Cancel All Runs", self.runs.cancel_all)
         self.step_actions = []
         for i, name in enumerate(STEPS):
@@ -399,6 +403,7 @@ class MainWindow(QMainWindow):
             go_menu.addAction(a)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.help_action)
+        help_menu.addAction(self.glossary_action)
         help_menu.addAction(self.demo_action)
         help_menu.addAction(self.about_action)
         self._fill_recent_menu()
@@ -500,6 +505,7 @@ class MainWindow(QMainWindow):
             self.data_panel.set_enabled_for(s.project.model is not None)
             self.measurements_panel.show_baseline(s.project.baseline, s.project.model is not None)
             self.target_page.show_project(s.project)
+            self.export_page.set_project_file(s.path)
             self.export_page.show_project(s.project)
             if self.current_step in (STEP_ADVICE, STEP_COMPARE):
                 self.refresh_advice()
@@ -630,7 +636,9 @@ class MainWindow(QMainWindow):
     def export_model(self) -> None:
         if self.session is None:
             return
-        folder = dialogs.choose_folder(self, "Export the chosen model into…", str(self.session.folder))
+        folder = dialogs.choose_folder(
+            self, "Export the chosen model into…", str(self.export_page.folder_for_exports())
+        )
         if folder:
             self.controller.export_model(Path(folder))
 
@@ -638,8 +646,12 @@ class MainWindow(QMainWindow):
         suggested = self.controller.suggested_report_path(fmt)
         if suggested is None:
             return
+        folder = self.export_page.folder_for_exports()  # the visible export folder, not the project's data folder
         path = dialogs.choose_save_path(
-            self, f"Write the {fmt.upper()} report", f"{fmt.upper()} (*.{fmt})", str(suggested)
+            self,
+            f"Write the {fmt.upper()} report",
+            f"{fmt.upper()} (*.{fmt})",
+            str(folder / suggested.name if folder else suggested),
         )
         if path:
             self.controller.write_report(fmt, Path(path))
@@ -647,7 +659,9 @@ class MainWindow(QMainWindow):
     def make_bundle(self) -> None:
         if self.session is None:
             return
-        folder = dialogs.choose_folder(self, "Write the benchmark bundle into…", str(self.session.folder))
+        folder = dialogs.choose_folder(
+            self, "Write the benchmark bundle into…", str(self.export_page.folder_for_exports())
+        )
         if folder:
             self.controller.make_bundle(Path(folder))
 
