@@ -146,6 +146,7 @@ def render_markdown(report: ReportData) -> str:
         yesno=yesno,
         quality_metric=quality_metric,
         quality_label=MdSafe(METRIC_LABELS.get(quality_metric, quality_metric)),
+        status_words=status_label,
     )
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.rstrip("\n") + "\n"
