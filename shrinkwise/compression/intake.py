@@ -378,7 +378,9 @@ def _package_root(file_path: Path) -> Path | None:
 
 def _exec_architecture(file_path: Path) -> Any:
     """Import the user's file; inside a package under a private alias of that package, so relative imports work."""
-    tag = f"shrinkwise_user_arch_{abs(hash(str(file_path)))}"
+    # The alias includes the file's content hash: a package imported once stays in sys.modules, so an edited (and
+    # confirmed again) file must get a fresh alias, or the old code would run under the new confirmation.
+    tag = f"shrinkwise_user_arch_{abs(hash(str(file_path)))}_{file_sha256(file_path)[:12]}"
     root = _package_root(file_path)
     extra_paths = [str(file_path.parent)] + ([str(root.parent)] if root is not None else [])
     sys.path[:0] = extra_paths  # plain `import sibling` and `import pkg.x` inside the file, while it loads

@@ -200,3 +200,26 @@ def test_the_worker_passes_the_confirmed_hash_to_the_check(model_files: tuple[Pa
     good = hashlib.sha256(arch.read_bytes()).hexdigest()
     assert _torch_factory(job(good))()(torch.zeros(1, 4)).shape == (1, 3)  # type: ignore[arg-type, misc]
     assert _runs(marker) == 1
+
+
+def test_a_confirmed_edit_of_a_package_architecture_runs_the_new_code_in_the_same_process(tmp_path: Path) -> None:
+    """A package is imported once per process (the window's): after the file changes and is confirmed again, the
+    new code must run, never the cached module under the new hash."""
+    pkg = tmp_path / "models"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    net = pkg / "net.py"
+    weights = tmp_path / "w.pth"
+    torch.save({"fc.weight": torch.randn(3, 4), "fc.bias": torch.randn(3)}, weights)
+
+    def build(scale: float) -> object:
+        net.write_text(
+            ARCH.format(marker=str(tmp_path / "ran.txt")).replace("return self.fc(x)", f"return self.fc(x) * {scale}")
+        )
+        digest = hashlib.sha256(net.read_bytes()).hexdigest()
+        spec = TorchModelSpec(format="state_dict", path=weights, architecture=f"{net}:Net", trusted_sha256=digest)
+        return torch_model_factory(spec)()
+
+    x = torch.ones(1, 4)
+    once, twice = build(1.0)(x), build(2.0)(x)  # type: ignore[operator]
+    assert torch.allclose(twice, 2 * once)
