@@ -249,6 +249,7 @@ class DataPanel(QWidget):
                 lambda _i, c=combo, o=q.output: self.task_changed.emit(o, str(c.currentData() or ""))
             )
             reason = QLabel(q.reason)
+            reason.setTextFormat(Qt.TextFormat.PlainText)  # names an output of the user's model: text, not markup
             reason.setWordWrap(True)
             self.outputs_grid.addWidget(name, row, 0)
             self.outputs_grid.addWidget(combo, row, 1)
