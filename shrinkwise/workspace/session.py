@@ -274,13 +274,27 @@ class Session:
         spec = self.torch_spec()
         if spec is None or not spec.architecture:
             return
-        m = self.require_model()
         check_architecture_trust(
             resolve_architecture_file(spec.architecture.rpartition(":")[0], self.folder),
             spec.trusted_sha256,
-            fix=f"if you trust it as it is now, add the model again: shrinkwise model {self.path} {self.resolve(m.path)} "
-            f"--architecture {m.architecture} --trust-architecture (in the window: add the model again)",
+            fix=f"if you trust it as it is now, add the model again: {self._readd_command()} --trust-architecture "
+            "(in the window: add the model again)",
         )
+
+    def _readd_command(self) -> str:
+        """The `shrinkwise model` command that adds this project's model again, as it was added."""
+        import shlex
+
+        m = self.require_model()
+        words = ["shrinkwise", "model", str(self.path), str(self.resolve(m.path))]
+        if m.architecture:
+            words += ["--architecture", m.architecture]
+        if m.arch_kwargs:
+            words += ["--arch-kwargs", json.dumps(m.arch_kwargs)]
+        for t in m.signature.inputs if m.signature_overridden else []:
+            dtype = "" if t.dtype == "float32" else f":{t.dtype}"
+            words += ["--input-shape", f"{t.name}:{','.join(str(d) for d in t.shape)}{dtype}"]
+        return shlex.join(words)
 
     # --- data ------------------------------------------------------------------------------------------------
 

@@ -144,7 +144,7 @@ def test_a_changed_or_unconfirmed_copy_is_refused_before_a_run_and_in_the_worker
     capsys.readouterr()
     code = main(["run", str(project), "prune_structured"])
     err = _one_line(capsys, code, copied.name, "changed since it was confirmed", "--trust-architecture")
-    assert "shrinkwise model" in err
+    assert "shrinkwise model" in err and "--input-shape x:1,4" in err
     # ...and the worker's own check (the one right before the code runs) refuses the same file.
     with pytest.raises(ArchitectureTrustError, match="changed since it was confirmed"):
         torch_model_factory(session.torch_spec(), session.folder)  # type: ignore[arg-type]
