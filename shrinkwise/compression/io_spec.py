@@ -254,14 +254,26 @@ def parse_input_decl(text: str) -> tuple[str, InputSpec]:
 
 
 def parse_task_decl(text: str) -> tuple[str, OutputSpec]:
-    """`OUTPUT=TASK[:THRESHOLD]` from the CLI, e.g. `prob=binary:0.7`, `emb=embedding`."""
-    fix = "e.g. --task emb=embedding or --task prob=binary:0.5 (tasks: " + ", ".join(OUTPUT_TASKS) + ")"
+    """`OUTPUT=TASK[:THRESHOLD][:axis=K]` from the CLI, e.g. `prob=binary:0.7`, `emb=embedding`,
+    `hn=state:axis=1` (where the output's samples are, when its shape does not say)."""
+    fix = (
+        "e.g. --task emb=embedding, --task prob=binary:0.5 or --task hn=state:axis=1 (tasks: "
+        + ", ".join(OUTPUT_TASKS)
+        + ")"
+    )
     name, sep, rest = text.partition("=")
-    task, _, threshold = rest.partition(":")
+    task, *parts = rest.split(":")
     if not sep or not name or task not in OUTPUT_TASKS:
         raise ShrinkwiseError(f"--task '{text}' is not OUTPUT=TASK", fix=fix)
-    try:
-        value = float(threshold) if threshold else 0.5
-    except ValueError:
-        raise ShrinkwiseError(f"--task '{text}': threshold '{threshold}' is not a number", fix=fix) from None
-    return name, OutputSpec(task=task, threshold=value)  # type: ignore[arg-type]
+    threshold, axis = 0.5, None
+    for p in parts:
+        if p.startswith("axis="):
+            if not p.removeprefix("axis=").isdigit():
+                raise ShrinkwiseError(f"--task '{text}': '{p}' is not axis=NUMBER", fix=fix)
+            axis = int(p.removeprefix("axis="))
+            continue
+        try:
+            threshold = float(p)
+        except ValueError:
+            raise ShrinkwiseError(f"--task '{text}': threshold '{p}' is not a number", fix=fix) from None
+    return name, OutputSpec(task=task, threshold=threshold, batch_axis=axis)  # type: ignore[arg-type]

@@ -234,6 +234,7 @@ def test_cli_declarations_parse_or_say_how() -> None:
     assert parse_input_decl("h=state:1:from=hn") == ("h", InputSpec(kind="state", batch_axis=1, carried_from="hn"))
     assert parse_task_decl("prob=binary:0.7") == ("prob", OutputSpec(task="binary", threshold=0.7))
     assert parse_task_decl("emb=embedding") == ("emb", OutputSpec(task="embedding"))
+    assert parse_task_decl("hn=state:axis=1") == ("hn", OutputSpec(task="state", batch_axis=1))
     for bad in ("state", "x=sideways", "x=batch:one"):
         with pytest.raises(ShrinkwiseError, match="--input"):
             parse_input_decl(bad)

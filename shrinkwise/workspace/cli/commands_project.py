@@ -294,9 +294,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--task",
         action="append",
-        metavar="OUTPUT=TASK[:THRESHOLD]",
+        metavar="OUTPUT=TASK[:THRESHOLD][:axis=K]",
         help="what an output is: classification, binary[:threshold], embedding, regression, sequence, state or "
-        "ignore (default: inferred, with the reason printed); repeat per output",
+        "ignore (default: inferred, with the reason printed); axis=K where its samples are, if its shape does not "
+        "say; repeat per output",
     )
     p.set_defaults(func=cmd_data)
 
