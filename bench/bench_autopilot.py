@@ -228,7 +228,10 @@ def run_autopilot_on(w: Workload, time_budget_s: float) -> tuple[Candidate | Non
     t0 = time.perf_counter()
     journal = run_autopilot(w.session, time_budget_s=time_budget_s, on_event=on_event)
     seconds = time.perf_counter() - t0
-    print(f"  autopilot: {len(journal.rungs)} rung(s) in {seconds:.0f} s; stopped because: {journal.stopped_because}")
+    print(
+        f"  autopilot: {len(journal.rungs)} rung(s) in {seconds:.0f} s, {journal.status_text}; "
+        f"stopped because: {journal.stopped_because}"
+    )
     for r in journal.rungs:
         f = r.figures
         figures = ", ".join(
@@ -250,8 +253,19 @@ def run_autopilot_on(w: Workload, time_budget_s: float) -> tuple[Candidate | Non
     exp = next(e for e in w.session.project.experiments if e.id == journal.final)
     art = exp.final_artifact
     assert art is not None, f"final candidate {exp.id} has no artifact"
-    recipe = " + ".join(f"{s.technique} {s.config}" for s in exp.recipe)
-    return Candidate(f"Shrinkwise autopilot ({recipe})", w.session.resolve(art.path), seconds), journal
+    recipe = " + ".join(step_text(s.technique, s.config) for s in exp.recipe)
+    return Candidate(f"Shrinkwise autopilot: {recipe}", w.session.resolve(art.path), seconds), journal
+
+
+def step_text(technique: str, config: Any) -> str:
+    """`int8_dynamic per_channel=True embedding_bits=4`: the technique and the settings that differ from its
+    defaults (what the autopilot chose)."""
+    from shrinkwise.compression.catalog import technique_module
+
+    values = config if isinstance(config, dict) else config.model_dump(mode="json")
+    defaults = technique_module(technique).Config().model_dump(mode="json")
+    chosen = [f"{k}={v}" for k, v in values.items() if k not in ("technique", "version") and defaults.get(k) != v]
+    return " ".join([technique, *chosen])
 
 
 # --- one model -----------------------------------------------------------------------------------------------------------
