@@ -5,6 +5,7 @@ Modal boxes go through `exec_dialog`, one seam that tests replace so that nothin
 
 from __future__ import annotations
 
+import html
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ def error_box(
 ) -> QMessageBox:
     box = QMessageBox(parent)
     box.setWindowTitle(title)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # messages quote file names and labels: never markup
     if isinstance(exc, ShrinkwiseError):
         box.setIcon(QMessageBox.Icon.Warning)
         box.setText(str(exc))
@@ -59,6 +61,7 @@ def confirm(parent: QWidget | None, title: str, text: str) -> bool:
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle(title)
+    box.setTextFormat(Qt.TextFormat.PlainText)
     box.setText(text)
     box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
     box.setDefaultButton(QMessageBox.StandardButton.No)
@@ -89,6 +92,7 @@ def ask_unsaved(parent: QWidget | None, name: str) -> QMessageBox.StandardButton
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle("Unsaved changes")
+    box.setTextFormat(Qt.TextFormat.PlainText)
     box.setText(f"Save the changes to '{name}'?")
     box.setStandardButtons(
         QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel
@@ -194,7 +198,7 @@ class DataRoleDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("What is this data for?")
         layout = QVBoxLayout(self)
-        label = QLabel(f"How should Shrinkwise use <b>{name}</b>?")
+        label = QLabel(f"How should Shrinkwise use <b>{html.escape(name)}</b>?")
         layout.addWidget(label)
         self.role = QComboBox()
         for key, text in DATA_ROLES.items():
@@ -218,6 +222,7 @@ def ask_yes_no(parent: QWidget | None, title: str, text: str, informative: str =
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle(title)
+    box.setTextFormat(Qt.TextFormat.PlainText)
     box.setText(text)
     if informative:
         box.setInformativeText(informative)
@@ -232,6 +237,7 @@ def show_details(parent: QWidget | None, title: str, text: str, details: str) ->
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle(title)
+    box.setTextFormat(Qt.TextFormat.PlainText)
     box.setText(text)
     if details:
         box.setDetailedText(details)

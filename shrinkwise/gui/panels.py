@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -47,6 +48,7 @@ class ProjectPanel(QWidget):
         self.name_edit = QLineEdit()
         self.name_edit.setAcceptDrops(False)
         self.path_label = QLabel()
+        self.path_label.setTextFormat(Qt.TextFormat.PlainText)  # a path is text, never markup
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.path_label.setWordWrap(True)
         self.notes_edit = QPlainTextEdit()
@@ -151,7 +153,7 @@ class DataPanel(QWidget):
         from shrinkwise.gui import theme
 
         by = {d.role: d for d in data}
-        n = lambda d: f"<b>{d.path.rsplit('/', 1)[-1]}</b> ({d.samples:,} samples)"  # noqa: E731
+        n = lambda d: f"<b>{html.escape(d.path.rsplit('/', 1)[-1])}</b> ({d.samples:,} samples)"  # noqa: E731
         frac = getattr(split, "evaluation_fraction", 0.3)
         calib_n = getattr(split, "calibration_count", 100)
         ev = (
@@ -237,7 +239,7 @@ class DataPanel(QWidget):
         self.task_combos = {}
         self.outputs_title.setVisible(bool(outputs))
         for row, q in enumerate(outputs):
-            name = QLabel(f"<b>{q.output}</b>" + (" (headline)" if q.primary else ""))
+            name = QLabel(f"<b>{html.escape(q.output)}</b>" + (" (headline)" if q.primary else ""))
             combo = QComboBox()
             combo.addItem("inferred" if q.declared else f"inferred: {q.task}", "")
             for task in OUTPUT_TASKS:

@@ -419,3 +419,33 @@ def test_interrupted_has_a_word_and_a_colour_in_every_status_map(qtbot: Any, win
     row = window.run_page.rows[999]
     status = window.run_page.table.item(row, run_page.COL_STATUS)
     assert status.text() == "Interrupted" and status.foreground().color().isValid()
+
+
+def test_messages_and_panels_show_file_names_with_markup_literally(qtbot: Any, dialog_log: Any) -> None:
+    """Issue 13: the error, question and detail boxes, the project's path and the data roles never read a name as
+    markup (`<b>x</b>.onnx` lives in a folder `<b>x<` as `b>.onnx`: the path is still shown as typed)."""
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from shrinkwise.compression.errors import ShrinkwiseError
+    from shrinkwise.gui import dialogs
+    from shrinkwise.gui.panels import DataPanel, ProjectPanel
+
+    box = dialogs.error_box(None, ShrinkwiseError(f"cannot read {MARKUP_NAME}", fix="check it"))
+    assert box.textFormat() == Qt.TextFormat.PlainText and MARKUP_NAME in box.text()
+    dialogs.show_details(None, "A run failed", f"“{MARKUP_NAME}” failed", "")
+    dialogs.ask_unsaved(None, MARKUP_NAME)
+    shown = [d for d in dialog_log.shown if d["kind"] == "message"]
+    assert len(shown) == 2 and all(MARKUP_NAME in d["text"] for d in shown)
+    boxes = [w for w in QApplication.allWidgets() if isinstance(w, QMessageBox)]
+    assert boxes and all(b.textFormat() == Qt.TextFormat.PlainText for b in boxes)
+
+    panel = ProjectPanel()
+    qtbot.addWidget(panel)
+    panel.show_project(SimpleNamespace(name="p", notes=""), Path("/tmp") / MARKUP_NAME)
+    assert rendered(panel.path_label) == str(Path("/tmp") / MARKUP_NAME)
+    name = "<b>x.npz"  # a single file name (no slash) that Qt would take for markup
+    doc = QTextDocument()
+    doc.setHtml(DataPanel.roles_html([SimpleNamespace(path=f"data/{name}", samples=10, role="evaluation")]))
+    assert name in doc.toPlainText()
