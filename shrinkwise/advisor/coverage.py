@@ -10,11 +10,11 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shrinkwise.advisor.errors import AdvisorError, first_validation_error
 from shrinkwise.advisor.rules import LoadedRule
+from shrinkwise.advisor.yaml_io import load_yaml
 
 
 class Lesson(BaseModel):
@@ -38,7 +38,7 @@ class CoverageRow(BaseModel):
 
 @lru_cache(maxsize=1)
 def load_lessons() -> tuple[Lesson, ...]:
-    raw = yaml.safe_load(resources.files("shrinkwise.rules").joinpath("lessons.yaml").read_text(encoding="utf-8"))
+    raw = load_yaml(resources.files("shrinkwise.rules").joinpath("lessons.yaml").read_text(encoding="utf-8"))
     try:
         lessons = tuple(Lesson.model_validate(item) for item in raw["lessons"])
     except ValidationError as exc:

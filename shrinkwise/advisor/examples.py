@@ -11,17 +11,16 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from shrinkwise.advisor.engine import fire
 from shrinkwise.advisor.facts import Facts, parse_facts
 from shrinkwise.advisor.rules import LoadedRule
 from shrinkwise.advisor.situation import build_situation
+from shrinkwise.advisor.yaml_io import load_yaml
 
 
 @lru_cache(maxsize=1)
 def example_base() -> dict[str, Any]:
-    return yaml.safe_load(resources.files("shrinkwise.rules").joinpath("example_base.yaml").read_text(encoding="utf-8"))
+    return load_yaml(resources.files("shrinkwise.rules").joinpath("example_base.yaml").read_text(encoding="utf-8"))
 
 
 def merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

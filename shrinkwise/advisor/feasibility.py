@@ -12,11 +12,11 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal, cast
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from shrinkwise.advisor.facts import BudgetFacts, LatencySource, ModelFacts, TargetFacts
 from shrinkwise.advisor.provenance import Provenance
+from shrinkwise.advisor.yaml_io import load_yaml
 
 Tier = Literal["post_training", "low_bit", "training", "architecture"]
 SizeSource = Literal["file", "parameters", "none"]
@@ -48,7 +48,7 @@ class Limits(BaseModel):
 @lru_cache(maxsize=1)
 def load_limits() -> Limits:
     text = resources.files("shrinkwise.rules").joinpath("limits.yaml").read_text(encoding="utf-8")
-    return Limits.model_validate(yaml.safe_load(text))
+    return Limits.model_validate(load_yaml(text))
 
 
 class Outlook(BaseModel):

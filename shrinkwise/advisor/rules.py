@@ -25,6 +25,7 @@ from shrinkwise.advisor.errors import AdvisorError, did_you_mean, first_validati
 from shrinkwise.advisor.provenance import Provenance
 from shrinkwise.advisor.ruletypes import context, field_paths, literal_mistakes
 from shrinkwise.advisor.template import unknown_placeholders
+from shrinkwise.advisor.yaml_io import load_yaml
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -203,7 +204,7 @@ def load_rules(manifest: dict[str, dict[str, Any]]) -> list[LoadedRule]:
     for category, entry in _rule_files():
         stem = entry.name[: -len(".yaml")]
         try:
-            raw = yaml.safe_load(entry.read_text(encoding="utf-8"))
+            raw = load_yaml(entry.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             at = f" at line {mark.line + 1}" if mark is not None else ""

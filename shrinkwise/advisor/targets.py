@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError
 from shrinkwise.advisor.errors import AdvisorError, did_you_mean, first_validation_error
 from shrinkwise.advisor.facts import TargetFacts
 from shrinkwise.advisor.provenance import Provenance
+from shrinkwise.advisor.yaml_io import load_yaml
 
 THIS_COMPUTER = "this-computer"
 
@@ -45,7 +46,7 @@ def load_target_profiles() -> dict[str, TargetProfile]:
         stem = entry.name[: -len(".yaml")]
         where = f"rules/targets/{entry.name}"
         try:
-            raw = yaml.safe_load(entry.read_text(encoding="utf-8"))
+            raw = load_yaml(entry.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise AdvisorError(f"is not valid YAML ({exc.__class__.__name__})", where=where) from None
         try:
