@@ -34,7 +34,7 @@ def three_candidates(tmp_path_factory: pytest.TempPathFactory) -> Path:
     session.save()
     for technique in ("fp16", "int8_static", "int4_weight_only"):
         run_recipe(session, [technique], label=technique)
-    sensitivity(session, 0.005)
+    sensitivity(session, 0.005, config={"per_channel": True})  # a setting the recreate command must carry
     session.save()
     return folder / f"{DEMO_NAME}.shrinkwise.json"
 
@@ -133,6 +133,8 @@ def test_recreate_commands_give_back_every_option(three_candidates: Path) -> Non
             assert args.command == "sensitivity"
             assert args.accuracy_drop_pts / 100 == pytest.approx(exp.extra["tolerance"])
             assert args.technique == exp.extra["technique"]
+            kept = {k: v for k, v in exp.extra["proposal"]["config"].items() if k != "nodes_to_exclude"}
+            assert parse_set(args.set) == kept
         else:
             assert _recipe_of(args) == _expected(exp), command
     # Several steps, odd values: `recipe` with numbered settings, JSON types kept.

@@ -223,7 +223,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     session = _open(args.project)
     progress = _progress(args)
     try:
-        exp = sensitivity(session, pts / 100.0, technique=args.technique, on_event=progress)
+        exp = sensitivity(
+            session, pts / 100.0, technique=args.technique, on_event=progress, config=parse_set(args.set) or None
+        )
     except KeyboardInterrupt:
         progress.clear()
         raise
@@ -380,6 +382,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=["int8_static", "int8_dynamic"],
         default="int8_static",
         help="the quantizer to test layer by layer (default: %(default)s)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a setting of the quantizer kept in every variant, e.g. per_channel=true (value parsed as JSON)",
     )
     p.set_defaults(func=cmd_sensitivity)
 

@@ -575,6 +575,12 @@ def recreate_command(project_file: str, exp: Experiment) -> str:
             parts += ["--accuracy-drop-pts", f"{tolerance * 100:.10g}"]
         if isinstance(technique, str) and technique:
             parts += ["--technique", q(technique)]
+        proposal = exp.extra.get("proposal")
+        config = proposal.get("config") if isinstance(proposal, dict) else None
+        if isinstance(config, dict):  # the quantizer's settings kept in every variant (the proposal adds the layers)
+            parts += [
+                f"--set {q(f'{k}={compact_json(v)}')}" for k, v in sorted(config.items()) if k != "nodes_to_exclude"
+            ]
         return " ".join(parts)
     if not exp.recipe:
         return ""
