@@ -5,11 +5,13 @@ does the work, only through `Session` and workspace helpers, off the UI thread (
 and reports through Qt signals the window listens to. Where each use case lives:
 
 - projects: `open_project`, `new_project`, `open_demo`, `save`, `save_as`, `discard` (reload from disk), `set_identity`
-- the model: `model_questions` (what a PyTorch file does not say), `architecture_to_confirm`, `attach_model`, `profile_model`, `measure_baseline`
+- the model: `model_questions` (what a PyTorch file does not say), `architecture_to_confirm`, `attach_model`,
+  `profile_model`, `measure_baseline`
 - data: `add_data`, `set_output_task` (what an output is)
 - the goal: `set_goal` (target page), `answer` (advisor questions), `set_plan` (plan edits), `targets`
 - advice: `refresh_advice` (warms the rules once off the UI thread, then recomputes at once)
 - runs: `start_runs`, `start_sweep` (the queue itself is `gui.run_controller.RunController`, `self.runs`)
+- autopilot: `start_autopilot`, `cancel_autopilot` (the climb itself is `workspace.autopilot`)
 - compare: `results`, `load_disagreements`, `misses_budget`, `choose_candidate`
 - export: `export_model`, `write_report`, `make_bundle`, `import_device_results`
 
