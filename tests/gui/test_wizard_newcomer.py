@@ -377,3 +377,21 @@ def test_a_job_that_ends_after_the_window_is_gone_is_dropped_quietly(qtbot: Any,
     win.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     qtbot.wait(800)  # the job reports to a deleted controller: no "Signal source has been deleted"
+
+
+def test_adding_data_moves_to_the_data_page_only_if_the_user_waited(
+    qtbot: Any, small: MainWindow, demo_project: Path, dialog_log: Any
+) -> None:
+    open_and_wait(qtbot, small, demo_project)
+    data = demo_project.parent / "data" / "digits_eval.npz"
+    small.go(STEP_MODEL)
+    small.add_data_path(data, "calibration")
+    small.go(STEP_ADVICE)  # elsewhere while the file is read
+    wait_idle(qtbot, small)
+    assert small.current_step == STEP_ADVICE
+    assert "calibration" in {d.role for d in small.session.project.data}
+    small.go(STEP_MODEL)
+    small.add_data_path(data, "calibration")  # this time the user waits on the page they started from
+    wait_idle(qtbot, small)
+    assert not dialog_log.errors(), dialog_log.errors()
+    assert small.current_step == STEP_DATA
