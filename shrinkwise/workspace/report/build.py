@@ -708,6 +708,8 @@ def disagreement_examples(session: Session, exp: Experiment, indices: list[int])
     originals = run_outputs(make_session(session.onnx_path), sub)
     primary = exp.quality.primary_output if exp.quality and exp.quality.primary_output in originals else None
     name = primary or next(iter(originals))
+    task = next((o.task for o in exp.quality.outputs if o.output == name), None) if exp.quality else None
+    answers = task in (None, "classification", "binary")  # an embedding's "answer" is its nearest neighbour
     orig = originals[name]
     cand = run_outputs(make_session(session.resolve(art.path)), sub)[name]
     first = sub.samples_first(next(iter(sub.inputs)))
@@ -717,8 +719,8 @@ def disagreement_examples(session: Session, exp: Experiment, indices: list[int])
             DisagreementExample(
                 index=int(i),
                 label=None if sub.labels is None else str(int(sub.labels[j])),
-                original=_answer(orig[j]) if orig.ndim == 2 else None,
-                candidate=_answer(cand[j]) if cand.ndim == 2 else None,
+                original=_answer(orig[j]) if orig.ndim == 2 and answers else None,
+                candidate=_answer(cand[j]) if cand.ndim == 2 and answers else None,
                 pixels=_pixels(first[j]),
             )
         )
