@@ -24,7 +24,7 @@ from shrinkwise.compression.results import QualityDetails  # the worker's type, 
 from shrinkwise.compression.signature import InputSignature
 from shrinkwise.workspace.journal import Journal
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 PROJECT_SUFFIX = ".shrinkwise.json"
 ModelFormat = Literal["onnx", "torchscript", "torch_export", "state_dict"]
 # "interrupted": left `running` by a process that died (see workspace.store.reconcile_interrupted).
@@ -246,8 +246,15 @@ def _migrate_1_to_2(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
+def _migrate_2_to_3(raw: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 only adds fields with defaults (the data spec `io`, the autopilot journals, the architecture's
+    sha256). The version moves so that an older Shrinkwise says "saved by a newer Shrinkwise" instead of refusing
+    the new fields one by one."""
+    return raw
+
+
 # Each migration takes the JSON of version N and returns version N+1.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def migrate(raw: dict[str, Any], path: Path) -> dict[str, Any]:

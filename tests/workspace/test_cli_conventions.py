@@ -58,8 +58,12 @@ def test_run_help_lists_the_techniques_from_the_manifest() -> None:
 def test_demo_out_defaults_to_the_user_data_folder() -> None:
     import platformdirs
 
+    from shrinkwise.workspace.cli.commands_project import default_demo_dir
+
     args = build_parser().parse_args(["demo"])
-    assert args.out == Path(platformdirs.user_data_dir("shrinkwise")) / "demo"
+    assert args.out is None  # the default depends on --speech: each demo has its own folder
+    assert default_demo_dir("demo") == Path(platformdirs.user_data_dir("shrinkwise")) / "demo"
+    assert default_demo_dir("speech-demo") == Path(platformdirs.user_data_dir("shrinkwise")) / "speech-demo"
 
 
 @pytest.mark.parametrize("argv", [["show", "MISSING", "--json"], ["--json", "show", "MISSING"]])

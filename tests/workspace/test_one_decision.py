@@ -31,7 +31,7 @@ def test_answering_a_budget_question_changes_the_budget_everyone_reads(
     advice = json.loads(capsys.readouterr().out)
     assert advice["feasibility"]["size_gap"] is None or advice["feasibility"]["size_gap"] > 1
     report = build_report(Session.open(demo_project), compute=False)
-    assert {kv.key: kv.value for kv in report.budget}["size_mb"] == "0.2"
+    assert {kv.key: kv.value for kv in report.budget}["size_mb"] == "≤ 200 kB"  # 0.2 MB, in the report's words
     # The same answer through the session (what the GUI calls) is stored alike.
     session = Session.open(demo_project)
     session.answer("budget.size_mb", 0.3)
@@ -66,7 +66,7 @@ def test_version_1_projects_move_answers_into_the_typed_fields(tmp_path: Path) -
     path = tmp_path / "old.shrinkwise.json"
     path.write_text(json.dumps(raw))
     project = load_project(path)
-    assert migrated["schema_version"] == 2
+    assert migrated["schema_version"] == 3  # 1 -> 2 -> 3
     assert project.budget.size_mb == 0.2  # the later answer wins, as the advisor used it
     assert project.target.id == "desktop-avx2" and project.target.overrides == {"memory_mb": 500}
     assert project.answers == {"device_available": False}
