@@ -116,7 +116,7 @@ class ComparePage(FitsPageArea):
         self.rows: list[dict[str, Any]] = []
         self.project: Any = None
         self.selected_id: str | None = None
-        self.advice: Any = None
+        self._advice: Any = None
         self.recommended_id: str | None = None
         self.result_rules: set[str] = set()  # ids of the rules that read results (rules/results, rules/evaluation)
         layout = QVBoxLayout(self)
@@ -178,7 +178,7 @@ class ComparePage(FitsPageArea):
             angle=0,
             pen=pg.mkPen(red, width=1.5, style=Qt.PenStyle.DotLine),
             label="lowest quality allowed",
-            labelOpts={"position": 0.75, "color": red},
+            labelOpts={"position": 0.55, "color": red},
         )
         for line in (self.x_budget, self.y_budget):
             line.setVisible(False)
@@ -284,6 +284,18 @@ class ComparePage(FitsPageArea):
 
     # --- data in -------------------------------------------------------------------------------------------------
 
+    @property
+    def advice(self) -> Any:
+        return self._advice
+
+    @advice.setter
+    def advice(self, advice: Any) -> None:
+        """New advice (it arrives after the results when the rules load): the page shows its decision at once."""
+        if self.rows and advice is not self._advice:
+            self.show_results(self.project, self.rows, advice)
+        else:
+            self._advice = advice
+
     def set_runs(self, runs: Any) -> None:
         """The window's RunController, where the sensitivity analysis and its proposal are queued."""
         self.sensitivity.set_runs(runs)
@@ -291,7 +303,7 @@ class ComparePage(FitsPageArea):
     @explains
     def show_results(self, project: Any, rows: list[dict[str, Any]], advice: Any = None) -> None:
         """Rows from `Session.results()`, the decision from `advice.decision` (the one recommendation)."""
-        self.project, self.rows, self.advice = project, rows, advice
+        self.project, self.rows, self._advice = project, rows, advice
         candidates = [r for r in rows if not r["original"]]
         chosen = project.chosen if project is not None else None
         decision = advice.decision if advice is not None else None
@@ -489,16 +501,31 @@ class ComparePage(FitsPageArea):
             span = max(xs) - min(xs) or max(xs) or 1.0
             lo, hi = max(0.0, min(xs) - 0.1 * span), max(xs) + 0.1 * span
             self.scatter_plot.setXRange(lo, hi)
-            # Labels on the right half point left, so they stay inside the plot; points close together get their
-            # labels alternately above and below, so they do not print over each other.
-            near_x, near_y = (hi - lo) * 0.08, max(pad_y, 0.5) * 0.5
-            placed: list[tuple[float, float]] = []
-            for t in self.labels:
-                x, y = t.pos().x(), t.pos().y()
-                crowd = sum(1 for px, py in placed if abs(px - x) < near_x and abs(py - y) < near_y)
-                placed.append((x, y))
-                t.setAnchor((1 if x > (lo + hi) / 2 else 0, 1 if crowd % 2 == 0 else 0))
-                t.setVisible(crowd < 2)  # a third label in one spot would still overlap: hover the point instead
+            self._place_labels(lo, hi, min(ys) - pad_y, max(ys) + pad_y)
+
+    def _place_labels(self, x0: float, x1: float, y0: float, y1: float) -> None:
+        """Labels that would print over each other are moved below their point, and hidden when that overlaps too
+        (the point's tooltip names it). Labels on the right half point left, so they stay inside the plot."""
+        vb = self.scatter_plot.plotItem.vb
+        w_px, h_px = max(vb.width(), 200.0), max(vb.height(), 120.0)
+        sx, sy = (x1 - x0) / w_px, (y1 - y0) / h_px  # data units per pixel
+        boxes: list[tuple[float, float, float, float]] = []
+        for t in self.labels:
+            x, y = t.pos().x(), t.pos().y()
+            width = (t.textItem.boundingRect().width() + 4) * sx
+            height = (t.textItem.boundingRect().height()) * sy
+            right = 1 if x > (x0 + x1) / 2 else 0
+            left_edge = x - width if right else x
+            shown = False
+            for below in (0, 1):  # above the point first, then below it
+                bottom = y - height if below else y
+                box = (left_edge, bottom, left_edge + width, bottom + height)
+                if not any(b[0] < box[2] and box[0] < b[2] and b[1] < box[3] and box[1] < b[3] for b in boxes):
+                    t.setAnchor((right, 0 if below else 1))
+                    boxes.append(box)
+                    shown = True
+                    break
+            t.setVisible(shown)
 
     # --- selection -----------------------------------------------------------------------------------------------
 
