@@ -176,7 +176,7 @@ class _Doc:
             new_x="LMARGIN",
             new_y="NEXT",
             align="L",
-            wrapmode=WrapMode.CHAR if mono else WrapMode.WORD,
+            wrapmode=WrapMode.WORD,  # commands and paths break between words (a word too long still splits)
         )
         self.pdf.ln(0.8)
 
