@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from shrinkwise.gui import dialogs, theme
 from shrinkwise.gui.autopilot_panel import AutopilotPanel
+from shrinkwise.gui.formatting import setting_label
 
 
 def step_key(step: Any) -> str:
@@ -85,6 +86,7 @@ class AdvicePage(QWidget):
         self.advice: Any = None
         self.state: dict[str, Any] = {"dropped": [], "added": [], "configs": {}}
         self.targets: dict[str, Any] = {}
+        self.candidate_labels: dict[str, str] = {}  # experiment id -> its label: cards name candidates, not ids
         self.checks: dict[str, QCheckBox] = {}
         self.question_widgets: dict[str, QWidget] = {}
         outer = QVBoxLayout(self)
@@ -280,7 +282,8 @@ class AdvicePage(QWidget):
         card = Card(accent)
         card.setProperty("rule_id", s.rule_id)
         sev = f"<span style='color:{accent}'>{html.escape(s.severity)}</span>"
-        subject = f" — about {html.escape(s.subject)}" if s.subject else ""
+        who = self.candidate_labels.get(s.subject, s.subject) if s.subject else ""
+        subject = f" — about {html.escape(who)}" if who else ""
         card.body.addWidget(_label(f"<b>{html.escape(s.title)}</b> &nbsp;<small>{sev}{subject}</small>"))
         self._what_why(card, s)
         self._source(card, s)
@@ -337,7 +340,7 @@ class AdvicePage(QWidget):
         if config:
             card.body.addWidget(
                 _label(
-                    f"<span style='color:{theme.muted()}'>Settings: {html.escape(', '.join(f'{k}={v}' for k, v in config.items()))}</span>"
+                    f"<span style='color:{theme.muted()}'>Settings: {html.escape(', '.join(f'{setting_label(k)}: {v}' for k, v in config.items()))}</span>"
                 )
             )
         if s.blocked_by:
@@ -381,7 +384,7 @@ class AdvicePage(QWidget):
         if config:
             card.body.addWidget(
                 _label(
-                    f"<span style='color:{theme.muted()}'>Settings: {html.escape(', '.join(f'{k}={v}' for k, v in config.items()))}</span>"
+                    f"<span style='color:{theme.muted()}'>Settings: {html.escape(', '.join(f'{setting_label(k)}: {v}' for k, v in config.items()))}</span>"
                 )
             )
         card.body.addWidget(

@@ -549,6 +549,9 @@ class MainWindow(QMainWindow):
 
     def _show_advice(self, advice: Any) -> None:
         self.advice_page.targets = dict(self.target_page._targets)
+        self.advice_page.candidate_labels = (
+            {e.id: e.label or e.id for e in self.session.project.experiments} if self.session is not None else {}
+        )
         self.advice_page.show_advice(advice)
         self.compare_page.advice = advice
         self.compare_page.result_rules = advising.result_rule_ids()
