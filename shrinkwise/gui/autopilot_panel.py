@@ -69,6 +69,7 @@ def rung_html(rung: Any) -> str:
     if verdict:
         colour = theme.severity("good" if verdict.startswith("Meets every") else "medium")
         lines.append(f"<span style='color:{colour}'>{html.escape(verdict)}</span>")
+    lines += [f"<span style='color:{theme.muted()}'>{html.escape(n)}</span>" for n in rung.notes]
     if rung.why:
         lines.append(f"<span style='color:{theme.muted()}'>Why: {html.escape(rung.why)}</span>")
     if rung.next:

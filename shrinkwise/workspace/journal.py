@@ -79,6 +79,7 @@ class Rung(_Record):
     verdict: str = Field(default="", description="Meets every budget, or which ones it misses")
     next: str = Field(default="", description="Why the next rung was, or was not, needed")
     error: str | None = None
+    notes: list[str] = Field(default_factory=list, description="What else happened, e.g. a close call re-timed")
 
     @property
     def status_word(self) -> str:

@@ -307,3 +307,45 @@ def test_a_candidate_that_meets_everything_needs_no_rung(demo_project: Path) -> 
     session.save()
     journal = run_autopilot(session, time_budget_s=60)
     assert journal.status == "met" and journal.final == "run-static" and not journal.runs
+
+
+# --- close calls on speed are timed again ---------------------------------------------------------------------
+
+
+def test_a_speed_verdict_within_the_margin_is_retimed_before_it_is_judged(demo_project: Path) -> None:
+    from shrinkwise.workspace.retime import was_retimed
+    from shrinkwise.workspace.runs import run_recipe
+
+    session = Session.open(demo_project)
+    session = _goal(demo_project, size_mb=_size_mb(session, 3.0), accuracy_drop_pts=1.0)
+    by_hand = run_recipe(session, [RecipeStep(technique="int8_static", config={"calibration_samples": 128})])
+    ratio = by_hand.measurement("latency_ratio")
+    assert ratio is not None and ratio.source == "host"
+    quality_before = by_hand.measurement("accuracy")
+    session.set_budget(min_speedup=round(1.1 / ratio.value, 4))  # 10 % beyond what it measured: a close call
+    journal = run_autopilot(session, time_budget_s=300, max_rungs=1)
+
+    rung = journal.runs[0]
+    assert rung.experiment == by_hand.id and any(n.startswith("Re-timed for") for n in rung.notes)
+    exp = Session.open(demo_project).project.experiment(by_hand.id)
+    assert was_retimed(exp)
+    assert len([m for m in exp.measurements if m.metric == "latency_ratio"]) == 1  # replaced, not doubled
+    assert exp.measurement("accuracy") == quality_before  # only the timings change
+    assert rung.verdict  # judged on the new timing
+
+
+def test_retime_replaces_only_the_host_timings(demo_project: Path) -> None:
+    from shrinkwise.workspace.retime import TIMING_METRICS, retime
+    from shrinkwise.workspace.runs import run_recipe
+
+    session = Session.open(demo_project)
+    exp = run_recipe(session, ["fp16"])
+    exp.measurements.append(Measurement(metric="latency_ms_median", value=9.9, unit="ms", source="device"))
+    others = [m for m in exp.measurements if m.metric not in TIMING_METRICS]
+    retimed = retime(session, exp.id, seconds=2.0)
+    assert [m for m in retimed.measurements if m.metric not in TIMING_METRICS] == others
+    assert retimed.measurement("latency_ms_median", source="device").value == 9.9  # type: ignore[union-attr]
+    host = retimed.measurement("latency_ratio", source="host")
+    assert host is not None and host.details["retimed"] is True and host.value > 0
+    with pytest.raises(ShrinkwiseError, match="no compressed model"):
+        retime(session, "original")

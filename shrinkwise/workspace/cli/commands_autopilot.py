@@ -29,7 +29,7 @@ def print_journal(journal: Any) -> None:
     for r in journal.rungs:
         print(rung_line(r))
         last = r is journal.rungs[-1]
-        for text in (r.verdict or r.error or (r.why if r.action == "skip" else ""), "" if last else r.next):
+        for text in (r.verdict or r.error or (r.why if r.action == "skip" else ""), *r.notes, "" if last else r.next):
             if text:
                 print(f"   {text}")
     print(f"The autopilot {journal.status_text}. {journal.stopped_because}")

@@ -555,6 +555,7 @@ def build_autopilot(project: Project) -> AutopilotSection | None:
             status=r.status_word,
             figures=", ".join(r.figures.phrases()),
             verdict=r.verdict or (r.error or ""),
+            notes=r.notes,
             why=r.why,
             next=r.next,
         )

@@ -293,6 +293,7 @@ class AutopilotRung(_R):
     status: str
     figures: str = Field(default="", description="Size, speed and quality change, in words")
     verdict: str = ""
+    notes: list[str] = Field(default_factory=list)
     why: str = ""
     next: str = ""
 
