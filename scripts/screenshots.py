@@ -99,7 +99,7 @@ def main() -> int:
     window.open_project(project)
     wait(lambda: window.session is not None and not window.busy)
     shot("Start")
-    window.profile_view.metric_combo.setCurrentText("Largest layers (KiB)")
+    window.profile_view.metric_combo.setCurrentText("Largest layers (kB)")
     window.profile_view.select_layer("/features/features.8/Conv")
     shot("Model")
     window.go(STEPS.index("Target"))

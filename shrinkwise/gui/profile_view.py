@@ -37,9 +37,9 @@ COLUMNS: list[tuple[str, Any, Any, bool]] = [
     ("Layer", lambda l: l.name, str, False),
     ("Op type", lambda l: l.op_type, str, False),
     ("Params", lambda l: l.parameters, lambda v: f"{v:,}", True),
-    ("Weight KiB", lambda l: l.weight_bytes / 1024, lambda v: f"{v:,.1f}", True),
+    ("Weight kB", lambda l: l.weight_bytes / 1000, lambda v: f"{v:,.1f}", True),
     ("MACs", lambda l: l.macs, lambda v: f"{v:,}", True),
-    ("Output KiB", lambda l: None if l.output_bytes is None else l.output_bytes / 1024, lambda v: f"{v:,.1f}", True),
+    ("Output kB", lambda l: None if l.output_bytes is None else l.output_bytes / 1000, lambda v: f"{v:,.1f}", True),
     ("Time µs", lambda l: l.time_us, lambda v: f"{v:,.1f}", True),
 ]
 COL_LAYER, COL_OP, COL_PARAMS = 0, 1, 2
@@ -202,10 +202,10 @@ class OpBarChart(pg.PlotWidget):
 
 CHART_METRICS: dict[str, tuple[str, Any]] = {
     "Time per op type (µs)": ("time", lambda ls: sum(l.time_us or 0.0 for l in ls)),
-    "Weights per op type (KiB)": ("weight", lambda ls: sum(l.weight_bytes for l in ls) / 1024),
+    "Weights per op type (kB)": ("weight", lambda ls: sum(l.weight_bytes for l in ls) / 1000),
     "MACs per op type": ("macs", lambda ls: sum(l.macs or 0 for l in ls)),
     "Slowest layers (µs)": ("layer_time", lambda l: l.time_us or 0.0),
-    "Largest layers (KiB)": ("layer_weight", lambda l: l.weight_bytes / 1024),
+    "Largest layers (kB)": ("layer_weight", lambda l: l.weight_bytes / 1000),
 }
 TOP_LAYERS = 10
 

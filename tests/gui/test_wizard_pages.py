@@ -173,7 +173,7 @@ def test_netron_button_only_when_installed(
 def test_clicking_a_layer_bar_selects_the_layer(qtbot: Any, window: MainWindow, demo_project: Path) -> None:
     open_and_wait(qtbot, window, demo_project)
     view = window.profile_view
-    view.metric_combo.setCurrentText("Largest layers (KiB)")
+    view.metric_combo.setCurrentText("Largest layers (kB)")
     chart = view.metric_chart
     assert chart.ops[0] == "/features/features.8/Conv"
     view.filter_edit.setText("Gemm")  # the layer is filtered out: selecting it clears the filter

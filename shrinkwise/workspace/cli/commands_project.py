@@ -9,6 +9,7 @@ from typing import Any
 
 from shrinkwise.compression.errors import ShrinkwiseError
 from shrinkwise.workspace.cli.output import print_json, print_table
+from shrinkwise.workspace.units import fmt_bytes
 
 PROJECT_HELP = "the project: a .shrinkwise.json file, or the folder holding one"
 
@@ -135,10 +136,8 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def _print_profile(prof) -> None:  # type: ignore[no-untyped-def]
-    print(
-        f"file {prof.file_bytes / 1024:.1f} KiB, {prof.parameters:,} parameters, {prof.op_count} ops, opset {prof.opset}"
-    )
-    print("weights by dtype: " + ", ".join(f"{k} {v / 1024:.1f} KiB" for k, v in prof.weight_bytes_by_dtype.items()))
+    print(f"file {fmt_bytes(prof.file_bytes)}, {prof.parameters:,} parameters, {prof.op_count} ops, opset {prof.opset}")
+    print("weights by dtype: " + ", ".join(f"{k} {fmt_bytes(v)}" for k, v in prof.weight_bytes_by_dtype.items()))
     if prof.total_macs is not None:
         print(f"MACs at batch 1: {prof.total_macs:,}")
     print_table(
@@ -156,7 +155,7 @@ def _print_profile(prof) -> None:  # type: ignore[no-untyped-def]
     )
     print(f"({prof.timing_note})")
     if prof.top_by_size(3):
-        print("largest: " + ", ".join(f"{l.name} ({l.weight_bytes / 1024:.1f} KiB)" for l in prof.top_by_size(3)))
+        print("largest: " + ", ".join(f"{l.name} ({fmt_bytes(l.weight_bytes)})" for l in prof.top_by_size(3)))
     if prof.top_by_time(3):
         print("slowest: " + ", ".join(f"{l.name} ({l.time_us:.1f} µs)" for l in prof.top_by_time(3)))
 
