@@ -243,8 +243,11 @@ def test_no_internal_key_in_the_visible_text_of_any_page(
             continue
         window.go(i)
         qtbot.wait(50)
-        found = internal_keys(visible_texts(window.pages.currentWidget()), allowed)
+        texts = visible_texts(window.pages.currentWidget())
+        found = internal_keys(texts, allowed)
         assert found == [], f"{name} shows internal keys"
+        binary = [t for _o, t, _tip in texts if re.search(r"\b[KMG]iB\b", t)]
+        assert binary == [], f"{name}: sizes are decimal kB/MB like the budgets (workspace.units.fmt_bytes)"
     # The keys the issue names are shown in words (Target's budget, the settings forms).
     from shrinkwise.gui.config_form import ConfigForm
 
