@@ -8,6 +8,7 @@ float16 cannot hold, so they must be clamped and named in a note.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -15,7 +16,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 from shrinkwise.compression.techniques import fp16
-from shrinkwise.compression.techniques.base import TechniqueContext, drive
+from shrinkwise.compression.techniques.base import Artifact, TechniqueContext, drive
 from tests.compression.models import _const, _save
 
 
@@ -35,7 +36,7 @@ def _model(path: Path) -> Path:
     return _save(nodes, [x], outs, [gain], path, "fp16_limits")
 
 
-def _run(src: Path, out: Path, **settings: float):  # type: ignore[no-untyped-def]
+def _run(src: Path, out: Path, **settings: Any) -> Artifact:
     ctx = TechniqueContext(onnx_path=src, out_dir=out)
     out.mkdir(parents=True, exist_ok=True)
     return drive(fp16.apply(ctx, fp16.Config(**settings)))
