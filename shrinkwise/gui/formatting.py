@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import html
 
-from shrinkwise.workspace.labels import budget_label, label, metric_label, setting_label, status_label
+from shrinkwise.workspace.labels import (
+    budget_label,
+    label,
+    metric_label,
+    series_label,
+    setting_label,
+    status_label,
+)
 from shrinkwise.workspace.units import fmt_bytes, fmt_ms
 
 # One mapping from keys to words (workspace.labels), shared with the CLI and the reports.
@@ -16,6 +23,7 @@ __all__ = [
     "label",
     "metric_label",
     "plain",
+    "series_label",
     "setting_label",
     "status_label",
 ]

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from shrinkwise.gui import theme
-from shrinkwise.gui.formatting import metric_label, plain, setting_label
+from shrinkwise.gui.formatting import metric_label, plain, series_label, setting_label
 from shrinkwise.gui.page_fit import FitsPageArea
 from shrinkwise.gui.plot_style import style_plot
 from shrinkwise.gui.run_controller import RunController, RunItem
@@ -269,7 +269,7 @@ class RunPage(FitsPageArea):
                 self._log(f"[{item.label}] {ev.message}")
         elif kind == "metric":
             key = ("metric", item.key, ev.series)
-            self._series(self.metric_plot, key, html.escape(f"{item.label}: {ev.series}"))
+            self._series(self.metric_plot, key, html.escape(f"{item.label}: {series_label(ev.series)}"))
             xs, ys = self.data[key]
             xs.append(float(ev.step))
             ys.append(float(ev.value))

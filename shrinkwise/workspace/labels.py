@@ -35,6 +35,16 @@ METRIC_LABELS: dict[str, str] = {
     "frame_cosine_min": "Frame cosine (min)",
 }
 
+# The live curves a technique reports while it runs (compression.events MetricPoint series).
+SERIES_LABELS: dict[str, str] = {
+    "train_loss": "Training loss",
+    "val_accuracy": "Validation accuracy",
+    "val_agreement": "Agreement with the teacher",
+    "weight_sqnr_db": "Weight SQNR (dB)",
+    "macs_ratio": "Share of MACs kept",
+    "params_ratio": "Share of parameters kept",
+}
+
 BUDGET_LABELS: dict[str, str] = {
     "latency_ms": "Latency",
     "latency_statistic": "Latency must hold for",
@@ -151,6 +161,10 @@ def metric_label(key: str) -> str:
     return METRIC_LABELS.get(key) or _words(key)
 
 
+def series_label(key: str) -> str:
+    return SERIES_LABELS.get(key) or METRIC_LABELS.get(key) or _words(key)
+
+
 def budget_label(key: str) -> str:
     """'accuracy_drop_pts' or 'budget.accuracy_drop_pts' → 'Accuracy drop'."""
     key = key.removeprefix("budget.")
@@ -182,7 +196,7 @@ def label(key: str) -> str:
     key = key.strip()
     if key.startswith("budget."):
         return budget_label(key)
-    for table in (METRIC_LABELS, BUDGET_LABELS, SETTING_LABELS, STATUS_LABELS):
+    for table in (METRIC_LABELS, SERIES_LABELS, BUDGET_LABELS, SETTING_LABELS, STATUS_LABELS):
         if key in table:
             return table[key]
     return _words(key.rsplit(".", 1)[-1])

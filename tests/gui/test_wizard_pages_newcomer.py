@@ -452,3 +452,29 @@ def test_messages_and_panels_show_file_names_with_markup_literally(qtbot: Any, d
     doc = QTextDocument()
     doc.setHtml(DataPanel.roles_html([SimpleNamespace(path=f"data/{name}", samples=10, role="evaluation")]))
     assert name in doc.toPlainText()
+
+
+def test_run_page_names_live_curves_and_sweeps_in_words(qtbot: Any) -> None:
+    from types import SimpleNamespace
+
+    from shrinkwise.gui.run_controller import RunController, RunItem
+    from shrinkwise.gui.run_page import RunPage
+
+    page = RunPage(RunController())
+    qtbot.addWidget(page)
+    item = RunItem(key=1, label="<b>p</b>", steps=[{"technique": "palettize"}], status="running")
+    page._on_added(item)
+    page._on_event(item, SimpleNamespace(kind="metric", series="weight_sqnr_db", step=1, value=10.3))
+    name = page.curves[("metric", 1, "weight_sqnr_db")].name()
+    assert name == "&lt;b&gt;p&lt;/b&gt;: Weight SQNR (dB)"  # legends render HTML: the label is escaped
+    sweep = RunItem(
+        key=2,
+        label="s",
+        steps=[{"technique": "int8_static"}],
+        group="sweep-1",
+        sweep_key="calibration_samples",
+        level=64,
+    )
+    page._add_sweep_point(sweep, "accuracy", 99.0)
+    assert page.curves[("sweep", "sweep-1")].name() == "int8_static: Calibration inputs"
+    assert page.quality_plot.plotItem.getAxis("bottom").labelText == "Calibration inputs"
