@@ -16,6 +16,8 @@ import os
 import re
 import shutil
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -205,6 +207,43 @@ def bring_inside(folder: Path, store: Path, source: Path) -> Path:
         shutil.copyfile(source, dest)
         _copy_external_data(source, dest.parent)
     return dest
+
+
+@contextmanager
+def named_as_given(source: Path | str, used: Path) -> Iterator[None]:
+    """Refusals raised while reading `used` (what `bring_inside` returned for `source`) name the file the user gave.
+
+    Why: the user never saw `…artifacts/inputs/<hash>/data.npz`; an error naming it sends them looking for a file
+    they cannot find. The copy is still what is read (the containment guarantee); only the words change.
+    """
+    try:
+        yield
+    except ShrinkwiseError as exc:
+        if Path(source).resolve() == used.resolve():
+            raise
+        raise _renamed(exc, used.resolve(), Path(source)) from None
+
+
+def _renamed(exc: ShrinkwiseError, used: Path, given: Path) -> ShrinkwiseError:
+    """The same error (same class, same fix), its path and message speaking of `given` (as the user spelled it)
+    instead of the copy."""
+    import copy
+
+    def as_given(text: str) -> str:
+        p = Path(text)
+        try:
+            rel = p.resolve().relative_to(used)
+        except (ValueError, OSError):
+            return text
+        return str(given / rel) if rel.parts else str(given)
+
+    message = exc.message
+    for spelled in {str(used), *([exc.path] if exc.path else [])}:
+        if spelled and spelled in message:
+            message = message.replace(spelled, as_given(spelled))
+    out = copy.copy(exc)
+    ShrinkwiseError.__init__(out, message, as_given(exc.path) if exc.path else None, exc.fix)
+    return out
 
 
 def _copy_external_data(model: Path, dest_folder: Path) -> None:

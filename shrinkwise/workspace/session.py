@@ -141,7 +141,7 @@ class Session:
         file as it is now: --trust-architecture) or the sha256 they were shown (the window's question) — or if the
         project already holds a confirmation of this very file; else nothing is read or copied."""
         from shrinkwise.compression.intake import load_model
-        from shrinkwise.workspace.containment import bring_inside, contain_architecture
+        from shrinkwise.workspace.containment import bring_inside, contain_architecture, named_as_given
 
         arch_file = self.architecture_to_confirm(architecture)
         if arch_file is not None and trusted is False:
@@ -158,19 +158,21 @@ class Session:
                 "add the model again and confirm the file as it is now",
             )
         # The project names only files inside its folder: a model, architecture or data from elsewhere is copied in.
-        model_path = bring_inside(self.folder, self.artifacts / "inputs", Path(model_path))
+        given = Path(model_path)
+        model_path = bring_inside(self.folder, self.artifacts / "inputs", given)
         architecture = contain_architecture(self.folder, self.artifacts / "inputs", architecture)
         arch_sha256 = self._confirmed_copy(architecture, arch_file)
         work = self.artifacts / "model"
-        result = load_model(
-            model_path,
-            work,
-            architecture=architecture,
-            arch_kwargs=arch_kwargs,
-            input_specs=input_specs,
-            base_dir=self.folder,
-            trusted_sha256=arch_sha256,
-        )
+        with named_as_given(given, model_path):  # errors name the user's file, not the project's copy of it
+            result = load_model(
+                model_path,
+                work,
+                architecture=architecture,
+                arch_kwargs=arch_kwargs,
+                input_specs=input_specs,
+                base_dir=self.folder,
+                trusted_sha256=arch_sha256,
+            )
         ref = ModelRef(
             path=self.relpath(model_path),
             sha256=sha256_file(model_path),
@@ -301,10 +303,12 @@ class Session:
     def add_data(self, data_path: Path | str, role: str = "all") -> DataRef:
         """Read and check the data against the model, record its hash and health, and save."""
         model = self.require_model()
-        from shrinkwise.workspace.containment import bring_inside
+        from shrinkwise.workspace.containment import bring_inside, named_as_given
 
-        data_path = bring_inside(self.folder, self.artifacts / "inputs", Path(data_path))
-        dataset = load_data(data_path, model.signature, self.project.io)
+        given = Path(data_path)
+        data_path = bring_inside(self.folder, self.artifacts / "inputs", given)
+        with named_as_given(given, data_path):  # errors name the user's file, not the project's copy of it
+            dataset = load_data(data_path, model.signature, self.project.io)
         if dataset.spec is not None:  # the file's own data spec becomes the project's, where the user said nothing
             self.project.io = self.project.io.merged(dataset.spec)
         kind = audio_kind(data_path) or ("image_folder" if data_path.is_dir() else "npz")
