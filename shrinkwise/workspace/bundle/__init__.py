@@ -19,16 +19,32 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shrinkwise.compression.errors import ShrinkwiseError
+from shrinkwise.compression.io_spec import OutputTask
 from shrinkwise.compression.measure.records import Measurement
+from shrinkwise.compression.measure.scoring import PLAIN_ORDER
 from shrinkwise.workspace.export import _external_data, _require_usable, find_candidate
 from shrinkwise.workspace.hashing import sha256_file
 from shrinkwise.workspace.project import Experiment
 from shrinkwise.workspace.session import Session
 
-BUNDLE_VERSION = 1
-RESULTS_VERSION = 1
+BUNDLE_VERSION = 2  # 2: manifest.json carries the data spec (inputs' samples axes, outputs' tasks)
+RESULTS_VERSION = 2  # 2: every output scored by its task ("outputs"); 1 scored output 0 only ("agreement")
 SCRIPT_NAME = "run_benchmark.py"
 MAX_SAMPLES = 1000
+# The metrics run_benchmark.py may report per output: the host's own (measure.scoring), nothing else.
+DeviceMetric = Literal[
+    "top1_agreement",
+    "decision_agreement",
+    "nn_agreement",
+    "value_fidelity",
+    "relative_error",
+    "frame_cosine_mean",
+    "frame_cosine_min",
+    "mean_abs_error",
+    "sqnr_db",
+    "cosine_mean",
+    "cosine_min",
+]
 
 README = """Shrinkwise on-device benchmark for '{label}' ({candidate_id}) from project '{project}'
 ==========================================================================================
@@ -58,7 +74,8 @@ A results file made for another model (a different hash) is refused.
 # --- making a bundle ---------------------------------------------------------------------------------------------
 
 
-def _sample_inputs(session: Session, count: int) -> dict[str, Any] | None:
+def _sample_inputs(session: Session, count: int) -> tuple[dict[str, Any], int] | None:
+    """The first `count` evaluation samples (each input cut along its own samples axis) and how many they are."""
     import numpy as np
 
     evaluation = session.datasets()["evaluation"]
@@ -66,7 +83,40 @@ def _sample_inputs(session: Session, count: int) -> dict[str, Any] | None:
         return None
     n = min(count, len(evaluation), MAX_SAMPLES)
     sub = evaluation.subset(np.arange(n))
-    return dict(sub.inputs)
+    return dict(sub.inputs), len(sub)
+
+
+def data_spec(session: Session, with_outputs: bool) -> dict[str, Any]:
+    """What run_benchmark.py needs to feed the model and score it as the host does: each input's kind and samples
+    axis (the evaluation data's), and each output's task, threshold, declared samples axis and whether it is the
+    primary one (the tasks the host scores with: declared, else inferred on the evaluation data)."""
+    from shrinkwise.compression.io_spec import resolve_inputs
+
+    evaluation = session.datasets()["evaluation"]
+    axes = dict(evaluation.axes) if evaluation is not None else {}
+    io = session.project.io
+    resolved = resolve_inputs(session.require_model().signature, io)
+    inputs = {
+        name: {
+            "kind": "constant" if axes.get(name, r.batch_axis) is None else r.kind,
+            "batch_axis": axes.get(name, r.batch_axis),
+        }
+        for name, r in resolved.items()
+    }
+    outputs = []
+    if with_outputs:
+        for q in session.output_tasks():
+            declared = io.outputs.get(q.output)
+            outputs.append(
+                {
+                    "name": q.output,
+                    "task": q.task,
+                    "threshold": q.threshold,
+                    "primary": q.primary,
+                    "batch_axis": declared.batch_axis if declared is not None else None,
+                }
+            )
+    return {"inputs": inputs, "outputs": outputs}
 
 
 def _copy_model(src: Path, dest_dir: Path, name: str) -> str:
@@ -109,7 +159,8 @@ def write_bundle_folder(
             "sha256": session.require_model().onnx_sha256,
             "size_bytes": original.stat().st_size,
         }
-    inputs = _sample_inputs(session, samples)
+    picked = _sample_inputs(session, samples)
+    inputs, sample_count = picked if picked is not None else (None, 0)
     samples_file = None
     if inputs is not None:
         samples_file = "samples.npz"
@@ -128,7 +179,8 @@ def write_bundle_folder(
         },
         "models": models,
         "samples": samples_file,
-        "sample_count": 0 if inputs is None else int(len(next(iter(inputs.values())))),
+        "sample_count": sample_count,
+        "data_spec": data_spec(session, with_outputs=inputs is not None and with_original),
         "inputs": [s.model_dump(mode="json") for s in session.require_model().signature.inputs],
         "host_measurements": [
             m.model_dump(mode="json")
@@ -242,6 +294,18 @@ class LatencyStats(_Strict):
     runs: int = Field(ge=1)
 
 
+class OutputResult(_Strict):
+    """One output scored on the device by its task (run_benchmark.score_output, the host's metrics)."""
+
+    output: str = Field(min_length=1, max_length=1000)
+    task: OutputTask
+    primary: bool = False
+    threshold: float | None = None
+    samples: int = Field(ge=1)
+    metrics: dict[DeviceMetric, float] = Field(default_factory=dict)
+    disagreements: list[int] = Field(default_factory=list, max_length=1000)
+
+
 class Agreement(_Strict):
     samples: int = Field(ge=1)
     sqnr_db: float
@@ -255,7 +319,7 @@ class Agreement(_Strict):
 class DeviceResults(_Strict):
     """The results file written by `run_benchmark.py`; validated field by field on import."""
 
-    results_version: Literal[1]
+    results_version: Literal[1, 2]
     bundle: BundleRef
     device: DeviceInfo
     settings: Settings
@@ -263,7 +327,8 @@ class DeviceResults(_Strict):
     original_latency_ms: LatencyStats | None = None
     peak_memory_mb: float | None = Field(default=None, ge=0.0)
     memory_note: str = ""
-    agreement: Agreement | None = None
+    agreement: Agreement | None = None  # results version 1: output 0 only
+    outputs: list[OutputResult] | None = Field(default=None, max_length=1000)  # version 2: every output
     finished: str = ""
 
 
@@ -354,6 +419,7 @@ def _device_measurements(res: DeviceResults, results_sha: str) -> tuple[list[Mea
                 details=dict(details, how="growth of the peak RSS of a fresh process on the device"),
             )
         )
+    cand.extend(_output_measurements(res, details))
     a = res.agreement
     if a is not None:
         q = dict(details, samples=a.samples, data="bundle samples")
@@ -363,6 +429,21 @@ def _device_measurements(res: DeviceResults, results_sha: str) -> tuple[list[Mea
         if a.top1_agreement is not None:
             cand.append(Measurement(metric="top1_agreement", value=a.top1_agreement, source="device", details=q))
     return cand, orig
+
+
+def _output_measurements(res: DeviceResults, details: dict[str, Any]) -> list[Measurement]:
+    """Each output's device figures: the primary output's under the plain names the advisor and report read (as
+    the host's), every other output's as `metric[output]` so that one output never replaces another's."""
+    out: list[Measurement] = []
+    for o in res.outputs or []:
+        q = dict(details, samples=o.samples, data="bundle samples", output=o.output, task=o.task)
+        for metric in PLAIN_ORDER:
+            if metric not in o.metrics:
+                continue
+            name = metric if o.primary else f"{metric}[{o.output}]"
+            unit = "dB" if metric == "sqnr_db" else ""
+            out.append(Measurement(metric=name, value=o.metrics[metric], unit=unit, source="device", details=q))
+    return out
 
 
 def _replace(exp: Experiment, new: list[Measurement]) -> None:

@@ -6,7 +6,9 @@
 It reads manifest.json beside it, checks the model files' hashes, then measures on this machine:
   * latency at batch 1: warm-up, then repeats (candidate and original interleaved when both are here), median / p90;
   * peak memory: how much a fresh process grows while loading and running the candidate (Linux and macOS);
-  * output agreement with the original on the included sample inputs (when samples.npz and original.onnx are here).
+  * output agreement with the original on the included sample inputs (when samples.npz and original.onnx are here),
+    every output scored by its task as Shrinkwise scores it on the host (the data spec in manifest.json says where
+    each input's samples are, which inputs are constants, and what each output is).
 Then it writes results.json. Bring that file back and run:  shrinkwise import-results PROJECT results.json
 """
 
@@ -21,7 +23,10 @@ import subprocess
 import sys
 import time
 
-RESULTS_VERSION = 1
+RESULTS_VERSION = 2
+SQNR_CAP_DB = 200.0  # identical outputs have infinite SQNR; JSON cannot hold it
+NEIGHBOUR_SAMPLES = 2000  # nearest-neighbour agreement compares all pairs: cap the quadratic cost
+MAX_DISAGREEMENTS = 200
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -57,6 +62,42 @@ def _numpy_dtype(onnx_type):
         "tensor(bool)": np.bool_,
     }
     return table.get(onnx_type, np.float32)
+
+
+# --- the data spec: where each input's samples are (mirrors shrinkwise.compression.io_spec) ---------------------
+
+
+def input_axes(manifest, names):
+    """Input name -> samples axis (None for a constant fed whole). A bundle without a spec has samples on axis 0."""
+    spec = (manifest.get("data_spec") or {}).get("inputs") or {}
+    axes = {}
+    for name in names:
+        entry = spec.get(name) or {}
+        axes[name] = None if entry.get("kind") == "constant" else int(entry.get("batch_axis", 0) or 0)
+    return axes
+
+
+def take(array, axis, start, stop):
+    """Samples start..stop of `array` along `axis`; a constant (axis None) whole."""
+    import numpy as np
+
+    if axis is None or array.ndim <= axis:
+        return array
+    where = [slice(None)] * array.ndim
+    where[axis] = slice(start, stop)
+    return np.ascontiguousarray(array[tuple(where)])
+
+
+def sample_count(inputs, axes):
+    for name, arr in inputs.items():
+        axis = axes.get(name, 0)
+        if axis is not None:
+            return int(arr.shape[axis]) if arr.ndim > axis else 1
+    return 1
+
+
+def first_sample(samples, axes):
+    return {k: take(v, axes.get(k, 0), 0, 1) for k, v in samples.items()}
 
 
 def generated_feed(session, seed=0):
@@ -149,9 +190,11 @@ def memory_child(model, threads, provider, samples):
     sess = make_session(model, threads, provider)
     feed = None
     if samples and os.path.exists(samples):
-        data = load_samples(samples, [i.name for i in sess.get_inputs()])
-        if len(data) == len(sess.get_inputs()):
-            feed = {k: v[:1] for k, v in data.items()}
+        names = [i.name for i in sess.get_inputs()]
+        data = load_samples(samples, names)
+        if len(data) == len(names):
+            with open(os.path.join(HERE, "manifest.json"), encoding="utf-8") as fh:
+                feed = first_sample(data, input_axes(json.load(fh), names))
     if feed is None:
         feed = generated_feed(sess)
     for _ in range(5):
@@ -187,43 +230,177 @@ def peak_memory_mb(model, threads, provider, samples):
     return round(json.loads(proc.stdout.strip().splitlines()[-1])["peak_mb"], 3), ""
 
 
-def run_all(sess, inputs):
-    """Outputs of the first model output for every sample (one at a time unless the batch axis is dynamic)."""
+def run_all(sess, inputs, axes, declared_out_axes):
+    """Every output over all samples, samples on axis 0, each gathered along its own samples axis.
+
+    The same rules as Shrinkwise's host runner: inputs sliced along their samples axis (constants whole); an
+    output's samples axis is the one named like a batched input's dynamic batch axis, else the declared one, else
+    axis 0 when it has the batch's length, else the first axis that has it; an output with none keeps the first
+    batch's value. A model exported with a fixed batch is run that many samples at a time.
+    """
     import numpy as np
 
     names = [i.name for i in sess.get_inputs()]
-    first = sess.get_inputs()[0].shape
-    batch = first[0] if first and isinstance(first[0], int) and first[0] >= 1 else 64
-    n = len(inputs[names[0]])
-    chunks = []
+    batch_dims, fixed = set(), None
+    for meta in sess.get_inputs():
+        axis = axes.get(meta.name, 0)
+        if axis is None or axis >= len(meta.shape):
+            continue
+        dim = meta.shape[axis]
+        if isinstance(dim, int) and dim >= 1:
+            fixed = fixed or dim
+        elif isinstance(dim, str):
+            batch_dims.add(dim)
+    batch = fixed or 64
+    order = [o.name for o in sess.get_outputs()]
+    named = {}
+    for meta in sess.get_outputs():
+        if meta.name in declared_out_axes:
+            named[meta.name] = declared_out_axes[meta.name]
+            continue
+        shape = meta.shape or []
+        named[meta.name] = next((i for i, d in enumerate(shape) if isinstance(d, str) and d in batch_dims), -1)
+    n = sample_count({k: inputs[k] for k in names}, axes)
+    chunks = {name: [] for name in order}
+    out_axes = {}
     for start in range(0, n, batch):
-        chunks.append(sess.run(None, {k: inputs[k][start : start + batch] for k in names})[0])
-    return np.concatenate(chunks, axis=0)
+        stop = min(start + batch, n)
+        results = sess.run(None, {k: take(inputs[k], axes.get(k, 0), start, stop) for k in names})
+        for name, value in zip(order, results):  # noqa: B905 - Python 3.8 has no strict=
+            value = np.asarray(value)
+            if name not in out_axes:
+                out_axes[name] = _samples_axis(value, named[name], stop - start)
+            chunks[name].append(value)
+    out = {}
+    for name in order:
+        axis, parts = out_axes.get(name), chunks[name]
+        if not parts:
+            continue
+        out[name] = parts[0] if axis is None else np.moveaxis(np.concatenate(parts, axis=axis), axis, 0)
+    return out
 
 
-def agreement(reference, candidate):
+def _samples_axis(value, named, count):
+    if named is not None and 0 <= named < value.ndim:
+        return named
+    if named is None:
+        return None
+    if value.ndim and value.shape[0] == count:
+        return 0
+    return next((i for i, d in enumerate(value.shape) if d == count), None)
+
+
+# --- scoring: a numpy copy of shrinkwise.compression.measure.tasks.score_output (fidelity only, no labels) -------
+
+
+def sqnr_db(ref, cand):
     import numpy as np
 
-    ref = reference.astype(np.float64).reshape(len(reference), -1)
-    cand = candidate.astype(np.float64).reshape(len(candidate), -1)
-    noise = float(np.sum((ref - cand) ** 2))
-    signal = float(np.sum(ref**2))
-    sqnr = 200.0 if noise == 0 else min(200.0, 10 * np.log10(max(signal, 1e-30) / noise))
-    norms = np.linalg.norm(ref, axis=1) * np.linalg.norm(cand, axis=1)
-    cos = np.where(norms > 0, np.sum(ref * cand, axis=1) / np.maximum(norms, 1e-30), 1.0)
-    out = {
-        "samples": int(len(ref)),
-        "sqnr_db": float(sqnr),
-        "cosine_mean": float(cos.mean()),
-        "cosine_min": float(cos.min()),
-        "max_abs_diff": float(np.max(np.abs(ref - cand))) if ref.size else 0.0,
-        "top1_agreement": None,
-        "disagreements": [],
-    }
-    if reference.ndim == 2 and reference.shape[1] >= 2:
-        a, b = reference.argmax(axis=1), candidate.argmax(axis=1)
-        out["top1_agreement"] = float(np.mean(a == b))
-        out["disagreements"] = [int(i) for i in np.nonzero(a != b)[0][:200]]
+    noise = float(np.sum((ref.ravel() - cand.ravel()) ** 2))
+    if noise == 0.0:
+        return SQNR_CAP_DB
+    return min(SQNR_CAP_DB, float(10.0 * np.log10(max(float(np.sum(ref.ravel() ** 2)), 1e-30) / noise)))
+
+
+def cosine_per_sample(ref, cand):
+    import numpy as np
+
+    a, b = ref.reshape(len(ref), -1), cand.reshape(len(cand), -1)
+    denom = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    dots = np.sum(a * b, axis=1)
+    return np.where(denom > 0, dots / np.where(denom > 0, denom, 1.0), np.where(np.all(a == b, axis=1), 1.0, 0.0))
+
+
+def decisions(task, values, threshold):
+    import numpy as np
+
+    flat = values.reshape(len(values), -1)
+    if task == "binary":
+        return (flat[:, 0] >= (0.5 if threshold is None else threshold)).astype(np.int64)
+    if flat.shape[1] == 1:
+        return flat[:, 0].astype(np.int64)
+    return flat.argmax(axis=1)
+
+
+def nearest_neighbours(vectors):
+    import numpy as np
+
+    v = vectors.reshape(len(vectors), -1)
+    v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-30)
+    sim = v @ v.T
+    np.fill_diagonal(sim, -np.inf)
+    return sim.argmax(axis=1)
+
+
+def score_output(task, reference, candidate, threshold=None):
+    """(metrics, disagreements) of `candidate` against `reference` (samples first) for the output's task."""
+    import numpy as np
+
+    ref, cand = reference.astype(np.float64), candidate.astype(np.float64)
+    n = len(ref)
+    metrics = {"sqnr_db": sqnr_db(ref, cand)}
+    changed = []
+    if n == 0 or task == "ignore":
+        return metrics, changed
+    width = int(np.prod(ref.shape[1:])) if ref.ndim > 1 else 1
+    if width > 1:
+        cos = cosine_per_sample(ref, cand)
+        metrics["cosine_mean"], metrics["cosine_min"] = float(np.mean(cos)), float(np.min(cos))
+    if task in ("classification", "binary"):
+        a, b = decisions(task, ref, threshold), decisions(task, cand, threshold)
+        metrics["top1_agreement" if task == "classification" else "decision_agreement"] = float(np.mean(a == b))
+        changed = np.nonzero(a != b)[0].tolist()
+        if task == "binary":
+            metrics["mean_abs_error"] = float(np.mean(np.abs(ref - cand)))
+    elif task == "embedding":
+        m = min(n, NEIGHBOUR_SAMPLES)
+        if m >= 3:
+            a, b = nearest_neighbours(ref[:m]), nearest_neighbours(cand[:m])
+            metrics["nn_agreement"] = float(np.mean(a == b))
+            changed = np.nonzero(a != b)[0].tolist()
+    elif task == "regression":
+        norm = float(np.linalg.norm(ref))
+        diff = float(np.linalg.norm(ref - cand))
+        rel = diff / norm if norm > 0 else float(diff > 0)
+        metrics["relative_error"] = rel
+        metrics["value_fidelity"] = max(0.0, 1.0 - rel)
+        metrics["mean_abs_error"] = float(np.mean(np.abs(ref - cand)))
+    elif task == "sequence":
+        frames = ref.shape[-1]
+        cos = cosine_per_sample(ref.reshape(-1, frames), cand.reshape(-1, frames))
+        metrics["frame_cosine_mean"], metrics["frame_cosine_min"] = float(np.mean(cos)), float(np.min(cos))
+    if "cosine_mean" not in metrics and task in ("binary", "regression"):
+        metrics["cosine_mean"] = float(cosine_per_sample(ref.reshape(1, -1), cand.reshape(1, -1))[0])
+    return {k: v for k, v in metrics.items() if np.isfinite(v)}, changed
+
+
+def output_specs(manifest, order):
+    """The outputs to score, as the host chose their tasks; without a spec, output 0 as class scores or values."""
+    listed = (manifest.get("data_spec") or {}).get("outputs")
+    if listed:
+        return listed
+    return [{"name": order[0], "task": "classification", "threshold": None, "primary": True}] if order else []
+
+
+def score_outputs(manifest, reference, candidate):
+    out = []
+    for spec in output_specs(manifest, list(reference)):
+        name = spec["name"]
+        ref, cand = reference.get(name), candidate.get(name)
+        if ref is None or cand is None or ref.shape != cand.shape or ref.ndim == 0 or spec.get("task") == "ignore":
+            continue
+        metrics, changed = score_output(spec["task"], ref, cand, spec.get("threshold"))
+        out.append(
+            {
+                "output": name,
+                "task": spec["task"],
+                "primary": bool(spec.get("primary")),
+                "threshold": spec.get("threshold"),
+                "samples": int(len(ref)),
+                "metrics": metrics,
+                "disagreements": [int(i) for i in changed[:MAX_DISAGREEMENTS]],
+            }
+        )
     return out
 
 
@@ -284,10 +461,11 @@ def main(argv=None):
     sessions = {role: make_session(path, args.threads, args.provider) for role, path in models.items()}
     cand = sessions["candidate"]
     names = [i.name for i in cand.get_inputs()]
+    axes = input_axes(manifest, names)
     samples_path = os.path.join(HERE, manifest["samples"]) if manifest.get("samples") else None
     samples = load_samples(samples_path, names) if samples_path and os.path.exists(samples_path) else {}
     if len(samples) == len(names):
-        feed = {k: v[:1] for k, v in samples.items()}
+        feed = first_sample(samples, axes)
         feed_note = "first included sample"
     else:
         samples = {}
@@ -300,10 +478,17 @@ def main(argv=None):
         if args.no_memory
         else peak_memory_mb(models["candidate"], args.threads, args.provider, samples_path if samples else None)
     )
-    agree = None
+    outputs = None
     if samples and "original" in sessions:
-        print("comparing outputs on %d sample(s) ..." % len(next(iter(samples.values()))))
-        agree = agreement(run_all(sessions["original"], samples), run_all(cand, samples))
+        print("comparing outputs on %d sample(s) ..." % sample_count(samples, axes))
+        declared = {
+            o["name"]: o["batch_axis"]
+            for o in (manifest.get("data_spec") or {}).get("outputs") or []
+            if o.get("batch_axis") is not None
+        }
+        outputs = score_outputs(
+            manifest, run_all(sessions["original"], samples, axes, declared), run_all(cand, samples, axes, declared)
+        )
     results = {
         "results_version": RESULTS_VERSION,
         "bundle": {
@@ -326,7 +511,7 @@ def main(argv=None):
         "original_latency_ms": latency.get("original"),
         "peak_memory_mb": memory,
         "memory_note": memory_note,
-        "agreement": agree,
+        "outputs": outputs,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     tmp = args.out + ".tmp"
@@ -340,10 +525,11 @@ def main(argv=None):
         print("original latency:  median %.4f ms" % results["original_latency_ms"]["median"])
     if memory is not None:
         print("peak memory: %.1f MB" % memory)
-    if agree and agree["top1_agreement"] is not None:
+    for o in outputs or []:
+        shown = ", ".join("%s %.4g" % (k, v) for k, v in sorted(o["metrics"].items()))
         print(
-            "top-1 agreement with the original: %.2f %% on %d samples"
-            % (agree["top1_agreement"] * 100, agree["samples"])
+            "output %s (%s%s) on %d samples: %s"
+            % (o["output"], o["task"], ", primary" if o["primary"] else "", o["samples"], shown)
         )
     print(
         "results written to %s — bring it back and run: shrinkwise import-results PROJECT %s"
