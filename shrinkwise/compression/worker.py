@@ -68,20 +68,6 @@ def _watch_parent() -> None:
     threading.Thread(target=loop, daemon=True).start()
 
 
-def config_error_message(technique: str, exc: Exception) -> str:
-    """One line naming the offending key, from a pydantic ValidationError."""
-    from pydantic import ValidationError
-
-    if isinstance(exc, ValidationError):
-        parts = []
-        for err in exc.errors()[:3]:
-            key = ".".join(str(p) for p in err["loc"]) or "(settings)"
-            msg = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
-            parts.append(f"'{key}': {msg}")
-        return f"{technique}: bad setting " + "; ".join(parts)
-    return f"{technique}: bad settings ({exc})"
-
-
 def _test_sleep(emit: Callable[[Any], None], fraction: float) -> None:
     delay = float(os.environ.get(TEST_SLEEP_ENV) or 0)
     end = time.monotonic() + delay
@@ -92,9 +78,7 @@ def _test_sleep(emit: Callable[[Any], None], fraction: float) -> None:
 
 def run_job(job: Job, emit: Callable[[Any], None]) -> RunResult:
     """Run every step, measure each output against the original, and return the result payload."""
-    from pydantic import ValidationError
-
-    from shrinkwise.compression.catalog import technique_module
+    from shrinkwise.compression.catalog import technique_config, technique_module
     from shrinkwise.compression.measure.evaluate import measure_candidate, reference_outputs
     from shrinkwise.compression.techniques.base import TechniqueContext, drive
 
@@ -124,10 +108,8 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> RunResult:
         label = f"step {i + 1}/{n} {step.technique}"
         _test_sleep(emit, base)
         module = technique_module(step.technique)
-        try:
-            config = module.Config.model_validate(step.config)
-        except ValidationError as exc:
-            raise TechniqueError(config_error_message(step.technique, exc)) from None
+        # The workspace checked the settings before recording the run; a job written by hand is checked here.
+        config = technique_config(step.technique, step.config, step=i + 1 if n > 1 else None)
         step_dir = out_dir / f"step{i + 1}_{step.technique}"
         step_dir.mkdir(parents=True, exist_ok=True)
         remaining = None if job.time_budget_s is None else max(1.0, job.time_budget_s - (time.monotonic() - started))

@@ -52,8 +52,9 @@ def as_steps(steps: Sequence[StepLike]) -> list[RecipeStep]:
 
 
 def check_techniques(steps: Sequence[RecipeStep]) -> None:
-    """Refuse an unknown technique before anything is recorded (a typo is not a failed run)."""
-    from shrinkwise.compression.catalog import load_catalog
+    """Refuse an unknown technique or a bad setting before anything is recorded (a typo is not a failed run): one
+    line naming the step, the setting and what is allowed (`compression.catalog.technique_config`)."""
+    from shrinkwise.compression.catalog import load_catalog, technique_config, technique_settings
 
     catalog = load_catalog()
     for s in steps:
@@ -61,6 +62,15 @@ def check_techniques(steps: Sequence[RecipeStep]) -> None:
             raise TechniqueError(f"unknown technique '{s.technique}'", fix=f"use one of: {', '.join(catalog)}")
     if not steps:
         raise ShrinkwiseError("the recipe has no steps", fix="name at least one technique")
+    many = len(steps) > 1
+    for i, s in enumerate(steps):
+        elsewhere = {
+            key: f"step {j + 1} ({other.technique})"
+            for j, other in reversed(list(enumerate(steps)))
+            if j != i
+            for key in technique_settings(other.technique)
+        }
+        technique_config(s.technique, s.config, step=i + 1 if many else None, elsewhere=elsewhere)
 
 
 def ensure_baseline(session: Session) -> Experiment:
@@ -378,7 +388,7 @@ def sensitivity(
 
     if technique not in ("int8_static", "int8_dynamic"):
         raise TechniqueError(f"sensitivity works with int8_static or int8_dynamic, not '{technique}'")
-    check_techniques([RecipeStep(technique=technique)])
+    check_techniques([RecipeStep(technique=technique, config=dict(config or {}))])
     if "nodes_to_exclude" not in technique_module(technique).Config.model_fields:
         raise TechniqueError(f"{technique} has no 'nodes_to_exclude' setting; sensitivity cannot use it")
     ensure_baseline(session)

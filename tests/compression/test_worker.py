@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from shrinkwise.compression.catalog import technique_config
+from shrinkwise.compression.errors import TechniqueError
 from shrinkwise.compression.events import ErrorEvent, ResultEvent, parse_event
 from shrinkwise.compression.jobs import Job, JobStep, save_dataset
-from shrinkwise.compression.worker import config_error_message
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,13 +94,11 @@ def test_worker_bad_setting_is_one_line_error(tmp_path_factory: pytest.TempPathF
     assert "bogus" in final.message and "\n" not in final.message
 
 
-def test_config_error_message_names_key() -> None:
-    from shrinkwise.compression.techniques.fp16 import Config
-
-    with pytest.raises(Exception) as info:
-        Config.model_validate({"max_finite_value": 0.5})
-    msg = config_error_message("fp16", info.value)
-    assert "max_finite_value" in msg and "\n" not in msg
+def test_a_bad_setting_names_the_key_and_what_it_takes() -> None:
+    with pytest.raises(TechniqueError) as info:
+        technique_config("fp16", {"max_finite_value": 0.5})
+    msg = str(info.value)
+    assert msg.startswith("fp16: setting 'max_finite_value'") and "from 1 to 65504" in msg and "\n" not in msg
 
 
 def test_job_round_trips_json(tmp_path: Path) -> None:

@@ -33,11 +33,6 @@ def test_unknown_technique_exits_2_with_one_line(project: str, capsys: pytest.Ca
     assert err.startswith("shrinkwise: error: unknown technique 'nonsense'") and "\n" not in err
 
 
-def test_run_bad_setting_exits_1_and_records(project: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", project, "fp16", "--set", "bogus=1"]) == 1
-    assert "failed" in capsys.readouterr().out
-
-
 def test_sweep_then_results(project: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sweep", project, "fp16", "--over", "technique=fp16,int8_dynamic"]) == 0
     out = capsys.readouterr().out
