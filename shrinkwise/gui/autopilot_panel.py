@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +27,7 @@ from shrinkwise.gui import theme
 from shrinkwise.gui.workers import run_in_background
 
 BUTTON_TEXT = "Find the Smallest Candidate That Meets My Budget"
+TIMELINE_MAX_HEIGHT = 200  # px: about three rungs; the rest scrolls
 STATUS_COLOUR = {"met": "good", "provisional": "medium", "not_met": "high", "time_up": "high", "failed": "high"}
 
 
@@ -57,7 +59,7 @@ class AutopilotJob(QObject):
         self.pilot.cancel()
 
 
-def rung_html(rung: Any) -> str:
+def rung_html(rung: Any, show_next: bool = True) -> str:
     """One timeline entry: number, title and status; figures; verdict; why; what came next."""
     bits = rung.figures.phrases()
     head = f"{rung.index}." if rung.action != "skip" else "–"
@@ -72,7 +74,7 @@ def rung_html(rung: Any) -> str:
     lines += [f"<span style='color:{theme.muted()}'>{html.escape(n)}</span>" for n in rung.notes]
     if rung.why:
         lines.append(f"<span style='color:{theme.muted()}'>Why: {html.escape(rung.why)}</span>")
-    if rung.next:
+    if rung.next and show_next:
         lines.append(f"<i>{html.escape(rung.next)}</i>")
     return "<br>".join(lines)
 
@@ -124,9 +126,19 @@ class AutopilotPanel(QWidget):
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         outer.addWidget(self.summary)
-        self.timeline = QVBoxLayout()
+        # The climb in its own bounded, scrolling box: a long climb must not push the plan off a small screen.
+        self.timeline_box = QScrollArea()
+        self.timeline_box.setWidgetResizable(True)
+        self.timeline_box.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.timeline_box.setMaximumHeight(TIMELINE_MAX_HEIGHT)
+        self.timeline_box.setVisible(False)
+        inner = QWidget()
+        self.timeline = QVBoxLayout(inner)
+        self.timeline.setContentsMargins(0, 0, 0, 0)
         self.timeline.setSpacing(6)
-        outer.addLayout(self.timeline)
+        self.timeline.addStretch(1)
+        self.timeline_box.setWidget(inner)
+        outer.addWidget(self.timeline_box)
         self.running = False
 
     # --- state ---------------------------------------------------------------------------------------------
@@ -156,34 +168,40 @@ class AutopilotPanel(QWidget):
         self.show_journal(ev.journal)
 
     def show_journal(self, journal: Any | None) -> None:
-        while self.timeline.count():
+        while self.timeline.count() > 1:  # the trailing stretch stays
             item = self.timeline.takeAt(0)
             if item is not None and item.widget() is not None:
                 item.widget().deleteLater()  # type: ignore[union-attr]
+        self.timeline_box.setVisible(bool(journal is not None and journal.rungs))
         if journal is None:
             self.summary.clear()
             return
         if journal.status != "running":
             colour = theme.severity(STATUS_COLOUR.get(journal.status, "info"))
             final = f" Candidate: <b>{html.escape(journal.final_label or journal.final)}</b>." if journal.final else ""
+            none = " No rung was needed: the candidates already measured decide it." if not journal.rungs else ""
             self.summary.setText(
                 f"<span style='color:{colour}'><b>The autopilot {html.escape(journal.status_text)}.</b></span>{final} "
-                f"{html.escape(journal.stopped_because)}"
+                f"{html.escape(journal.stopped_because)}{none}"
             )
         else:
             self.summary.setText("<b>The autopilot is climbing…</b>")
-        for rung in journal.rungs:
-            label = QLabel(rung_html(rung))
+        for i, rung in enumerate(journal.rungs):
+            last = i == len(journal.rungs) - 1 and journal.status != "running"
+            label = QLabel(rung_html(rung, show_next=not last))  # the last rung's "next" is the summary above
             label.setWordWrap(True)
             label.setTextFormat(Qt.TextFormat.RichText)
             label.setStyleSheet(f"border-left: 3px solid {theme.severity('info')}; padding: 2px 8px;")
-            self.timeline.addWidget(label)
+            self.timeline.insertWidget(self.timeline.count() - 1, label)
+        bar = self.timeline_box.verticalScrollBar()
+        bar.setValue(bar.maximum())  # the newest rung in view
 
     def timeline_texts(self) -> list[str]:
         """The timeline's entries as plain text (what a test or a screen reader reads)."""
         out = []
         for i in range(self.timeline.count()):
-            w = self.timeline.itemAt(i).widget()  # type: ignore[union-attr]
+            item = self.timeline.itemAt(i)
+            w = item.widget() if item is not None else None
             if isinstance(w, QLabel):
                 from PySide6.QtGui import QTextDocument
 

@@ -529,6 +529,7 @@ class Controller(QObject):
         self.autopilot = None
         if self.session is not None:
             journal = journal or latest_journal(self.session)
+        self.status.emit(f"The autopilot {journal.status_text}." if journal is not None else "The autopilot stopped.")
         self.autopilot_finished.emit(journal)
         self.project_changed.emit()
         self.refresh_advice()

@@ -527,7 +527,7 @@ class Autopilot:
         self._save()
         self._emit("rung_started", rung)
         t0 = self.clock()
-        label = f"Autopilot {index}: {nxt.title}"
+        label = f"Autopilot {index}: {_short(nxt.steps)}"
 
         def forward(ev: Any) -> None:
             self._emit("run_event", rung, ev)
@@ -680,6 +680,16 @@ def latest_journal(session: Session) -> Journal | None:
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
+
+
+def _short(steps: list[RecipeStep]) -> str:
+    """'int8_dynamic per_channel embedding_bits=4 + fp16': a candidate's name on Compare (the title is longer)."""
+    parts = []
+    for st in steps:
+        keys = [k if v is True else f"{k}={v}" for k, v in st.config.items() if v not in (False, None, [], {})]
+        keep = [k for k in keys if not k.startswith(("calibration_samples", "calibrate_method", "quant_format"))]
+        parts.append(" ".join([st.technique, *keep]))
+    return " + ".join(parts)
 
 
 def _sentence(text: str) -> str:
