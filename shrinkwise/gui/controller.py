@@ -385,18 +385,25 @@ class Controller(QObject):
 
     def set_goal(self, target: str | None, budget: dict[str, Any]) -> None:
         """The Target page's device and budget. Typed while a project is being opened (the first demo build takes
-        seconds), they are kept and applied to it when it arrives."""
+        seconds), they are kept and applied to it when it arrives. `smaller` (a factor, "5× smaller") becomes the
+        budget's `size_mb` from the original's file (`Session.relative_budget`, as `shrinkwise budget --smaller`)."""
         if self.session is None:
             if self._opening:
                 self._pending_goal = (target, dict(budget))
             return
+        budget = dict(budget)
+        smaller = budget.pop("smaller", None)
         try:
             self.session.set_target(target)
+            if smaller is not None:
+                budget.update(self.session.relative_budget(smaller=smaller))
             self.session.set_budget(**budget)
         except ShrinkwiseError as exc:
             self._fail(exc)
             return
         self.set_dirty(True)
+        if smaller is not None:
+            self.goal_changed.emit()  # the page shows the size in MB the factor stands for
         self.refresh_advice()
 
     def answer(self, fact: str, value: Any) -> None:

@@ -53,7 +53,8 @@ BUDGET_LABELS: dict[str, str] = {
     "power_mw": "Power",
     "accuracy_drop_pts": "Accuracy drop",
     "max_disagreement_pct": "Changed answers",
-    "min_cosine": "Output cosine, at least",
+    "min_speedup": "Speed-up over the original",
+    "min_cosine": "Output cosine",
 }
 
 BUDGET_UNITS: dict[str, str] = {
@@ -63,6 +64,7 @@ BUDGET_UNITS: dict[str, str] = {
     "power_mw": "mW",
     "accuracy_drop_pts": "points",
     "max_disagreement_pct": "%",
+    "min_speedup": "×",
     "min_cosine": "",
 }
 
