@@ -766,7 +766,7 @@ def build_warnings(
                 UnresolvedWarning(
                     origin="advisor",
                     ref=join_names(item.about) if item.about else item.rule_id,
-                    message=" ".join(x for x in (item.title, item.what, item.do) if x),
+                    message=" ".join(x for x in (f"{item.title}:" if item.title else "", item.what, item.do) if x),
                 )
             )
     for d in project.data:

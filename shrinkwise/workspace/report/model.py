@@ -444,8 +444,6 @@ def budget_rows(budget: dict[str, Any]) -> list[KeyValue]:
             text = LATENCY_STATISTIC_WORDS.get(str(v), str(v))
         elif key == "min_cosine" and isinstance(v, (int, float)):
             text = f"≥ {v:g}"
-        elif key == "min_speedup" and isinstance(v, (int, float)):
-            text = f"≥ {v:g}×" + (" (never slower)" if v == 1 else "")
         elif isinstance(v, (int, float)) and not isinstance(v, bool):
             text = f"≤ {_amount(key, float(v))}"
         else:
@@ -510,7 +508,7 @@ def budget_checks(project: Project, exp: Experiment | None, target_is_host: bool
                 value, source = m.value, m.source
             value_text = "not measured" if value is None else f"{value:.1f} MB"
         elif key == "accuracy_drop_pts":
-            limit_text = f"≤ {limit:g} points"
+            limit_text = f"≤ {_amount(key, limit)}"
             a, a0 = pick(exp, "accuracy"), pick(base, "accuracy")
             if a is not None and a0 is not None:
                 value, source = round((a0.value - a.value) * 100.0, 4), a.source
