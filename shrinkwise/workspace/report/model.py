@@ -444,6 +444,8 @@ def budget_rows(budget: dict[str, Any]) -> list[KeyValue]:
             text = LATENCY_STATISTIC_WORDS.get(str(v), str(v))
         elif key == "min_cosine" and isinstance(v, (int, float)):
             text = f"≥ {v:g}"
+        elif key == "min_speedup" and isinstance(v, (int, float)):
+            text = f"≥ {v:g}×" + (" (never slower)" if v == 1 else "")
         elif isinstance(v, (int, float)) and not isinstance(v, bool):
             text = f"≤ {_amount(key, float(v))}"
         else:
