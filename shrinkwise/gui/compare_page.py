@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 from shrinkwise.gui import theme
 from shrinkwise.gui.formatting import fmt_bytes, fmt_ms, metric_label, plain
 from shrinkwise.gui.help_text import explain, explains, tooltip_for
-from shrinkwise.gui.page_fit import FitsPageArea
 from shrinkwise.gui.plot_style import style_plot
 from shrinkwise.gui.sensitivity_panel import SensitivityPanel
 
@@ -106,10 +105,9 @@ def load_disagreement_inputs(session: Any, indices: list[int]) -> dict[str, Any]
     return {"images": is_image, "inputs": [x[i] for i in idx], "labels": labels, "indices": idx}
 
 
-class ComparePage(FitsPageArea):
+class ComparePage(QWidget):
     choose_requested = Signal(str)
     load_images_requested = Signal(str, list)  # experiment id, evaluation indices
-    export_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -147,9 +145,6 @@ class ComparePage(FitsPageArea):
         self.choose_button.clicked.connect(self._choose)
         self.choose_button.setEnabled(False)
         top.addWidget(self.choose_button)
-        self.export_button = QPushButton("Export →")
-        self.export_button.clicked.connect(self.export_requested)
-        top.addWidget(self.export_button)
         layout.addLayout(top)
         self.why = QLabel()
         self.why.setWordWrap(True)

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBox
 from shrinkwise.gui import theme
 from shrinkwise.gui.formatting import fmt_bytes, fmt_ms
 from shrinkwise.gui.help_text import explains
-from shrinkwise.gui.page_fit import FitsPageArea
 
 
 def _hidden(path: Path) -> bool:
@@ -43,7 +42,7 @@ def export_folder(project_file: Path) -> Path:
     return project_file.parent / f"{stem}-export"
 
 
-class ExportPage(FitsPageArea):
+class ExportPage(QWidget):
     export_model_requested = Signal()
     report_requested = Signal(str)  # "html" | "pdf"
     bundle_requested = Signal()

@@ -27,7 +27,6 @@ from shrinkwise.compression.profile_types import LayerProfile, ModelProfile
 from shrinkwise.gui import theme
 from shrinkwise.gui.formatting import fmt_bytes, fmt_count
 from shrinkwise.gui.help_text import explains
-from shrinkwise.gui.page_fit import FitsPageArea
 
 ALL_OPS = "All op types"
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -245,7 +244,7 @@ def launch_netron(path: str) -> Any:
     )
 
 
-class ProfileView(FitsPageArea):
+class ProfileView(QWidget):
     """Empty state (no model), a 'profiling…' state, or the profile itself."""
 
     open_model_requested = Signal()

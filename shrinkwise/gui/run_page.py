@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 
 from shrinkwise.gui import theme
 from shrinkwise.gui.formatting import metric_label, plain, series_label, setting_label
-from shrinkwise.gui.page_fit import FitsPageArea
 from shrinkwise.gui.plot_style import style_plot
 from shrinkwise.gui.run_controller import RunController, RunItem
 from shrinkwise.workspace.labels import STATUS_COLOURS, STATUS_LABELS
@@ -56,9 +55,8 @@ def _plot(title: str, left: str, bottom: str) -> pg.PlotWidget:
     return w
 
 
-class RunPage(FitsPageArea):
+class RunPage(QWidget):
     details_requested = Signal(object)  # RunItem whose error details the user wants to see
-    compare_requested = Signal()
 
     def __init__(self, controller: RunController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,15 +72,11 @@ class RunPage(FitsPageArea):
         self.summary.setStyleSheet(f"color: {theme.muted()};")
         self.summary.setWordWrap(True)  # a long summary must not widen the window
         top.addWidget(self.summary, 1)
-        self.compare_button = QPushButton("Compare the Results →")
-        self.compare_button.clicked.connect(self.compare_requested)
-        self.compare_button.setEnabled(False)
         self.cancel_all_button = QPushButton("Cancel All")
         self.cancel_all_button.setToolTip("Stop the running step and drop the waiting ones")
         self.cancel_all_button.clicked.connect(controller.cancel_all)
         self.cancel_all_button.setEnabled(False)
         top.addWidget(self.cancel_all_button)
-        top.addWidget(self.compare_button)
         layout.addLayout(top)
 
         self.table = QTableWidget(0, 7)
@@ -238,7 +232,6 @@ class RunPage(FitsPageArea):
                 + (f", {failed} failed or cancelled" if failed else "")
             )
         self.cancel_all_button.setEnabled(self.controller.active)
-        self.compare_button.setEnabled(done > 0)
 
     # --- events --------------------------------------------------------------------------------------------------
 

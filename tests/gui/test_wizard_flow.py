@@ -134,12 +134,12 @@ def test_whole_flow_on_the_demo(
     assert all(bar.value() == 1000 for bar in rp.bars.values())
     assert any(k[0] == "progress" for k in rp.curves) and rp.redraws > 0
     assert len(rp.quality_points) == 2
-    assert rp.compare_button.isEnabled()
     on_disk = Session.open(demo_project).project
     assert sum(1 for e in on_disk.experiments if e.kind == "run" and e.status == "finished") == 2
 
     # Compare: table with the original, scatter with the Pareto front, pick the candidate to ship.
-    rp.compare_button.click()
+    if window.current_step != STEP_COMPARE:  # the window moves on by itself when the user waited on the Run page
+        window.next_button.click()  # the Run page's one way on: Next
     assert window.pages.currentIndex() == STEP_COMPARE
     cmp = window.compare_page
     assert cmp.table.rowCount() == 3

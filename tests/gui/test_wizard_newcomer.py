@@ -59,11 +59,11 @@ def shown_whole(widget: QWidget, window: QWidget) -> bool:
 
 
 def primary_buttons(w: MainWindow) -> dict[int, list[QWidget]]:
-    """What each page asks the user to press next: its own main action, and the Next / Finish button."""
+    """What each page asks the user to press next: its own main action (Run has none: Next goes on to Compare),
+    and the Next / Finish button."""
     own = {
         STEP_START: [w.start_page.demo_button],
         STEP_ADVICE: [w.advice_page.run_button],
-        STEP_RUN: [w.run_page.compare_button],
         STEP_COMPARE: [w.compare_page.choose_button],
         STEP_EXPORT: [w.export_page.model_button, w.export_page.html_button],
     }
@@ -102,6 +102,17 @@ def test_every_page_fits_1024x700_with_its_primary_button_on_screen(
         # Nothing scrolls: the page fits the space it has (its own tables and lists may scroll inside).
         assert not small.page_area.horizontalScrollBar().isVisible(), STEPS[step]
         assert not small.page_area.verticalScrollBar().isVisible(), STEPS[step]
+
+
+def test_no_page_has_its_own_forward_button_beside_next(qtbot: Any, window: MainWindow, demo_project: Path) -> None:
+    """One obvious way on per page: Run's "Compare the Results →" and Compare's "Export →" duplicated Next."""
+    from PySide6.QtWidgets import QAbstractButton
+
+    open_and_wait(qtbot, window, demo_project)
+    for step in range(len(STEPS)):
+        page = window.pages.widget(step)
+        forward = [b.text() for b in page.findChildren(QAbstractButton) if "→" in b.text()]
+        assert forward == [], f"{STEPS[step]}: {forward} beside '{window.next_button.text()}'"
 
 
 def test_next_on_every_page_moves_to_the_next_step_and_finish_writes_the_report(
