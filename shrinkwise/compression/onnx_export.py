@@ -26,12 +26,14 @@ def export_module(
     input_names: Sequence[str],
     output_names: Sequence[str],
     opset: int = ONNX_OPSET,
+    dynamic_axes: dict[str, dict[int, str]] | None = None,
 ) -> str:
-    """Export `module` (moved to the CPU, eval mode) and return a description of the exporter for lineage."""
+    """Export `module` (moved to the CPU, eval mode) and return a description of the exporter for lineage.
+    `dynamic_axes` default: axis 0 of every input and output is the batch."""
     import torch
 
     module = module.to("cpu").eval()
-    axes = {n: {0: "batch"} for n in [*input_names, *output_names]}
+    axes = dynamic_axes if dynamic_axes is not None else {n: {0: "batch"} for n in [*input_names, *output_names]}
     path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")  # the legacy exporter announces its deprecation on every call

@@ -123,6 +123,7 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> RunResult:
             sensitivity=job.sensitivity,
             time_budget_s=remaining,
             seed=job.seed,
+            io=job.io,
         )
         emit(LogLine(text=f"{label}: starting"))
 

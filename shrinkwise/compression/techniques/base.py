@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import torch
 
+    from shrinkwise.compression.io_spec import IOSpec
+
 TechniqueEvent = Progress | MetricPoint | LogLine
 
 
@@ -73,6 +75,9 @@ class TechniqueContext:
     # The TorchScript file an earlier training step of the same plan wrote (its Artifact.torch_model_path, resolved
     # to a full path), e.g. a structurally pruned model that distillation then trains as the student. None if none.
     previous_torch_model_path: Path | None = None
+    # The project's data spec (inputs' samples axes, outputs' declared tasks): training techniques train on the
+    # primary output's task, as the measurement scores it.
+    io: IOSpec | None = None
 
     def __post_init__(self) -> None:
         # Absolute paths: quantizers run in a scratch working directory (see _onnx_utils.quiet).

@@ -2,8 +2,10 @@
 
 Teacher: the original PyTorch model. Student: the original with channels pruned to `width_ratio` ("pruned"), the
 TorchScript model an earlier step (e.g. structured pruning) produced ("previous"), or a class from a Python file
-("module:path/to/file.py:ClassName", built with `student_kwargs`). Loss = alpha · T² · KL(student/T ‖ teacher/T) +
-(1 − alpha) · cross-entropy(labels).
+("module:path/to/file.py:ClassName", built with `student_kwargs`). The loss follows the primary output's task
+(`_objective`): class scores: alpha · T² · KL(student/T ‖ teacher/T) + (1 − alpha) · cross-entropy(labels); a binary
+probability: alpha · BCE(teacher's probability) + (1 − alpha) · BCE(labels); an embedding or a regression: mean
+squared error to the teacher's outputs (no labels needed).
 """
 
 from __future__ import annotations
@@ -91,7 +93,6 @@ def _load_student_class(spec: str, kwargs: dict[str, object]) -> torch.nn.Module
 def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     import numpy as np
     import torch
-    import torch.nn.functional as F
 
     from shrinkwise.compression.profile import count_macs
     from shrinkwise.compression.techniques import _onnx_utils as ou
@@ -105,11 +106,11 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     assert ctx.torch_model is not None
     device = ctx.torch_device()
     src, input_names, output_names = setup.source, setup.input_names, setup.output_names
-    train, val, held_out = setup.train, setup.val, setup.held_out
+    train, val, held_out, objective = setup.train, setup.val, setup.held_out, setup.objective
     teacher = ctx.torch_model().to(device).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
-    example = tu.example_inputs(train.inputs)
+    example = tu.example_inputs(train.inputs, axes=train.axes)
 
     # ---- the student
     if config.student == "pruned":
@@ -140,29 +141,20 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     try:
         with torch.no_grad():
             student.eval()
-            tu.forward(student.to("cpu"), example)
+            tu.forward(student.to("cpu"), example, objective.index)
     except Exception as exc:  # noqa: BLE001 - the student must accept the model's inputs
         raise TechniqueError(f"the student does not accept the model's inputs: {type(exc).__name__}: {exc}") from exc
 
     # ---- teacher outputs, once (no augmentation, so they do not change between epochs)
     yield Progress(fraction=0.05, message="running the teacher on the training data")
-    t_train = torch.from_numpy(tu.predict(teacher, train.inputs, device)).to(device)
-    t_val = tu.predict(teacher, val.inputs, device) if len(val) else None
-    T, alpha = config.temperature, config.alpha
+    t_train = torch.from_numpy(np.ascontiguousarray(tu.predict_split(teacher, train, device, objective))).to(device)
+    t_val = tu.predict_split(teacher, val, device, objective) if len(val) else None
+    labelled = val.labels is not None
+    metric = objective.val_metric(labelled)
 
-    def loss_fn(logits: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        soft = F.kl_div(
-            F.log_softmax(logits / T, dim=1),
-            F.log_softmax(t_train[idx.to(t_train.device)] / T, dim=1),
-            reduction="batchmean",
-            log_target=True,
-        ) * (T * T)
-        hard = F.cross_entropy(logits, labels)
-        return alpha * soft + (1.0 - alpha) * hard
-
-    def agreement(logits_v: np.ndarray) -> dict[str, float]:
+    def agreement(out_v: np.ndarray) -> dict[str, float]:  # the share of the teacher's answers kept
         assert t_val is not None
-        return {"val_agreement": float(np.mean(logits_v.argmax(1) == t_val.argmax(1)))}
+        return {"val_agreement": objective.score(out_v, t_val, None)}
 
     fit = yield from tu.fit(
         student,
@@ -173,32 +165,40 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
         lr=config.lr,
         batch_size=config.batch_size,
         device=device,
-        loss_fn=loss_fn,
-        val_extra=agreement if t_val is not None else None,
+        loss_fn=objective.distill_loss(t_train, config.temperature, config.alpha),
+        val_extra=agreement if t_val is not None and objective.needs_labels else None,
         progress=(0.1, 0.9),
+        objective=objective,
+        val_reference=t_val,
     )
     notes: list[str] = []
     if fit.stopped_early:
         notes.append(f"Stopped early on the time budget: trained {fit.epochs_done} of {config.epochs} epoch(s).")
+    shown = metric.replace("_", " ")
     if held_out:
         notes.append(
-            "Validation accuracy was measured on a 10 % hold-out of the training data (no validation set given)."
+            f"Validation {shown} was measured on a 10 % hold-out of the training data (no validation set given)."
         )
-    teacher_acc = float(np.mean(t_val.argmax(1) == val.labels)) if t_val is not None else None
+    if not objective.needs_labels:
+        notes.append(
+            f"Output '{objective.output}' is {objective.task}: the student learnt the teacher's outputs (mean squared "
+            f"error; temperature and alpha do not apply); validation {shown} is measured against them."
+        )
+    teacher_score = objective.score(t_val, t_val, val.labels) if t_val is not None else None
 
     yield Progress(fraction=0.92, message="exporting")
     out = ctx.out_dir / "model_distilled.onnx"
-    size = tu.export_onnx(student, example, input_names, output_names, out)
+    size = tu.export_onnx(student, example, input_names, output_names, out, dynamic_axes=setup.dynamic_axes())
     ts_path = ctx.out_dir / "model_distilled.pt"
     ts_error = tu.save_torchscript(student, example, ts_path)
     if ts_error:
         notes.append(f"No TorchScript copy was saved ({ts_error}).")
     exported = ou.load(out)
     original = ou.file_bytes(ctx.onnx_path)
-    final_acc = fit.val_accuracy[-1] if fit.val_accuracy else None
-    if final_acc is not None and teacher_acc is not None and final_acc < teacher_acc - 0.02:
+    final = fit.val_scores[-1] if fit.val_scores else None
+    if final is not None and teacher_score is not None and final < teacher_score - 0.02:
         notes.append(
-            f"The student is {teacher_acc - final_acc:.1%} less accurate than the teacher on validation; more epochs, "
+            f"The student's validation {shown} is {final:.3f}, the teacher's {teacher_score:.3f}; more epochs, "
             "a wider student or a lower temperature may help."
         )
     yield Progress(fraction=1.0, message="done")
@@ -206,9 +206,7 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
         path=out.name,
         size_bytes=size,
         summary=f"Distilled into {origin} ({s_params / max(t_params, 1):.0%} of the teacher's parameters), "
-        f"{fit.epochs_done} epoch(s)"
-        + (f", validation accuracy {final_acc:.3f}" if final_acc is not None else "")
-        + ".",
+        f"{fit.epochs_done} epoch(s)" + (f", validation {shown} {final:.3f}" if final is not None else "") + ".",
         notes=notes,
         torch_model_path=None if ts_error else ts_path.name,
         details={
@@ -217,7 +215,12 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
             "student_params": s_params,
             "teacher_params": t_params,
             "macs": {"original": count_macs(src), "student": count_macs(exported)},
-            "teacher_val_accuracy": teacher_acc,
+            "task": objective.task,
+            "trained_output": objective.output,
+            "val_metric": metric,
+            "teacher_val_score": teacher_score,
+            "val_scores": fit.val_scores,
+            "teacher_val_accuracy": teacher_score if metric == "accuracy" else None,
             "val_accuracy": fit.val_accuracy,
             "val_agreement": fit.extra.get("val_agreement", []),
             "train_loss": fit.train_loss,

@@ -2,7 +2,8 @@
 
 Channels are removed in small steps (magnitude importance, dependency graph keeps residuals and BatchNorms
 consistent) until the MACs or parameter count reaches the target; the output layer is never pruned. The pruned model
-is fine-tuned with Adam, then exported to ONNX (same input/output names, dynamic batch) and to TorchScript, so a
+is fine-tuned with Adam on the primary output's task (labels for class scores and probabilities, the unpruned model's
+outputs for an embedding or a regression; `_objective`), then exported to ONNX (same input/output names, dynamic batch) and to TorchScript, so a
 following distillation step can continue from it.
 """
 
@@ -52,6 +53,7 @@ class Config(TechniqueConfig):
 
 def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     import numpy as np
+    import torch
 
     from shrinkwise.compression.profile import count_macs
     from shrinkwise.compression.techniques import _onnx_utils as ou
@@ -61,13 +63,18 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     assert ctx.torch_model is not None
     device = ctx.torch_device()
     src, input_names, output_names = setup.source, setup.input_names, setup.output_names
-    train, val, held_out = setup.train, setup.val, setup.held_out
+    train, val, held_out, objective = setup.train, setup.val, setup.held_out, setup.objective
     model = ctx.torch_model().to("cpu").eval()
-    example = tu.example_inputs(train.inputs)
+    example = tu.example_inputs(train.inputs, axes=train.axes)
     base_macs, base_params = tu.count_macs_params(model, example)
     base = base_macs if config.target == "macs" else base_params
     goal = config.keep_ratio * base
-    acc_before = float(np.mean(tu.predict(model, val.inputs, "cpu").argmax(1) == val.labels)) if len(val) else None
+    # The unpruned model's outputs: what an embedding/regression is fine-tuned towards, and what validation compares.
+    unpruned_train = tu.predict_split(model, train, "cpu", objective)
+    unpruned_val = tu.predict_split(model, val, "cpu", objective) if len(val) else None
+    labelled = val.labels is not None
+    metric = objective.val_metric(labelled)
+    score_before = objective.score(unpruned_val, unpruned_val, val.labels) if unpruned_val is not None else None
 
     pruner = tu.channel_pruner(
         model,
@@ -102,10 +109,12 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
             f"The target of {config.keep_ratio:.0%} {config.target} was not reached ({reached:.0%} kept): "
             "the unprunable layers (output layer, coupled channels) hold the rest."
         )
-    acc_pruned = float(np.mean(tu.predict(model, val.inputs, "cpu").argmax(1) == val.labels)) if len(val) else None
-    if acc_pruned is not None:
-        yield MetricPoint(series="val_accuracy", step=0, value=acc_pruned)
+    score_pruned = None
+    if unpruned_val is not None:
+        score_pruned = objective.score(tu.predict_split(model, val, "cpu", objective), unpruned_val, val.labels)
+        yield MetricPoint(series=objective.series(labelled), step=0, value=score_pruned)
 
+    teacher = torch.from_numpy(np.ascontiguousarray(unpruned_train))  # samples first, as fit hands outputs over
     fit = yield from tu.fit(
         model,
         ctx,
@@ -116,6 +125,9 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
         batch_size=config.batch_size,
         device=device,
         progress=(0.2, 0.9),
+        loss_fn=objective.fine_tune_loss(teacher.to(device)),
+        objective=objective,
+        val_reference=unpruned_val,
     )
     if fit.stopped_early:
         notes.append(f"Stopped early on the time budget: fine-tuned {fit.epochs_done} of {config.epochs} epoch(s).")
@@ -124,7 +136,7 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
 
     yield Progress(fraction=0.92, message="exporting")
     out = ctx.out_dir / "model_pruned_structured.onnx"
-    size = tu.export_onnx(model, example, input_names, output_names, out)
+    size = tu.export_onnx(model, example, input_names, output_names, out, dynamic_axes=setup.dynamic_axes())
     ts_path = ctx.out_dir / "model_pruned_structured.pt"
     ts_error = tu.save_torchscript(model, example, ts_path)
     if ts_error:
@@ -133,21 +145,27 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     onnx_macs, onnx_params = count_macs(exported) or 0, ou.count_params(exported)
     orig_macs, orig_params = count_macs(src) or 0, ou.count_params(src)
     original = ou.file_bytes(ctx.onnx_path)
+    shown = metric.replace("_", " ")
     if held_out:
         notes.append(
-            "Validation accuracy was measured on a 10 % hold-out of the training data (no validation set given)."
+            f"Validation {shown} was measured on a 10 % hold-out of the training data (no validation set given)."
+        )
+    if not objective.needs_labels:
+        notes.append(
+            f"Output '{objective.output}' is {objective.task}: fine-tuned towards the unpruned model's "
+            f"outputs (mean squared error); validation {shown} is measured against them."
         )
     notes.append(
         "The result is an ordinary dense model: it is smaller and faster on every runtime, and can be quantized further."
     )
-    final_acc = fit.val_accuracy[-1] if fit.val_accuracy else acc_pruned
+    final = fit.val_scores[-1] if fit.val_scores else score_pruned
     yield Progress(fraction=1.0, message="done")
     return Artifact(
         path=out.name,
         size_bytes=size,
         summary=f"Removed channels down to {onnx_macs / max(orig_macs, 1):.0%} of the MACs and "
         f"{onnx_params / max(orig_params, 1):.0%} of the parameters, fine-tuned {fit.epochs_done} epoch(s)"
-        + (f" (validation accuracy {final_acc:.3f})" if final_acc is not None else "")
+        + (f" (validation {shown} {final:.3f})" if final is not None else "")
         + ".",
         notes=notes,
         torch_model_path=None if ts_error else ts_path.name,
@@ -158,8 +176,14 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
             "torch_macs": {"original": base_macs, "pruned": macs},
             "torch_params": {"original": base_params, "pruned": params},
             "pruning_steps": steps_done,
-            "val_accuracy_before": acc_before,
-            "val_accuracy_after_pruning": acc_pruned,
+            "task": objective.task,
+            "trained_output": objective.output,
+            "val_metric": metric,
+            "val_before": score_before,
+            "val_after_pruning": score_pruned,
+            "val_scores": fit.val_scores,
+            "val_accuracy_before": score_before if metric == "accuracy" else None,
+            "val_accuracy_after_pruning": score_pruned if metric == "accuracy" else None,
             "val_accuracy": fit.val_accuracy,
             "train_loss": fit.train_loss,
             "epochs_done": fit.epochs_done,
