@@ -22,10 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from shrinkwise.advisor.activities import Activity
 from shrinkwise.advisor.errors import AdvisorError, did_you_mean, first_validation_error
+from shrinkwise.advisor.parser_tables import save as save_parser_tables
 from shrinkwise.advisor.provenance import Provenance
 from shrinkwise.advisor.ruletypes import context, field_paths, literal_mistakes
 from shrinkwise.advisor.template import unknown_placeholders
 from shrinkwise.advisor.yaml_io import load_yaml
+
+save_parser_tables()  # rule_engine is imported by now: its parser tables, built here once, serve the next process
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}

@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from collections import Counter, defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -58,12 +60,45 @@ def _tensor_bytes(tensor) -> tuple[str, int, int]:  # type: ignore[no-untyped-de
     return dtype, count, int(count * _DTYPE_BYTES.get(dtype, 4))
 
 
+# Initializers above this many elements are weights: shape inference needs their shapes, never their values.
+_SKELETON_MIN_ELEMENTS = 1024
+_INDEX_TYPES = (6, 7)  # INT32, INT64: shape-like tensors (position ids, ...) keep their values for data propagation
+
+
+def _skeleton(model):  # type: ignore[no-untyped-def]
+    """The model with each large weight replaced by a graph input of the same type and shape.
+
+    Why: `infer_shapes` serializes the whole model to hand it to C++ and parses the result back; on a 0.1 GB
+    transformer that was 0.3-0.7 s of the profile, for shapes it reads off the weights' dims alone. The skeleton
+    gives the same inferred shapes in milliseconds. Integer and small tensors stay (data propagation reads them).
+    """
+    import onnx
+    from onnx import helper
+
+    m = onnx.ModelProto()
+    m.ir_version = model.ir_version
+    m.opset_import.extend(model.opset_import)
+    m.functions.extend(model.functions)
+    g, src = m.graph, model.graph
+    g.node.extend(src.node)
+    g.input.extend(src.input)
+    g.output.extend(src.output)
+    g.value_info.extend(src.value_info)
+    declared = {vi.name for vi in src.input}
+    for t in src.initializer:
+        elements = int(np.prod(t.dims)) if len(t.dims) else 1
+        if elements <= _SKELETON_MIN_ELEMENTS or t.data_type in _INDEX_TYPES:
+            g.initializer.append(t)
+        elif t.name not in declared:
+            g.input.append(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+    return m
+
+
 def _shapes_at_batch_one(model):  # type: ignore[no-untyped-def]
     """Value name -> (shape, elem_type) after shape inference with dynamic axes pinned to 1."""
     import onnx
 
-    m = onnx.ModelProto()
-    m.CopyFrom(model)
+    m = _skeleton(model)
     for vi in m.graph.input:
         for d in vi.type.tensor_type.shape.dim:
             if not d.HasField("dim_value"):
@@ -164,13 +199,26 @@ def count_macs(model: onnx.ModelProto) -> int | None:
     return sum(known) if known else None
 
 
-def _node_times(model_path: Path, feed: dict[str, np.ndarray], runs: int) -> tuple[dict[str, float], float]:
-    """Median time (µs) per node from ORT's profiler, optimizations off; plus the sum of those medians."""
+# Per-node timing runs: at least this many, and more (up to `runs`) while they fit in the time box. Why a box: the
+# profile comes before the first advice; 20 profiled runs of a 0.1 GB transformer took half a second, while the time
+# shares the advisor reads settle within a few runs. A model of microseconds still gets all `runs`.
+_MIN_TIMED_RUNS = 5
+_TIMING_BOX_S = 0.15
+
+
+def _node_times(model_path: Path, feed: dict[str, np.ndarray], runs: int) -> tuple[dict[str, float], float, int]:
+    """Median time (µs) per node from ORT's profiler, optimizations off; the sum of those medians; how many runs
+    the medians are of (between `_MIN_TIMED_RUNS` and `runs`, as many as fit in `_TIMING_BOX_S`)."""
     from shrinkwise.compression.measure.runtime import make_session
 
     with tempfile.TemporaryDirectory() as tmp:
         sess = make_session(model_path, threads=1, optimize=False, profile_prefix=os.path.join(tmp, "ortprof"))
-        for _ in range(3 + runs):
+        sess.run(None, feed)  # warm-up: first-run allocations
+        start = time.perf_counter()
+        sess.run(None, feed)  # warm-up, and the run time that sizes the box
+        one = max(time.perf_counter() - start, 1e-9)
+        timed = max(min(runs, _MIN_TIMED_RUNS), min(runs, int(_TIMING_BOX_S / one)))
+        for _ in range(timed):
             sess.run(None, feed)
         trace_path = sess.end_profiling()
         events = json.loads(Path(trace_path).read_text())
@@ -178,31 +226,40 @@ def _node_times(model_path: Path, feed: dict[str, np.ndarray], runs: int) -> tup
     for ev in events:
         if ev.get("cat") == "Node" and ev.get("name", "").endswith("_kernel_time"):
             per_node[ev["name"][: -len("_kernel_time")]].append(float(ev["dur"]))
-    # The first 3 runs are warm-up: keep the last `runs` samples of each node.
-    medians = {name: float(np.median(vals[-runs:])) for name, vals in per_node.items()}
-    return medians, float(sum(medians.values()))
+    # The first 2 runs are warm-up: keep the last `timed` samples of each node.
+    medians = {name: float(np.median(vals[-timed:])) for name, vals in per_node.items()}
+    return medians, float(sum(medians.values())), timed
 
 
 def profile_model(model_path: Path, feed: dict[str, np.ndarray] | None = None, runs: int = 20) -> ModelProfile:
-    """Profile an ONNX file. `feed` is one batch-1 input; without it, per-node times are left out."""
+    """Profile an ONNX file. `feed` is one batch-1 input; without it, per-node times are left out. `runs`: at most
+    this many timed runs per node (fewer on a slow model, see `_TIMING_BOX_S`; the timing note says how many)."""
     import onnx
 
     model_path = Path(model_path)
-    model = onnx.load(str(model_path))
-    inits = {t.name: t for t in model.graph.initializer}
-    bytes_by_dtype: Counter[str] = Counter()
-    param_count = 0
-    for graph in _graphs(model.graph):  # initializers of If/Loop/Scan bodies are parameters too
-        for t in graph.initializer:
-            dtype, count, nbytes = _tensor_bytes(t)
-            bytes_by_dtype[dtype] += nbytes
-            param_count += count
-    shapes = _shapes_at_batch_one(model)
+    # ONNX Runtime times the nodes on a second thread while this one reads the file and infers shapes: ORT lets go of
+    # the GIL while it builds its session and runs, so the two overlap (0.1-0.3 s of a transformer's profile).
+    pool = ThreadPoolExecutor(max_workers=1) if feed is not None else None
+    timing = pool.submit(_node_times, model_path, feed, runs) if pool is not None and feed is not None else None
+    try:
+        model = onnx.load(str(model_path))
+        inits = {t.name: t for t in model.graph.initializer}
+        bytes_by_dtype: Counter[str] = Counter()
+        param_count = 0
+        for graph in _graphs(model.graph):  # initializers of If/Loop/Scan bodies are parameters too
+            for t in graph.initializer:
+                dtype, count, nbytes = _tensor_bytes(t)
+                bytes_by_dtype[dtype] += nbytes
+                param_count += count
+        shapes = _shapes_at_batch_one(model)
+    except BaseException:
+        _drain(pool, timing)
+        raise
     times: dict[str, float] = {}
     total_time = None
-    if feed is not None:
-        with runtime_errors(model_path, "run the model to time its layers"):
-            times, total_time = _node_times(model_path, feed, runs)
+    if pool is not None and timing is not None:
+        with runtime_errors(model_path, "run the model to time its layers"), pool:
+            times, total_time, runs = timing.result()
     layers = []
     counted: set[str] = set()  # an initializer shared by many nodes counts once, at its first user
     for i, node in enumerate(model.graph.node):
@@ -256,6 +313,13 @@ def profile_model(model_path: Path, feed: dict[str, np.ndarray] | None = None, r
             else "no per-node times (no input to run)"
         ),
     )
+
+
+def _drain(pool: ThreadPoolExecutor | None, timing: Future[Any] | None) -> None:
+    """Wait for the timing thread of a profile that failed before it read the times (its error, if any, is moot)."""
+    if pool is not None and timing is not None:
+        timing.exception()
+        pool.shutdown()
 
 
 def _weight_inputs(node):  # type: ignore[no-untyped-def]
