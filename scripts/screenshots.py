@@ -141,12 +141,12 @@ def main() -> int:
         print(f"run {i.label}: {i.status} {i.error}")
     window.go(STEPS.index("Compare"))
     wait(lambda: not window.busy)
-    pal = next((r["id"] for r in window.compare_page.rows if r["label"].startswith("palettize")), None)
+    pal = next((r.id for r in window.compare_page.rows if r.label.startswith("palettize")), None)
     if pal:
         window.compare_page.select(pal)
         wait(lambda: not window.busy)
     shot("Compare")
-    static = next((r["id"] for r in window.compare_page.rows if r["label"].startswith("int8_static")), None)
+    static = next((r.id for r in window.compare_page.rows if r.label.startswith("int8_static")), None)
     if static:
         window.compare_page.select(static)
         window.compare_page.choose_button.click()

@@ -34,13 +34,14 @@ from shrinkwise.gui.formatting import fmt_bytes, fmt_ms, metric_label, plain
 from shrinkwise.gui.help_text import explain, explains, tooltip_for
 from shrinkwise.gui.plot_style import style_plot
 from shrinkwise.gui.sensitivity_panel import SensitivityPanel
+from shrinkwise.workspace.result_row import ResultRow
 
 MAX_IMAGES = 24
 IMAGE_COLUMNS = 4
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-AXES = {
-    "size": ("Model file size (kB)", "size_bytes", 1 / 1000),
-    "latency": ("Latency, median (µs)", "latency_ms_median", 1e3),
+AXES = {  # axis -> (title, scale from the row's size_bytes / latency_ms_median)
+    "size": ("Model file size (kB)", 1 / 1000),
+    "latency": ("Latency, median (µs)", 1e3),
 }
 # Six columns, so that Budget and Pareto stay in view at 1024×700: each cell carries its ratio to the original, and
 # the rest (agreement, SQNR, the quality change) is in the row's tooltip and the details line under the table.
@@ -111,7 +112,7 @@ class ComparePage(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[ResultRow] = []
         self.project: Any = None
         self.selected_id: str | None = None
         self._advice: Any = None
@@ -296,10 +297,10 @@ class ComparePage(QWidget):
         self.sensitivity.set_runs(runs)
 
     @explains
-    def show_results(self, project: Any, rows: list[dict[str, Any]], advice: Any = None) -> None:
+    def show_results(self, project: Any, rows: list[ResultRow], advice: Any = None) -> None:
         """Rows from `Session.results()`, the decision from `advice.decision` (the one recommendation)."""
         self.project, self.rows, self._advice = project, rows, advice
-        candidates = [r for r in rows if not r["original"]]
+        candidates = [r for r in rows if not r.original]
         chosen = project.chosen if project is not None else None
         decision = advice.decision if advice is not None else None
         self.recommended_id = decision.candidate if decision is not None else None
@@ -307,7 +308,7 @@ class ComparePage(QWidget):
             self.headline.setText("Run at least one step to compare candidates with the original.")
             self.why.setText("")
         else:
-            label = next((r["label"] for r in rows if r["id"] == chosen), None)
+            label = next((r.label for r in rows if r.id == chosen), None)
             text = f"{len(candidates)} candidate{'s' if len(candidates) != 1 else ''} against the original. "
             if label:
                 text += f"Chosen to ship: <b>{html.escape(label)}</b>. "
@@ -323,26 +324,26 @@ class ComparePage(QWidget):
         self._draw_scatter()
         keep = (
             self.selected_id
-            if any(r["id"] == self.selected_id for r in rows)
-            else (chosen or self.recommended_id or (candidates[-1]["id"] if candidates else None))
+            if any(r.id == self.selected_id for r in rows)
+            else (chosen or self.recommended_id or (candidates[-1].id if candidates else None))
         )
         self.select(keep)
 
     def _budget(self) -> dict[str, Any]:
         return self.project.budget.model_dump(exclude_none=True) if self.project is not None else {}
 
-    def _base(self) -> dict[str, Any] | None:
-        return next((r for r in self.rows if r["original"]), None)
+    def _base(self) -> ResultRow | None:
+        return next((r for r in self.rows if r.original), None)
 
-    def _verdict(self, r: dict[str, Any]) -> tuple[str, int, str, str | None]:
+    def _verdict(self, r: ResultRow) -> tuple[str, int, str, str | None]:
         """(text, sort key, tooltip, colour) of the Budget column, straight from the decision."""
         decision = self.advice.decision if self.advice is not None else None
-        if decision is None or r["original"]:
+        if decision is None or r.original:
             return "–", 1, "", None
-        if r["id"] == decision.candidate:
+        if r.id == decision.candidate:
             word = "recommended" if decision.status == "recommended" else "best so far"
             return word, 3, decision.paragraph, "good"
-        misses = decision.misses_budget(r["id"])
+        misses = decision.misses_budget(r.id)
         if misses:
             return "misses", 0, "; ".join(misses), "high"
         return "–", 1, "", None
@@ -355,14 +356,14 @@ class ComparePage(QWidget):
         self._fill_table()
         self._draw_scatter()
 
-    def _facts(self, r: dict[str, Any], base: dict[str, Any] | None) -> dict[str, str]:
+    def _facts(self, r: ResultRow, base: ResultRow | None) -> dict[str, str]:
         """Every number of a row as text: the cells show some, the tooltip and the details line all of them."""
-        size, lat, q = r["size_bytes"], r["latency_ms_median"], r["quality"]
-        ratio = size / base["size_bytes"] if base and size and base["size_bytes"] else None
-        lr = r["latency_ratio"] if not r["original"] else 1.0
-        dq = (q - base["quality"]) * 100 if q is not None and base and base["quality"] is not None else None
-        ag = r["agreement"] if not r["original"] else 1.0
-        sq = r["sqnr_db"]
+        size, lat, q = r.size_bytes, r.latency_ms_median, r.quality
+        ratio = size / base.size_bytes if base and size and base.size_bytes else None
+        lr = r.latency_ratio if not r.original else 1.0
+        dq = (q - base.quality) * 100 if q is not None and base and base.quality is not None else None
+        ag = r.agreement if not r.original else 1.0
+        sq = r.sqnr_db
         return {
             "size": fmt_bytes(size) if size is not None else "–",
             "size_ratio": f"{ratio:.2f}×" if ratio else "",
@@ -378,38 +379,38 @@ class ComparePage(QWidget):
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(self.rows))
         base = self._base()
-        metric = next((r["quality_metric"] for r in self.rows if r["quality_metric"]), None) or "quality"
+        metric = next((r.quality_metric for r in self.rows if r.quality_metric), None) or "quality"
         quality_name = metric_label(metric)
         self.table.horizontalHeaderItem(COL_QUALITY).setText(quality_name)
         explain(self.table.horizontalHeaderItem(COL_QUALITY), quality_name, HEADER_TIPS["Quality"])
         for i, r in enumerate(self.rows):
             f = self._facts(r, base)
-            label = ("Original (baseline)" if r["original"] else r["label"]) + (
-                "  ★ chosen" if self.project is not None and self.project.chosen == r["id"] else ""
+            label = ("Original (baseline)" if r.original else r.label) + (
+                "  ★ chosen" if self.project is not None and self.project.chosen == r.id else ""
             )
             tip = (
                 f"{label}\nSize {f['size']} ({f['size_ratio'] or '–'} the original), latency {f['latency']} "
                 f"({f['latency_ratio'] or '–'}), {quality_name.lower()} {f['quality']} {f['change']}, "
-                f"agreement {f['agreement']}, SQNR {f['sqnr']}\nid: {r['id']}"
+                f"agreement {f['agreement']}, SQNR {f['sqnr']}\nid: {r.id}"
             )
-            first = _item(label, r["label"].lower(), align_right=False)
-            first.setData(Qt.ItemDataRole.UserRole, r["id"])
+            first = _item(label, r.label.lower(), align_right=False)
+            first.setData(Qt.ItemDataRole.UserRole, r.id)
             first.setToolTip(plain(tip))
             self.table.setItem(i, COL_CANDIDATE, first)
             cells = (
-                (COL_SIZE, f"{f['size']}  {f['size_ratio']}".strip(), r["size_bytes"]),
-                (COL_LATENCY, f"{f['latency']}  {f['latency_ratio']}".strip(), r["latency_ms_median"]),
+                (COL_SIZE, f"{f['size']}  {f['size_ratio']}".strip(), r.size_bytes),
+                (COL_LATENCY, f"{f['latency']}  {f['latency_ratio']}".strip(), r.latency_ms_median),
                 (
                     COL_QUALITY,
-                    f"{f['quality']}  {f['change']}".strip() if not r["original"] else f["quality"],
-                    r["quality"],
+                    f"{f['quality']}  {f['change']}".strip() if not r.original else f["quality"],
+                    r.quality,
                 ),
             )
             for col, text, key in cells:
                 it = _item(text, key)
                 it.setToolTip(plain(tip))
                 self.table.setItem(i, col, it)
-            front = r["pareto_size"] if self.axis_combo.currentData() == "size" else r["pareto_latency"]
+            front = r.pareto_size if self.axis_combo.currentData() == "size" else r.pareto_latency
             pi = _item("yes" if front else "", 1 if front else 0, align_right=False)
             pi.setToolTip(HEADER_TIPS["Pareto"])
             self.table.setItem(i, COL_PARETO, pi)
@@ -423,9 +424,9 @@ class ComparePage(QWidget):
 
     def _draw_scatter(self) -> None:
         axis = self.axis_combo.currentData() or "size"
-        title, key, scale = AXES[axis]
+        title, scale = AXES[axis]
         self.scatter_plot.plotItem.setLabel("bottom", title, color=theme.plot_foreground())
-        metric = next((r["quality_metric"] for r in self.rows if r["quality_metric"]), None) or "quality"
+        metric = next((r.quality_metric for r in self.rows if r.quality_metric), None) or "quality"
         self.scatter_plot.plotItem.setLabel("left", f"{metric_label(metric)} (%)", color=theme.plot_foreground())
         for t in self.labels:
             self.scatter_plot.removeItem(t)
@@ -433,27 +434,25 @@ class ComparePage(QWidget):
         spots = []
         front_pts = []
         for r in self.rows:
-            x, q = r[key], r["quality"]
+            x, q = (r.size_bytes if axis == "size" else r.latency_ms_median), r.quality
             if x is None or q is None:
                 continue
             fx, fy = x * scale, q * 100.0
-            front = r["pareto_size"] if axis == "size" else r["pareto_latency"]
-            chosen = self.project is not None and self.project.chosen == r["id"]
-            if r["original"]:
+            front = r.pareto_size if axis == "size" else r.pareto_latency
+            chosen = self.project is not None and self.project.chosen == r.id
+            if r.original:
                 brush, symbol = pg.mkBrush(120, 120, 120), "s"
             elif front:
                 brush, symbol = pg.mkBrush(230, 126, 34), "o"
             else:
                 brush, symbol = pg.mkBrush(70, 130, 180), "o"
             pen = (
-                pg.mkPen(theme.plot_foreground(), width=2.5)
-                if (chosen or r["id"] == self.selected_id)
-                else pg.mkPen(None)
+                pg.mkPen(theme.plot_foreground(), width=2.5) if (chosen or r.id == self.selected_id) else pg.mkPen(None)
             )
             spots.append(
                 {
                     "pos": (fx, fy),
-                    "data": r["id"],
+                    "data": r.id,
                     "brush": brush,
                     "symbol": symbol,
                     "pen": pen,
@@ -462,7 +461,7 @@ class ComparePage(QWidget):
             )
             if front:
                 front_pts.append((fx, fy))
-            name = "original" if r["original"] else r["label"]
+            name = "original" if r.original else r.label
             text = pg.TextItem(
                 name if len(name) <= 18 else name[:17] + "…", color=theme.plot_foreground(), anchor=(0, 1)
             )
@@ -482,8 +481,8 @@ class ComparePage(QWidget):
             self.x_budget.setVisible(True)
         else:
             self.x_budget.setVisible(False)
-        if b.get("accuracy_drop_pts") is not None and base and base["quality"] is not None and metric == "accuracy":
-            self.y_budget.setPos(base["quality"] * 100.0 - float(b["accuracy_drop_pts"]))
+        if b.get("accuracy_drop_pts") is not None and base and base.quality is not None and metric == "accuracy":
+            self.y_budget.setPos(base.quality * 100.0 - float(b["accuracy_drop_pts"]))
             self.y_budget.setVisible(True)
         else:
             self.y_budget.setVisible(False)
@@ -525,7 +524,7 @@ class ComparePage(QWidget):
     # --- selection -----------------------------------------------------------------------------------------------
 
     def _point_tip(self, x: float, y: float, data: Any) -> str:
-        name = next(("The original" if r["original"] else r["label"] for r in self.rows if r["id"] == data), "")
+        name = next(("The original" if r.original else r.label for r in self.rows if r.id == data), "")
         return plain(f"{name}\n{x:.4g}, {y:.2f} %")
 
     def _on_point(self, _item: Any, points: Any, *_: Any) -> None:
@@ -549,35 +548,33 @@ class ComparePage(QWidget):
                 self.table.selectRow(i)
                 self.table.blockSignals(False)
                 break
-        row = next((r for r in self.rows if r["id"] == exp_id), None)
+        row = next((r for r in self.rows if r.id == exp_id), None)
         self.choose_button.setEnabled(row is not None)
-        self.choose_button.setText(
-            "Ship the Original" if row is not None and row["original"] else "Ship This Candidate"
-        )
+        self.choose_button.setText("Ship the Original" if row is not None and row.original else "Ship This Candidate")
         self._draw_scatter()
         self._show_details(row)
         self._show_deltas(row)
         self._show_disagreements(row)
         self._show_reading(row)
 
-    def _show_details(self, row: dict[str, Any] | None) -> None:
+    def _show_details(self, row: ResultRow | None) -> None:
         """The selected candidate's every number in one line, under the table (the side of the narrow columns)."""
         if row is None:
             self.details.setText("Select a candidate to see all its numbers.")
             return
         f = self._facts(row, self._base())
-        name = "The original" if row["original"] else row["label"]
-        metric = metric_label(row["quality_metric"] or "quality").lower()
-        parts = [f"size {f['size']}" + (f" ({f['size_ratio']} the original)" if not row["original"] else "")]
-        parts.append(f"latency {f['latency']}" + (f" ({f['latency_ratio']})" if not row["original"] else ""))
-        parts.append(f"{metric} {f['quality']}" + (f" ({f['change']})" if f["change"] and not row["original"] else ""))
-        if not row["original"]:
+        name = "The original" if row.original else row.label
+        metric = metric_label(row.quality_metric or "quality").lower()
+        parts = [f"size {f['size']}" + (f" ({f['size_ratio']} the original)" if not row.original else "")]
+        parts.append(f"latency {f['latency']}" + (f" ({f['latency_ratio']})" if not row.original else ""))
+        parts.append(f"{metric} {f['quality']}" + (f" ({f['change']})" if f["change"] and not row.original else ""))
+        if not row.original:
             parts += [f"agreement with the original {f['agreement']}", f"SQNR {f['sqnr']}"]
         self.details.setText(f"{name}: " + ", ".join(parts) + ".")
         explain(self.details)
 
-    def _show_deltas(self, row: dict[str, Any] | None) -> None:
-        per_class = row["per_class_delta"] if row else {}
+    def _show_deltas(self, row: ResultRow | None) -> None:
+        per_class = row.per_class_delta if row else {}
         keys = sorted(per_class, key=lambda k: (len(k), k))
         vals = [per_class[k] * 100 for k in keys]
         self.class_bars.setOpts(
@@ -592,8 +589,8 @@ class ComparePage(QWidget):
         self.class_plot.setYRange(lo * 1.2, hi * 1.2)
         self.class_plot.setXRange(-0.6, max(len(keys), 1) - 0.4, padding=0)
         groups: dict[str, float] = {}
-        if row is not None and self.project is not None and not row["original"]:
-            exp = _experiment(self.project, row["id"])
+        if row is not None and self.project is not None and not row.original:
+            exp = _experiment(self.project, row.id)
             base = self.project.baseline
             if exp is not None and exp.quality and base is not None and base.quality:
                 groups = {
@@ -613,14 +610,14 @@ class ComparePage(QWidget):
         self.group_plot.setYRange(min(gv + [-0.5]) * 1.2, max(gv + [0.5]) * 1.2)
         self.group_plot.setXRange(-0.6, max(len(gk), 1) - 0.4, padding=0)
 
-    def _show_disagreements(self, row: dict[str, Any] | None) -> None:
+    def _show_disagreements(self, row: ResultRow | None) -> None:
         self._clear_images()
-        if row is None or row["original"]:
+        if row is None or row.original:
             self.disagree_title.setText(
                 "<b>Changed answers</b><br>Select a compressed candidate to see the inputs where it answers differently."
             )
             return
-        exp = _experiment(self.project, row["id"])
+        exp = _experiment(self.project, row.id)
         indices = list(exp.quality.disagreements) if exp is not None and exp.quality else []
         total = exp.quality.samples if exp is not None and exp.quality else 0
         if not indices:
@@ -634,7 +631,7 @@ class ComparePage(QWidget):
             + (f" (first {MAX_IMAGES} shown)" if len(indices) > MAX_IMAGES else "")
             + ". Loading…"
         )
-        self.load_images_requested.emit(row["id"], indices[:MAX_IMAGES])
+        self.load_images_requested.emit(row.id, indices[:MAX_IMAGES])
 
     def _clear_images(self) -> None:
         while self.images_grid.count():
@@ -672,12 +669,12 @@ class ComparePage(QWidget):
                 cell.setText(caption)
                 self.images_grid.addWidget(cell, n // IMAGE_COLUMNS, n % IMAGE_COLUMNS)
 
-    def _show_reading(self, row: dict[str, Any] | None) -> None:
+    def _show_reading(self, row: ResultRow | None) -> None:
         parts = ["<b>The advisor's reading</b>"]
         if self.advice is None:
             parts.append(f"<span style='color:{theme.muted()}'>The advice is not available yet.</span>")
         else:
-            subject = row["id"] if row else None
+            subject = row.id if row else None
             about = [s for s in (*self.advice.blockers, *self.advice.warnings) if s.subject == subject and subject]
             general = [s for s in self.advice.warnings if s.subject is None and s.rule_id in self.result_rules]
             for s in about + general:

@@ -36,6 +36,7 @@ from shrinkwise.gui.draft_session import DraftSession
 from shrinkwise.gui.run_controller import RunController, RunItem
 from shrinkwise.gui.workers import run_in_background
 from shrinkwise.workspace.project import PlanEdits
+from shrinkwise.workspace.result_row import ResultRow
 
 Done = Callable[[Any], None] | None
 
@@ -543,7 +544,7 @@ class Controller(QObject):
 
     # --- compare -----------------------------------------------------------------------------------------------
 
-    def results(self) -> list[dict[str, Any]] | None:
+    def results(self) -> list[ResultRow] | None:
         if self.session is None:
             return None
         try:

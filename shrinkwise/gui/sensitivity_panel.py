@@ -142,10 +142,8 @@ class SensitivityPanel(QWidget):
         drop = project.budget.accuracy_drop_pts
         if drop and not (self.item is not None and self.item.active):
             self.tolerance.setValue(float(drop))
-        latest = next(
-            (e for e in reversed(project.experiments) if e.kind == "sensitivity" and e.status == "finished"), None
-        )
-        self.show_experiment(latest)
+        latest = project.latest_sensitivity()
+        self.show_experiment(latest[0] if latest is not None else None)
 
     # --- running -------------------------------------------------------------------------------------------------
 
@@ -187,15 +185,13 @@ class SensitivityPanel(QWidget):
         self.ran.emit(exp)
 
     def run_proposal(self) -> None:
-        exp = self.experiment
-        if exp is None or self.runs is None or self.runs.session is None:
+        result = self.experiment.sensitivity_result() if self.experiment is not None else None
+        if result is None or self.runs is None or self.runs.session is None:
             return
-        proposal = exp.extra.get("proposal") or {}
-        technique = exp.extra.get("technique", "int8_static")
-        keep = list(proposal.get("keep_float") or [])
+        technique, keep = result.technique, result.proposal.keep_float
         label = f"{technique}, {len(keep)} layer(s) in float" if keep else f"{technique} (sensitivity proposal)"
         self.proposal_item = self.runs.enqueue(
-            [{"technique": technique, "config": dict(proposal.get("config") or {})}], label
+            [{"technique": technique, "config": dict(result.proposal.config)}], label
         )
         self.proposal_button.setEnabled(False)
         self.status.setText(f"Queued “{label}”: it appears on Compare when it has run.")
@@ -204,50 +200,48 @@ class SensitivityPanel(QWidget):
 
     @explains
     def show_experiment(self, exp: Any) -> None:
+        """A finished analysis (`Experiment.sensitivity_result()`), or None for "no analysis yet"."""
         self.experiment = exp
-        ranking = list(exp.extra.get("ranking") or []) if exp is not None else []
-        metric = exp.extra.get("metric", "accuracy") if exp is not None else "accuracy"
-        in_points = metric in ("accuracy", "top1_agreement")
+        result = exp.sensitivity_result() if exp is not None else None
+        ranking = result.ranking if result is not None else []
+        in_points = result.in_points if result is not None else True
         self.table.setRowCount(len(ranking))
         for i, r in enumerate(ranking):
-            layer = QTableWidgetItem(f"{r.get('node', '')}  ({r.get('op_type', '')})")
-            layer.setToolTip(plain(str(r.get("node", ""))))
+            layer = QTableWidgetItem(f"{r.node}  ({r.op_type})")
+            layer.setToolTip(plain(r.node))
             cells = [
                 layer,
-                QTableWidgetItem(_pts(r.get("drop_alone"), in_points)),
-                QTableWidgetItem(_pts(r.get("recovery"), in_points)),
-                QTableWidgetItem("–" if r.get("sqnr_alone_db") is None else f"{r['sqnr_alone_db']:.1f} dB"),
-                QTableWidgetItem(fmt_bytes(r.get("size_cost_bytes"))),
+                QTableWidgetItem(_pts(r.drop_alone, in_points)),
+                QTableWidgetItem(_pts(r.recovery, in_points)),
+                QTableWidgetItem("–" if r.sqnr_alone_db is None else f"{r.sqnr_alone_db:.1f} dB"),
+                QTableWidgetItem(fmt_bytes(r.size_cost_bytes)),
             ]
             for c, cell in enumerate(cells):
                 if c:
                     cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(i, c, cell)
         self.proposal_button.setEnabled(
-            exp is not None and (self.proposal_item is None or not self.proposal_item.active)
+            result is not None and (self.proposal_item is None or not self.proposal_item.active)
         )
-        if exp is None:
+        if result is None:
             self.proposal.setText(
                 f"<span style='color:{theme.muted()}'>No analysis yet: press “Find Sensitive Layers”.</span>"
             )
             self.proposal_button.setEnabled(False)
             return
-        p = exp.extra.get("proposal") or {}
-        keep = list(p.get("keep_float") or [])
-        words = metric_label(metric).lower()
+        p = result.proposal
+        words = metric_label(result.metric).lower()
         kept = (
-            "keep these layers in float: " + ", ".join(f"<code>{html.escape(n)}</code>" for n in keep)
-            if keep
+            "keep these layers in float: " + ", ".join(f"<code>{html.escape(n)}</code>" for n in p.keep_float)
+            if p.keep_float
             else "every layer can be quantized; none needs to stay in float"
         )
-        meets = "within" if p.get("meets_tolerance") else "<b>not</b> within"
-        tol = exp.extra.get("tolerance")
-        size, lat, q = p.get("size_bytes"), p.get("latency_ms"), p.get("quality")
-        q_text = "–" if q is None else (f"{q * 100:.2f} %" if in_points else f"{q:.4f}")
+        meets = "within" if p.meets_tolerance else "<b>not</b> within"
+        q_text = f"{p.quality * 100:.2f} %" if in_points else f"{p.quality:.4f}"
         self.proposal.setText(
             f"<b>Proposal:</b> {kept}. Then {html.escape(words)} is {q_text} "
-            f"(a drop of {html.escape(_pts(p.get('drop'), in_points))}), {meets} the tolerance of "
-            f"{(tol or 0) * 100:g} points; size {fmt_bytes(size)}, latency {fmt_ms(lat)} on this computer."
-            + (f"<br>{html.escape(p['note'])}." if p.get("note") else "")
+            f"(a drop of {html.escape(_pts(p.drop, in_points))}), {meets} the tolerance of "
+            f"{result.tolerance * 100:g} points; size {fmt_bytes(p.size_bytes)}, latency {fmt_ms(p.latency_ms)} on "
+            "this computer." + (f"<br>{html.escape(p.note)}." if p.note else "")
         )
         self.status.setText(f"Ranked {len(ranking)} layer(s), most sensitive first.")

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from shrinkwise.advisor.advice import Advice, PlanStep
     from shrinkwise.advisor.decision import Decision
     from shrinkwise.compression.runner import Run
+    from shrinkwise.workspace.result_row import ResultRow
     from shrinkwise.workspace.session import Session
 
 DEFAULT_TIME_BUDGET_S = 600.0
@@ -484,12 +485,13 @@ class Autopilot:
         for e in reversed(self.session.project.experiments):
             if e.kind != "sensitivity" or e.status != "finished" or not e.recipe:
                 continue
-            x = e.extra
-            base_cfg = {k: v for k, v in (x.get("proposal", {}).get("config") or {}).items() if k != "nodes_to_exclude"}
+            x = e.sensitivity_result()
+            if x is None:
+                continue
             wanted = dict(nxt.config)
             if nxt.technique == "int8_dynamic":
                 wanted.setdefault("op_preset", "all_supported")
-            if x.get("technique") == nxt.technique and x.get("tolerance") == nxt.tolerance and base_cfg == wanted:
+            if x.technique == nxt.technique and x.tolerance == nxt.tolerance and x.proposal.base_config() == wanted:
                 return e
         return None
 
@@ -718,19 +720,20 @@ def _tolerance(budget: Any, metric: str | None) -> float | None:
 
 
 def _figures(session: Session, experiment_id: str) -> RungFigures:
-    rows = {r["id"]: r for r in session.results()}
-    row, base = rows.get(experiment_id), rows.get("original")
+    rows = session.results()
+    row = next((r for r in rows if r.id == experiment_id), None)
+    base = next((r for r in rows if r.original), None)
     if row is None:
         return RungFigures()
-    size, base_size = row.get("size_bytes"), (base or {}).get("size_bytes")
-    ratio = row.get("latency_ratio")
-    q, base_q = row.get("quality"), (base or {}).get("quality")
+    size, base_size = row.size_bytes, base.size_bytes if base else None
+    ratio = row.latency_ratio
+    q, base_q = row.quality, base.quality if base else None
     return RungFigures(
         size_bytes=size,
         size_ratio=round(base_size / size, 3) if size and base_size else None,
-        latency_ms=row.get("latency_ms_median"),
+        latency_ms=row.latency_ms_median,
         speedup=round(1.0 / ratio, 3) if ratio else None,
-        quality_metric=row.get("quality_metric"),
+        quality_metric=row.quality_metric,
         quality=q,
         quality_drop_pts=round((base_q - q) * 100, 3) if q is not None and base_q is not None else None,
     )
@@ -738,16 +741,17 @@ def _figures(session: Session, experiment_id: str) -> RungFigures:
 
 def _best_so_far(session: Session, decision: Decision) -> tuple[str, str, list[str]] | None:
     """Fewest missed budgets, then the smallest quality loss, then the smallest file."""
-    rows = [r for r in session.results() if not r["original"]]
+    everything = session.results()
+    rows = [r for r in everything if not r.original]
     if not rows:
         return None
-    base = next((r for r in session.results() if r["original"]), None)
-    base_q = (base or {}).get("quality") or 0.0
+    base = next((r for r in everything if r.original), None)
+    base_q = (base.quality if base else None) or 0.0
 
-    def rank(r: dict[str, Any]) -> tuple[int, float, float]:
-        missed = decision.misses_budget(r["id"])
-        drop = base_q - r["quality"] if r.get("quality") is not None else 1.0
-        return (len(missed), round(drop, 4), r.get("size_bytes") or float("inf"))
+    def rank(r: ResultRow) -> tuple[int, float, float]:
+        missed = decision.misses_budget(r.id)
+        drop = base_q - r.quality if r.quality is not None else 1.0
+        return (len(missed), round(drop, 4), r.size_bytes or float("inf"))
 
     best = min(rows, key=rank)
-    return best["id"], best["label"], decision.misses_budget(best["id"])
+    return best.id, best.label, decision.misses_budget(best.id)

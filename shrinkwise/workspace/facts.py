@@ -284,13 +284,10 @@ def results_facts(project: Project) -> dict[str, Any]:
         if e.kind in CANDIDATE_KINDS and e.status == "finished" and e.recipe
     ]
     out: dict[str, Any] = {"candidates": candidates}
-    sens = [e for e in project.experiments if e.kind == "sensitivity" and e.status == "finished"]
-    if sens:
+    latest = project.latest_sensitivity()
+    if latest is not None:
         out["sensitivity_done"] = True
-        ranking = sens[-1].extra.get("sensitivity")
-        if isinstance(ranking, dict):
-            values = {str(k): float(v) for k, v in ranking.items() if isinstance(v, (int, float))}
-            out["sensitive_layers"] = sorted(values, key=lambda k: (-values[k], k))[:10]
+        out["sensitive_layers"] = [node for node, _ in latest[1].most_sensitive(10)]
     return out
 
 

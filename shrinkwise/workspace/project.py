@@ -23,6 +23,7 @@ from shrinkwise.compression.measure.records import Measurement, Source, best
 from shrinkwise.compression.results import QualityDetails  # the worker's type, recorded as it is
 from shrinkwise.compression.signature import InputSignature
 from shrinkwise.workspace.journal import Journal
+from shrinkwise.workspace.sensitivity_model import SensitivityResult
 
 SCHEMA_VERSION = 3
 PROJECT_SUFFIX = ".shrinkwise.json"
@@ -154,6 +155,13 @@ class Experiment(_Record):
     def final_artifact(self) -> ArtifactRecord | None:
         return self.artifacts[-1] if self.artifacts else None
 
+    def sensitivity_result(self, path: Path | str | None = None) -> SensitivityResult | None:
+        """A finished sensitivity analysis's typed result (None for any other experiment); a malformed one is a
+        one-line `ProjectFileError` (`path`: the project file, named in it)."""
+        if self.kind != "sensitivity" or self.status != "finished":
+            return None
+        return SensitivityResult.from_extra(self.extra, f"experiment '{self.id}'", path)
+
 
 class Project(_Record):
     schema_version: int = SCHEMA_VERSION
@@ -188,6 +196,14 @@ class Project(_Record):
     @property
     def baseline(self) -> Experiment | None:
         return next((e for e in self.experiments if e.kind == "baseline"), None)
+
+    def latest_sensitivity(self) -> tuple[Experiment, SensitivityResult] | None:
+        """The newest finished sensitivity analysis and its result (what the panel, report and advisor show)."""
+        for e in reversed(self.experiments):
+            result = e.sensitivity_result()
+            if result is not None:
+                return e, result
+        return None
 
 
 # --- files -----------------------------------------------------------------------------------------------------
@@ -333,6 +349,8 @@ def load_project(path: Path | str) -> Project:
             f"is not a valid project: {_first_error(exc)}", path, f"fix that field or restore {path.name}.bak"
         ) from None
     containment.check_project(project, path)
+    for e in project.experiments:  # a malformed sensitivity result is refused here, not half-shown later
+        e.sensitivity_result(path)
     return project
 
 

@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from shrinkwise.compression.errors import ShrinkwiseError, TechniqueError
 from shrinkwise.compression.jobs import Job, JobStep, TorchSpecData, save_dataset
@@ -23,6 +23,14 @@ from shrinkwise.compression.runner import Run, RunOutcome
 from shrinkwise.workspace.figures import pareto_front, quality_metric, value
 from shrinkwise.workspace.hashing import sha256_file
 from shrinkwise.workspace.project import ArtifactRecord, Experiment, RecipeStep, utc_now
+from shrinkwise.workspace.result_row import ResultRow
+from shrinkwise.workspace.sensitivity_model import (
+    CurvePoint,
+    LayerRank,
+    Proposal,
+    SensitivityResult,
+    VariantSummary,
+)
 from shrinkwise.workspace.session import Session
 from shrinkwise.workspace.store import owner_record
 
@@ -80,10 +88,8 @@ def ensure_baseline(session: Session) -> Experiment:
 
 def latest_sensitivity(session: Session) -> dict[str, float] | None:
     """Node -> quality drop from the newest finished sensitivity analysis (what mixed precision reads)."""
-    for e in reversed(session.project.experiments):
-        if e.kind == "sensitivity" and e.status == "finished" and e.extra.get("sensitivity"):
-            return {str(k): float(v) for k, v in e.extra["sensitivity"].items()}
-    return None
+    latest = session.project.latest_sensitivity()
+    return dict(latest[1].sensitivity) if latest is not None and latest[1].sensitivity else None
 
 
 def _save(session: Session) -> None:
@@ -451,69 +457,69 @@ def sensitivity(
     metric_name = quality_metric(res[0].measurements) or "cosine_mean"
     base_q = _baseline_quality(session, metric_name)
 
-    def summary(step_result: StepResult) -> dict[str, Any]:
+    def summary(step_result: StepResult) -> VariantSummary:
         values = _metric_map(step_result.measurements)
         q = values.get(metric_name, 0.0)
-        return {
-            "quality": q,
-            "drop": base_q - q,
-            "size_bytes": values.get("size_bytes"),
-            "latency_ms": values.get("latency_ms_median"),
-            "latency_ratio": values.get("latency_ratio"),
-            "sqnr_db": values.get("sqnr_db"),
-        }
+        return VariantSummary(
+            quality=q,
+            drop=base_q - q,
+            size_bytes=values.get("size_bytes"),
+            latency_ms=values.get("latency_ms_median"),
+            latency_ratio=values.get("latency_ratio"),
+            sqnr_db=values.get("sqnr_db"),
+        )
 
     full = summary(res[0])
-    base_m = ensure_baseline(session).measurement("latency_ms_median")
+    base_exp = ensure_baseline(session)
+    base_m = base_exp.measurement("latency_ms_median")
     base_latency = base_m.value if base_m else None
     n = len(names)
-    ranking = []
-    base_exp = ensure_baseline(session)
-    original = {
-        "quality": base_q,
-        "drop": 0.0,
-        "size_bytes": _metric_map(base_exp.measurements).get("size_bytes"),
-        "latency_ms": base_latency,
-        "latency_ratio": 1.0,
-        "sqnr_db": None,
-    }
-    for i, layer in enumerate(layers):
-        alone, but = summary(res[1 + i]), (summary(res[1 + n + i]) if n > 1 else original)
-        ranking.append(
-            dict(
-                layer,
-                drop_alone=alone["drop"],
-                recovery=full["drop"] - but["drop"],
-                sqnr_alone_db=alone["sqnr_db"],
-                size_cost_bytes=(but["size_bytes"] or 0) - (full["size_bytes"] or 0),
-                # Paired ratios (each timed interleaved with the original) drift less than raw medians between variants.
-                latency_cost_ms=_latency_cost(but, full, base_latency),
-            )
-        )
+    original = VariantSummary(
+        quality=base_q,
+        drop=0.0,
+        size_bytes=_metric_map(base_exp.measurements).get("size_bytes"),
+        latency_ms=base_latency,
+        latency_ratio=1.0,
+    )
     layer_error = outcome.result.layer_error or LayerErrorReport(reason="the worker reported no per-layer error")
     per_node = layer_error.by_node()
-    for row in ranking:
-        e = per_node.get(row["node"])
-        row["activation_sqnr_db"] = e.activation_sqnr_db if e else None
-        row["weight_sqnr_db"] = e.weight_sqnr_db if e else None
-    ranking.sort(
-        key=lambda r: (
-            -max(r["drop_alone"], r["recovery"]),
-            r["sqnr_alone_db"] if r["sqnr_alone_db"] is not None else 1e9,
+    ranking: list[LayerRank] = []
+    for i, layer in enumerate(layers):
+        alone, but = summary(res[1 + i]), (summary(res[1 + n + i]) if n > 1 else original)
+        e = per_node.get(layer["node"])
+        ranking.append(
+            LayerRank(
+                node=layer["node"],
+                op_type=layer["op_type"],
+                weight_bytes=layer["weight_bytes"],
+                drop_alone=alone.drop,
+                recovery=full.drop - but.drop,
+                sqnr_alone_db=alone.sqnr_db,
+                size_cost_bytes=(but.size_bytes or 0) - (full.size_bytes or 0),
+                # Paired ratios (each timed interleaved with the original) drift less than raw medians between variants.
+                latency_cost_ms=_latency_cost(but, full, base_latency),
+                activation_sqnr_db=e.activation_sqnr_db if e else None,
+                weight_sqnr_db=e.weight_sqnr_db if e else None,
+            )
         )
+    ranking.sort(
+        key=lambda r: (-max(r.drop_alone, r.recovery), r.sqnr_alone_db if r.sqnr_alone_db is not None else 1e9)
     )
-    order = [r["node"] for r in ranking]
+    order = [r.node for r in ranking]
+
+    def point(keep: list[str], s: VariantSummary, source: Literal["pass1", "pass2"]) -> CurvePoint:
+        return CurvePoint(keep_float=keep, source=source, **s.model_dump())
 
     # Keep-in-float sets of growing size, measured (k = 1 is "all but the first" from job 1).
-    curve: list[dict[str, Any]] = [{"keep_float": [], **full, "source": "pass1"}]
+    curve = [point([], full, "pass1")]
     by_node = {l["node"]: i for i, l in enumerate(layers)}
     sources: list[tuple[Path, StepResult]] = [(run_dir / "pass1", res[0])]  # the artifact behind each curve point
-    chosen: dict[str, Any] | None = curve[0] if full["drop"] <= tolerance else None
+    chosen: CurvePoint | None = curve[0] if full.drop <= tolerance else None
     if chosen is None and n > 1:
-        first = summary(res[1 + n + by_node[order[0]]])
-        curve.append({"keep_float": order[:1], **first, "source": "pass1"})
-        sources.append((run_dir / "pass1", res[1 + n + by_node[order[0]]]))
-        if first["drop"] <= tolerance:
+        first = res[1 + n + by_node[order[0]]]
+        curve.append(point(order[:1], summary(first), "pass1"))
+        sources.append((run_dir / "pass1", first))
+        if curve[-1].drop <= tolerance:
             chosen = curve[-1]
     if chosen is None and n > 2:
         more = [step(order[:k]) for k in range(2, n)]
@@ -526,18 +532,18 @@ def sensitivity(
                 raise KeyboardInterrupt
             return session.project.experiment(exp_id)
         for k, r in zip(range(2, n), out2.result.steps, strict=False):
-            curve.append({"keep_float": order[:k], **summary(r), "source": "pass2"})
+            curve.append(point(order[:k], summary(r), "pass2"))
             sources.append((run_dir / "pass2", r))
-            if chosen is None and curve[-1]["drop"] <= tolerance:
+            if chosen is None and curve[-1].drop <= tolerance:
                 chosen = curve[-1]
     meets = chosen is not None
     if chosen is None:  # nothing quantized meets it: say so and point at the least-bad measured option
-        chosen = min(curve, key=lambda c: c["drop"])
+        chosen = min(curve, key=lambda c: c.drop)
     folder, step_result = sources[next(i for i, c in enumerate(curve) if c is chosen)]
     exp = session.project.experiment(exp_id)
     art = step_result.artifact
     path = folder / art.path
-    exp.recipe = [step(chosen["keep_float"])]
+    exp.recipe = [step(chosen.keep_float)]
     exp.artifacts = [
         ArtifactRecord(
             path=session.relpath(path),
@@ -551,43 +557,43 @@ def sensitivity(
     ]
     exp.measurements = list(step_result.measurements)
     exp.quality = step_result.quality
-    exp.extra = {
-        "technique": technique,
-        "metric": metric_name,
-        "tolerance": tolerance,
-        "original_quality": base_q,
-        "sensitivity": {r["node"]: r["drop_alone"] for r in ranking},
-        "ranking": ranking,
-        "all_quantized": full,
-        "curve": curve,
-        "layer_error": layer_error.model_dump(mode="json"),
-        "not_ranked": float_anyway,  # recurrent layers static int8 leaves float: not candidates
-        "proposal": {
-            "keep_float": chosen["keep_float"],
-            "quality": chosen["quality"],
-            "drop": chosen["drop"],
-            "meets_tolerance": meets,
-            "size_bytes": chosen["size_bytes"],
-            "latency_ms": chosen["latency_ms"],
-            "config": {**base_config, "nodes_to_exclude": chosen["keep_float"]},
-        },
-    }
-    if not meets:
-        exp.extra["proposal"]["note"] = (
-            f"no measured set met the tolerance of {tolerance * 100:g} pts; the least-bad one is shown"
-        )
+    result = SensitivityResult(
+        technique=technique,
+        metric=metric_name,
+        tolerance=tolerance,
+        original_quality=base_q,
+        sensitivity={r.node: r.drop_alone for r in ranking},
+        ranking=ranking,
+        all_quantized=full,
+        curve=curve,
+        layer_error=layer_error,
+        not_ranked=float_anyway,  # recurrent layers static int8 leaves float: not candidates
+        proposal=Proposal(
+            keep_float=chosen.keep_float,
+            quality=chosen.quality,
+            drop=chosen.drop,
+            meets_tolerance=meets,
+            size_bytes=chosen.size_bytes,
+            latency_ms=chosen.latency_ms,
+            config={**base_config, "nodes_to_exclude": chosen.keep_float},
+            note=None
+            if meets
+            else f"no measured set met the tolerance of {tolerance * 100:g} pts; the least-bad one is shown",
+        ),
+    )
+    exp.extra = result.to_extra()
     exp.status = "finished"
     exp.finished = utc_now()
     _save(session)
     return exp
 
 
-def _latency_cost(variant: dict[str, Any], reference: dict[str, Any], base_latency: float | None) -> float | None:
-    if variant["latency_ratio"] is not None and reference["latency_ratio"] is not None and base_latency is not None:
-        return (variant["latency_ratio"] - reference["latency_ratio"]) * base_latency
-    if variant["latency_ms"] is None or reference["latency_ms"] is None:
+def _latency_cost(variant: VariantSummary, reference: VariantSummary, base_latency: float | None) -> float | None:
+    if variant.latency_ratio is not None and reference.latency_ratio is not None and base_latency is not None:
+        return (variant.latency_ratio - reference.latency_ratio) * base_latency
+    if variant.latency_ms is None or reference.latency_ms is None:
         return None
-    return variant["latency_ms"] - reference["latency_ms"]
+    return variant.latency_ms - reference.latency_ms
 
 
 def _run_variants(
@@ -620,7 +626,7 @@ def _run_variants(
 # --- results and the Pareto front --------------------------------------------------------------------------------
 
 
-def results(session: Session) -> list[dict[str, Any]]:
+def results(session: Session) -> list[ResultRow]:
     """Every finished candidate (the original first) with size, latency, quality, per-class deltas and Pareto flags.
 
     Every number is the one `Experiment.measurement` picks (device > host > estimate), so this table, the
@@ -634,35 +640,35 @@ def results(session: Session) -> list[dict[str, Any]]:
     base_classes = base.quality.per_class_accuracy if base and base.quality else {}
     metric = quality_metric(base.measurements) if base else None
     metric = metric or next((q for e in exps if (q := quality_metric(e.measurements))), None)
-    rows: list[dict[str, Any]] = []
-    for e in exps:
-        v = _metric_map(e.measurements)
+    values = [_metric_map(e.measurements) for e in exps]
+    qualities = [v.get(metric) if metric else None for v in values]
+    size_front = pareto_front([(v.get("size_bytes"), q) for v, q in zip(values, qualities, strict=True)])
+    lat_front = pareto_front([(v.get("latency_ms_median"), q) for v, q in zip(values, qualities, strict=True)])
+    rows: list[ResultRow] = []
+    for e, v, quality, on_size, on_latency in zip(exps, values, qualities, size_front, lat_front, strict=True):
         latency = e.measurement("latency_ms_median")
         classes = e.quality.per_class_accuracy if e.quality else {}
         rows.append(
-            {
-                "id": e.id,
-                "label": e.label or e.id,
-                "kind": e.kind,
-                "group": e.group,
-                "original": e.kind == "baseline",
-                "size_bytes": v.get("size_bytes"),
-                "encoded_size_bytes": v.get("encoded_size_bytes"),
-                "latency_ms_median": v.get("latency_ms_median"),
-                "latency_source": latency.source if latency else None,
-                "latency_ms_p90": v.get("latency_ms_p90"),
-                "latency_ratio": v.get("latency_ratio"),
-                "accuracy": v.get("accuracy"),
-                "agreement": v.get("top1_agreement"),
-                "sqnr_db": v.get("sqnr_db"),
-                "quality_metric": metric,
-                "quality": v.get(metric) if metric else None,
-                "per_class_delta": {k: classes[k] - base_classes[k] for k in classes if k in base_classes},
-            }
+            ResultRow(
+                id=e.id,
+                label=e.label or e.id,
+                kind=e.kind,
+                group=e.group,
+                original=e.kind == "baseline",
+                size_bytes=v.get("size_bytes"),
+                encoded_size_bytes=v.get("encoded_size_bytes"),
+                latency_ms_median=v.get("latency_ms_median"),
+                latency_source=latency.source if latency else None,
+                latency_ms_p90=v.get("latency_ms_p90"),
+                latency_ratio=v.get("latency_ratio"),
+                accuracy=v.get("accuracy"),
+                agreement=v.get("top1_agreement"),
+                sqnr_db=v.get("sqnr_db"),
+                quality_metric=metric,
+                quality=quality,
+                per_class_delta={k: classes[k] - base_classes[k] for k in classes if k in base_classes},
+                pareto_size=on_size,
+                pareto_latency=on_latency,
+            )
         )
-    size_front = pareto_front([(r["size_bytes"], r["quality"]) for r in rows])
-    lat_front = pareto_front([(r["latency_ms_median"], r["quality"]) for r in rows])
-    for r, s, l in zip(rows, size_front, lat_front, strict=True):
-        r["pareto_size"] = s
-        r["pareto_latency"] = l
     return rows

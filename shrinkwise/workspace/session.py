@@ -45,6 +45,7 @@ from shrinkwise.workspace.versions import library_versions
 if TYPE_CHECKING:
     from shrinkwise.advisor.advice import Advice
     from shrinkwise.advisor.decision import Decision
+    from shrinkwise.workspace.result_row import ResultRow
 
 GENERATED_SAMPLES = 64
 
@@ -561,7 +562,7 @@ class Session:
         """Which candidate to ship and why: the same decision the Advice page, Compare, Export and reports show."""
         return self.advise().decision
 
-    def results(self) -> list[dict[str, Any]]:
+    def results(self) -> list[ResultRow]:
         """Every finished candidate with its numbers (one measurement policy) and Pareto flags."""
         from shrinkwise.workspace.runs import results
 

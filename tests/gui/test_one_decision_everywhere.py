@@ -57,8 +57,8 @@ def _everyone(qtbot: Any, window: Any, path: Path, capsys: pytest.CaptureFixture
     window.go(STEP_COMPARE)
     qtbot.waitUntil(lambda: window.compare_page.recommended_id is not None, timeout=30_000)
     page = window.compare_page
-    grow = next(r for r in page.rows if r["id"] == page.recommended_id)
-    out["compare"] = (page.recommended_id, grow["latency_ms_median"], grow["size_bytes"], grow["accuracy"])
+    grow = next(r for r in page.rows if r.id == page.recommended_id)
+    out["compare"] = (page.recommended_id, grow.latency_ms_median, grow.size_bytes, grow.accuracy)
     out["compare_selected"] = page.selected_id
     assert (
         window.advice is not None

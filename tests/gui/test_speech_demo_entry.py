@@ -55,7 +55,7 @@ def test_speech_demo_button_builds_it_off_the_ui_thread_and_opens_it(
     assert [i.status for i in window.runs.items] == ["finished"], [(i.status, i.error) for i in window.runs.items]
     window.go(STEP_COMPARE)
     cmp = window.compare_page
-    assert cmp.table.rowCount() == 2 and {r["label"] for r in cmp.rows} >= {"int8_static"}
+    assert cmp.table.rowCount() == 2 and {r.label for r in cmp.rows} >= {"int8_static"}
     window.go(STEP_EXPORT)
     report = tmp_path / "report.html"
     monkeypatch.setattr(dialogs, "choose_save_path", lambda *a, **k: str(report))

@@ -150,7 +150,7 @@ def test_whole_flow_on_the_demo(
     cmp.axis_combo.setCurrentIndex(cmp.axis_combo.findData("latency"))
     assert "Latency" in cmp.scatter_plot.plotItem.getAxis("bottom").labelText and len(cmp.scatter.points()) == 3
     cmp.axis_combo.setCurrentIndex(cmp.axis_combo.findData("size"))
-    static = next(r["id"] for r in cmp.rows if r["label"] == "int8_static")
+    static = next(r.id for r in cmp.rows if r.label == "int8_static")
     cmp.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)  # by size: int8_static is the smallest
     assert cmp.table.item(0, 0).data(Qt.ItemDataRole.UserRole) == static
     cmp.table.selectRow(0)

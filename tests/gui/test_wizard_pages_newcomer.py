@@ -342,7 +342,7 @@ def test_sensitivity_runs_from_compare_off_the_ui_thread_and_its_proposal_runs(
     new = [e for e in window.session.project.experiments if e.id not in before and e.kind == "run"]
     assert len(new) == 1 and new[0].recipe[0].technique == exp.extra["technique"]
     assert new[0].recipe[0].config["nodes_to_exclude"] == exp.extra["proposal"]["keep_float"]
-    qtbot.waitUntil(lambda: any(r["id"] == new[0].id for r in window.compare_page.rows), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: any(r.id == new[0].id for r in window.compare_page.rows), timeout=WAIT_MS)
     wait_idle(qtbot, window)
 
 

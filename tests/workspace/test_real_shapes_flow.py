@@ -138,7 +138,7 @@ def test_flow_scores_each_output_by_its_task(tmp_path: Path, shape: str) -> None
                 expected_db = 10 * np.log10(np.sum(original[1] ** 2) / noise)
                 assert state.metrics["sqnr_db"] == pytest.approx(min(expected_db, 200.0), abs=1e-6)
 
-    assert [r["quality_metric"] for r in results(session)][:1] == [metric]
+    assert [r.quality_metric for r in results(session)][:1] == [metric]
     sens = sensitivity(session, tolerance=0.05, latency_seconds=0.2)
     assert sens.status == "finished", sens.error
     assert sens.extra["metric"] == metric

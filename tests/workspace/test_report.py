@@ -22,18 +22,22 @@ SCHEMA_PATH = Path(__file__).resolve().parents[2] / "shrinkwise" / "workspace" /
 def make_hostile(project_path: Path) -> Session:
     """A project name, a layer name, an error and a label that would run or inject if not escaped."""
     from shrinkwise.workspace.project import Experiment, RecipeStep
+    from shrinkwise.workspace.sensitivity_model import Proposal, SensitivityResult, VariantSummary
 
     session = Session.open(project_path)
     p = session.project
     p.name = HOSTILE_NAME
+    result = SensitivityResult(
+        technique="int8_static",
+        metric="accuracy",
+        tolerance=0.01,
+        original_quality=0.9,
+        sensitivity={HOSTILE_LAYER: 0.31, "/conv1/Conv": 0.12, "/fc/Gemm": 0.02},
+        all_quantized=VariantSummary(quality=0.5, drop=0.4),
+        proposal=Proposal(keep_float=[HOSTILE_LAYER], quality=0.895, drop=0.005, meets_tolerance=True),
+    )
     p.experiments.append(
-        Experiment(
-            id="sens-1",
-            label="sensitivity",
-            kind="sensitivity",
-            status="finished",
-            extra={"sensitivity": {HOSTILE_LAYER: 0.31, "/conv1/Conv": 0.12, "/fc/Gemm": 0.02}},
-        )
+        Experiment(id="sens-1", label="sensitivity", kind="sensitivity", status="finished", extra=result.to_extra())
     )
     p.experiments.append(
         Experiment(

@@ -125,8 +125,8 @@ def test_sweep_one_experiment_per_value(session: Session) -> None:
     ladder = sweep(session, "", "technique", ["fp16", "int8_dynamic"])
     assert [e.recipe[0].technique for e in ladder] == ["fp16", "int8_dynamic"]
     rows = results(session)
-    assert rows[0]["original"] and len(rows) == 5
-    assert any(r["pareto_size"] for r in rows)
+    assert rows[0].original and len(rows) == 5
+    assert any(r.pareto_size for r in rows)
 
 
 def test_sensitivity_ranks_layers_and_feeds_mixed_precision(session: Session) -> None:

@@ -236,42 +236,43 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     if exp.status != "finished":
         print_experiment(exp)
         return 1
-    x = exp.extra
+    x = exp.sensitivity_result()
+    assert x is not None  # a finished sensitivity experiment always has its result
     print(
-        f"{exp.id}: {x['technique']} one layer at a time; metric {x['metric']} (original {x['original_quality']:.4f}), "
-        f"all quantized: drop {_pts(x['all_quantized']['drop'])}"
+        f"{exp.id}: {x.technique} one layer at a time; metric {x.metric} (original {x.original_quality:.4f}), "
+        f"all quantized: drop {_pts(x.all_quantized.drop)}"
     )
     print_table(
         ["layer", "op", "drop alone>", "recovery>", "SQNR dB>", "act SQNR>", "w SQNR>", "float cost>", "latency cost>"],
         (
             (
-                r["node"],
-                r["op_type"],
-                _pts(r["drop_alone"]),
-                _pts(r["recovery"]),
-                _fmt(r["sqnr_alone_db"], ".1f"),
-                _fmt(r.get("activation_sqnr_db"), ".1f"),
-                _fmt(r.get("weight_sqnr_db"), ".1f"),
-                fmt_bytes(r["size_cost_bytes"]),
-                None if r["latency_cost_ms"] is None else f"{r['latency_cost_ms']:+.4f} ms",
+                r.node,
+                r.op_type,
+                _pts(r.drop_alone),
+                _pts(r.recovery),
+                _fmt(r.sqnr_alone_db, ".1f"),
+                _fmt(r.activation_sqnr_db, ".1f"),
+                _fmt(r.weight_sqnr_db, ".1f"),
+                fmt_bytes(r.size_cost_bytes),
+                None if r.latency_cost_ms is None else f"{r.latency_cost_ms:+.4f} ms",
             )
-            for r in x["ranking"]
+            for r in x.ranking
         ),
     )
-    le = x.get("layer_error") or {}
-    if le.get("reason"):
-        print(f"per-layer SQNR (ONNX Runtime QDQ debugging): {le['reason']}")
-    elif le.get("layers"):
+    le = x.layer_error
+    if le is not None and le.reason:
+        print(f"per-layer SQNR (ONNX Runtime QDQ debugging): {le.reason}")
+    elif le is not None and le.layers:
         print(
             f"act SQNR: float vs all-quantized activation at the layer's output; w SQNR: its weight (dB, higher is "
-            f"closer; {le.get('samples', 0)} evaluation samples)"
+            f"closer; {le.samples} evaluation samples)"
         )
-    p = x["proposal"]
-    keep = ", ".join(p["keep_float"]) or "none"
-    verdict = "meets" if p["meets_tolerance"] else "does NOT meet"
+    p = x.proposal
+    keep = ", ".join(p.keep_float) or "none"
+    verdict = "meets" if p.meets_tolerance else "does NOT meet"
     print(
-        f"proposal: keep in float: {keep} -> {x['metric']} {p['quality']:.4f} (drop {_pts(p['drop'])}, {verdict} the "
-        f"tolerance of {x['tolerance'] * 100:g} pts), size {fmt_bytes(p['size_bytes'])}"
+        f"proposal: keep in float: {keep} -> {x.metric} {p.quality:.4f} (drop {_pts(p.drop)}, {verdict} the "
+        f"tolerance of {x.tolerance * 100:g} pts), size {fmt_bytes(p.size_bytes)}"
     )
     return 0
 
@@ -285,34 +286,36 @@ def cmd_results(args: argparse.Namespace) -> int:
     session = _open(args.project)
     rows = session.results()
     decision = session.recommendation()
-    for r in rows:
-        r["recommended"] = r["id"] == decision.candidate
-        r["misses_budget"] = decision.misses_budget(r["id"])
     if args.json:
         out = {
             "recommendation": {**decision.model_dump(mode="json"), "paragraph": decision.paragraph},
-            "candidates": rows,
+            "candidates": [
+                {
+                    **r.model_dump(mode="json"),
+                    "recommended": r.id == decision.candidate,
+                    "misses_budget": decision.misses_budget(r.id),
+                }
+                for r in rows
+            ],
         }
         print(json.dumps(out, indent=2))
         return 0
     if not rows:
         print("no finished candidates yet; measure the original with 'shrinkwise measure' and run a technique")
         return 0
-    metric = rows[0]["quality_metric"] or "quality"
+    metric = rows[0].quality_metric or "quality"
     print(
         f"{'candidate':34} {'size':>10} {'latency':>10} {'p90':>10} {'x orig':>6} {metric[:10]:>10} {'worst class Δ':>13}  pareto"
     )
     for r in rows:
-        deltas = r["per_class_delta"]
+        deltas = r.per_class_delta
         worst = min(deltas.items(), key=lambda kv: kv[1]) if deltas else None
         worst_text = f"{worst[1]:+.3f} ({worst[0]})" if worst else "-"
-        front = (
-            ",".join(name for name, on in (("size", r["pareto_size"]), ("latency", r["pareto_latency"])) if on) or "-"
-        )
-        mark = "* " if r["recommended"] else ("x " if r["misses_budget"] else "  ")
+        front = ",".join(name for name, on in (("size", r.pareto_size), ("latency", r.pareto_latency)) if on) or "-"
+        mark = "* " if r.id == decision.candidate else ("x " if decision.misses_budget(r.id) else "  ")
         print(
-            f"{mark}{r['label'][:32]:32} {fmt_bytes(r['size_bytes']):>10} {fmt_ms(r['latency_ms_median']):>10} "
-            f"{fmt_ms(r['latency_ms_p90']):>10} {_fmt(r['latency_ratio'], '.2f'):>6} {_fmt(r['quality'], '.4f'):>10} "
+            f"{mark}{r.label[:32]:32} {fmt_bytes(r.size_bytes):>10} {fmt_ms(r.latency_ms_median):>10} "
+            f"{fmt_ms(r.latency_ms_p90):>10} {_fmt(r.latency_ratio, '.2f'):>6} {_fmt(r.quality, '.4f'):>10} "
             f"{worst_text:>13}  {front}"
         )
     print("* recommended, x misses a budget; pareto: on the front for size / latency (median) against quality")

@@ -574,27 +574,25 @@ def build_autopilot(project: Project) -> AutopilotSection | None:
 
 
 def build_sensitivity(project: Project) -> SensitivitySection:
-    for e in reversed(project.experiments):
-        if e.kind == "sensitivity" and e.status == "finished" and isinstance(e.extra.get("sensitivity"), dict):
-            items = sorted(
-                ((str(k), float(v)) for k, v in e.extra["sensitivity"].items()), key=lambda kv: (-kv[1], kv[0])
-            )
-            in_points = e.extra.get("metric", "accuracy") in ("accuracy", "top1_agreement")
-            rows = [
-                SensitivityRow(
-                    rank=i + 1,
-                    layer=k,
-                    drop=v,
-                    drop_text=f"{v * 100:+.2f} points" if in_points else f"{v:+.4g}",
-                )
-                for i, (k, v) in enumerate(items[:MAX_SENSITIVITY_ROWS])
-            ]
-            metric = e.extra.get("sensitivity_metric") or "quality drop when only this layer is quantized"
-            more = f"; {len(items) - len(rows)} more not shown" if len(items) > len(rows) else ""
-            return SensitivitySection(experiment_id=e.id, rows=rows, note=f"{metric} (measured on this computer){more}")
-    return SensitivitySection(
-        note="No sensitivity analysis has been run: 'shrinkwise sensitivity PROJECT' ranks the layers."
-    )
+    latest = project.latest_sensitivity()
+    if latest is None:
+        return SensitivitySection(
+            note="No sensitivity analysis has been run: 'shrinkwise sensitivity PROJECT' ranks the layers."
+        )
+    e, result = latest
+    items = result.most_sensitive()
+    rows = [
+        SensitivityRow(
+            rank=i + 1,
+            layer=k,
+            drop=v,
+            drop_text=f"{v * 100:+.2f} points" if result.in_points else f"{v:+.4g}",
+        )
+        for i, (k, v) in enumerate(items[:MAX_SENSITIVITY_ROWS])
+    ]
+    metric = "quality drop when only this layer is quantized"
+    more = f"; {len(items) - len(rows)} more not shown" if len(items) > len(rows) else ""
+    return SensitivitySection(experiment_id=e.id, rows=rows, note=f"{metric} (measured on this computer){more}")
 
 
 def _layer_times(prof: Any) -> list[LayerTime]:

@@ -572,18 +572,12 @@ def recreate_command(project_file: str, exp: Experiment) -> str:
     if exp.kind == "baseline":
         return f"shrinkwise measure {q(project_file)}"
     if exp.kind == "sensitivity":  # the options it ran with, as `shrinkwise sensitivity` takes them (points)
+        result = exp.sensitivity_result()
         parts = ["shrinkwise", "sensitivity", q(project_file)]
-        tolerance, technique = exp.extra.get("tolerance"), exp.extra.get("technique")
-        if isinstance(tolerance, (int, float)) and not isinstance(tolerance, bool):
-            parts += ["--accuracy-drop-pts", f"{tolerance * 100:.10g}"]
-        if isinstance(technique, str) and technique:
-            parts += ["--technique", q(technique)]
-        proposal = exp.extra.get("proposal")
-        config = proposal.get("config") if isinstance(proposal, dict) else None
-        if isinstance(config, dict):  # the quantizer's settings kept in every variant (the proposal adds the layers)
-            parts += [
-                f"--set {q(f'{k}={compact_json(v)}')}" for k, v in sorted(config.items()) if k != "nodes_to_exclude"
-            ]
+        if result is not None:
+            parts += ["--accuracy-drop-pts", f"{result.tolerance * 100:.10g}", "--technique", q(result.technique)]
+            # The quantizer's settings kept in every variant (the proposal adds only the layers kept in float).
+            parts += [f"--set {q(f'{k}={compact_json(v)}')}" for k, v in sorted(result.proposal.base_config().items())]
         return " ".join(parts)
     if not exp.recipe:
         return ""
