@@ -36,6 +36,18 @@ def step_key(step: Any) -> str:
     return str(step.key)
 
 
+def once_per_rule(statements: list[Any]) -> list[tuple[Any, int]]:
+    """Each rule's first statement with how many more candidates it also fired for (in first-seen order)."""
+    firsts: dict[str, Any] = {}
+    more: dict[str, int] = {}
+    for st in statements:
+        if st.rule_id in firsts:
+            more[st.rule_id] += 1
+        else:
+            firsts[st.rule_id], more[st.rule_id] = st, 0
+    return [(firsts[k], more[k]) for k in firsts]
+
+
 def _label(text: str, style: str = "", rich: bool = True) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
@@ -249,8 +261,16 @@ class AdvicePage(QWidget):
             layout.addWidget(_label(f"<span style='color:{theme.muted()}'>Estimate: {html.escape(e)}</span>"))
         if advice.warnings:
             layout.addWidget(self._section("Warnings and notes"))
-            for w in advice.warnings:
-                layout.addWidget(self._statement_card(w, theme.severity(w.severity)))
+            for w, more in once_per_rule(advice.warnings):  # a rule about several candidates is one card
+                card = self._statement_card(w, theme.severity(w.severity))
+                if more:
+                    card.body.addWidget(
+                        _label(
+                            f"<span style='color:{theme.muted()}'>The same holds for {more} more "
+                            f"candidate{'s' if more > 1 else ''}.</span>"
+                        )
+                    )
+                layout.addWidget(card)
         layout.addStretch(1)
         old = self.scroll.verticalScrollBar().value()
         self.scroll.setWidget(body)

@@ -77,3 +77,13 @@ def test_stop_ends_the_climb_and_keeps_the_journal(qtbot: Any, window: Any, demo
     journal = window.session.project.autopilot[-1]
     assert journal.status == "cancelled" and "resume" in journal.stopped_because
     assert "was stopped" in panel.summary.text()
+
+
+def test_a_warning_about_several_candidates_is_one_card() -> None:
+    from types import SimpleNamespace
+
+    from shrinkwise.gui.advice_page import once_per_rule
+
+    ws = [SimpleNamespace(rule_id=r, subject=s) for r, s in (("a", "x"), ("b", None), ("a", "y"), ("a", "z"))]
+    grouped = once_per_rule(ws)
+    assert [(w.rule_id, w.subject, more) for w, more in grouped] == [("a", "x", 2), ("b", None, 0)]
