@@ -188,6 +188,7 @@ class TargetPage(QWidget):
                 self.smaller = _spin(1000, 2, "×")
                 self.smaller.setObjectName("smaller")
                 self.smaller.setToolTip(SMALLER_TIP)
+                self.smaller.setSingleStep(0.5)
                 self.smaller.valueChanged.connect(lambda _v: self._on_smaller())
                 lab = QLabel("…or smaller than the original, at least")
                 lab.setToolTip(SMALLER_TIP)
@@ -316,8 +317,8 @@ class TargetPage(QWidget):
             self.changed.emit()
 
     def _on_smaller(self) -> None:
-        """ "N× smaller" edited: the size row follows at once where the original's size is known; the controller
-        turns the factor into the budget's `size_mb` (Session.relative_budget), from the original's file."""
+        """The "N× smaller" row edited: the size row follows at once where the original's size is known; the
+        controller turns the factor into the budget's `size_mb` (Session.relative_budget), from the original's file."""
         if self._loading:
             return
         self._size_from_factor = True
