@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shrinkwise.units import fmt_bytes, fmt_ms
+
 if TYPE_CHECKING:
     from shrinkwise.advisor.situation import CandidateView, Situation
 
@@ -85,7 +87,7 @@ def _misses(v: CandidateView, situation: Situation) -> list[tuple[MissedBudget, 
     b = situation.budget
     out: list[tuple[MissedBudget, str]] = []
     if v.meets_size is False and v.size_mb is not None and b.size_mb is not None:
-        out.append(("size", f"{v.size_mb:.3g} MB is over the {b.size_mb:g} MB size budget"))
+        out.append(("size", f"{fmt_bytes(v.size_mb * 1e6)} is over the {fmt_bytes(b.size_mb * 1e6)} size budget"))
     if v.meets_latency is False and b.latency_ms is not None:
         out.append(("latency", f"latency {_ms(v.latency_ms)} is over the {_ms(b.latency_ms)} budget"))
     if v.meets_memory is False and v.peak_memory_mb is not None and b.peak_memory_mb is not None:
@@ -152,15 +154,13 @@ def _speed(latency_ratio: float) -> str:
 
 
 def _ms(v: float | None) -> str:
-    if v is None:
-        return "unknown"
-    return f"{v * 1000:.3g} µs" if v < 1 else f"{v:.3g} ms"
+    return "unknown" if v is None else fmt_ms(v)
 
 
 def _cost(v: CandidateView, situation: Situation) -> str:
     bits = []
     if v.size_ratio:
-        bits.append(f"{1 / v.size_ratio:.2f}× smaller ({v.size_mb:.3g} MB)" if v.size_mb else "")
+        bits.append(f"{1 / v.size_ratio:.2f}× smaller ({fmt_bytes(v.size_mb * 1e6)})" if v.size_mb else "")
     if v.latency_ratio:
         where = {"host": "on this computer", "device": "on the device", "estimate": "estimate"}.get(
             v.latency_source, ""
