@@ -331,7 +331,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument(
-            "--set", action="append", metavar="KEY=VALUE", help="a setting (value parsed as JSON when possible)"
+            "--set",
+            action="append",
+            metavar="KEY=VALUE",
+            help="a setting, value parsed as JSON when possible (recipe: STEP.KEY=VALUE, STEP a technique id or its "
+            "1-based position, e.g. 2.keep_io_types=true); a setting the technique does not have is refused",
         )
         p.add_argument("--time-limit", type=float, metavar="SECONDS", help="stop a run that takes longer than this")
         p.add_argument(
