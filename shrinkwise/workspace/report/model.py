@@ -546,6 +546,48 @@ def budget_checks(project: Project, exp: Experiment | None, target_is_host: bool
                 note=note,
             )
         )
+    return out + _at_least_checks(b, exp, target_is_host)
+
+
+def _at_least_text(key: str, v: float) -> str:
+    return f"{v:.2f}×" if key == "min_speedup" else f"{v:.4f}"
+
+
+def _at_least_checks(b: dict[str, Any], exp: Experiment | None, target_is_host: bool) -> list[BudgetCheck]:
+    """The budgets a candidate must reach rather than stay under: the speed-up over the original (its paired
+    latency ratio, which counts where the target is this computer, as the advisor judges it) and the outputs'
+    cosine with the original's."""
+    out = []
+    for key, metric in (("min_speedup", "latency_ratio"), ("min_cosine", "cosine_mean")):
+        limit = _num(b.get(key))
+        if limit is None:
+            continue
+        m = pick(exp, metric)
+        value: float | None = None
+        note = ""
+        if m is not None and m.value > 0:
+            value = round(1.0 / m.value, 4) if key == "min_speedup" else m.value
+        counts = key != "min_speedup" or target_is_host or (m is not None and m.source == "device")
+        if value is not None and not counts:
+            note = "timed on this computer, not on the target device: run the benchmark bundle there"
+        margin = None if value is None else value - limit
+        out.append(
+            BudgetCheck(
+                key=key,
+                label=BUDGET_LABELS[key],
+                limit=limit,
+                limit_text=f"≥ {limit:g}×" if key == "min_speedup" else f"≥ {limit:g}",
+                value=value,
+                value_text="not measured" if value is None else _at_least_text(key, value),
+                source=m.source if m is not None else None,
+                met=None if value is None or not counts else value >= limit,
+                margin=margin,
+                margin_text=""
+                if margin is None
+                else f"{_at_least_text(key, abs(margin))} {'headroom' if margin >= 0 else 'short'}",
+                note=note,
+            )
+        )
     return out
 
 
