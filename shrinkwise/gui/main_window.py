@@ -19,6 +19,8 @@ from typing import Any
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -766,7 +768,18 @@ class MainWindow(QMainWindow):
         folder = speech_demo_dir() if speech else demo_dir()
         self.controller.open_demo(folder, then=self._after_open(), speech=speech)
 
+    def _commit_typing(self) -> None:
+        """A number typed in a spin box counts on Enter or when the focus leaves it (keyboard tracking is off, so
+        the advice is not redone per keystroke). Save and close come before either: commit it first, or a budget
+        typed and saved with Ctrl+S would be lost without a word."""
+        widget = QApplication.focusWidget()
+        while widget is not None and not isinstance(widget, QAbstractSpinBox):
+            widget = widget.parentWidget()
+        if widget is not None and widget.window() is self:
+            widget.interpretText()
+
     def save(self) -> bool:
+        self._commit_typing()
         if not self.controller.save():
             return False
         assert self.session is not None
@@ -774,6 +787,7 @@ class MainWindow(QMainWindow):
         return True
 
     def save_as(self) -> bool:
+        self._commit_typing()
         if self.session is None:
             return False
         path = dialogs.choose_save_path(self, "Save project as", PROJECT_FILTER, str(self.session.path))
@@ -992,6 +1006,7 @@ class MainWindow(QMainWindow):
 
     def _may_close(self) -> bool:
         """Save, Discard (closing drops the edits: nothing is written) or Cancel."""
+        self._commit_typing()
         if self.session is None or not self.dirty:
             return True
         answer = dialogs.ask_unsaved(self, self.session.project.name)

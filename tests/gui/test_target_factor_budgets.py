@@ -112,3 +112,22 @@ def test_the_verdicts_are_readable_at_1024x700(qtbot: Any, window: MainWindow, d
         words = verdict.fontMetrics()
         plain = "".join(part.split(">")[-1] for part in verdict.text().split("<"))
         assert all(words.horizontalAdvance(w) <= verdict.width() for w in plain.split()), key
+
+
+def test_a_factor_typed_without_enter_is_kept_by_save(qtbot: Any, window: MainWindow, demo_project: Path) -> None:
+    """Keyboard tracking is off (the advice is not redone per keystroke): Ctrl+S right after typing must still save
+    what was typed."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    open_and_wait(qtbot, window, demo_project)
+    window.go(STEP_TARGET)
+    window.activateWindow()
+    spin = window.target_page.spins["min_speedup"]
+    spin.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is spin, timeout=5000)
+    spin.selectAll()
+    qtbot.keyClicks(spin.lineEdit(), "3")
+    assert spin.value() == 0.0  # typed, not yet committed
+    qtbot.keyClick(spin, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert load_project(demo_project).budget.min_speedup == 3.0 and not window.dirty
