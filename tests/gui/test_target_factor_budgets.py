@@ -131,3 +131,19 @@ def test_a_factor_typed_without_enter_is_kept_by_save(qtbot: Any, window: MainWi
     assert spin.value() == 0.0  # typed, not yet committed
     qtbot.keyClick(spin, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     assert load_project(demo_project).budget.min_speedup == 3.0 and not window.dirty
+
+
+def test_clicking_into_not_set_and_typing_replaces_it(qtbot: Any, window: MainWindow, demo_project: Path) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    open_and_wait(qtbot, window, demo_project)
+    window.go(STEP_TARGET)
+    window.activateWindow()
+    spin = window.target_page.spins["min_cosine"]
+    assert spin.text() == "not set"
+    qtbot.mouseClick(spin.lineEdit(), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is spin and spin.lineEdit().selectedText() == "not set")
+    qtbot.keyClicks(spin.lineEdit(), "0.99")
+    qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
+    assert spin.value() == 0.99 and window.session.project.budget.min_cosine == 0.99
