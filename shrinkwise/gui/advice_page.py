@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from shrinkwise.gui import dialogs, theme
 from shrinkwise.gui.autopilot_panel import AutopilotPanel
 from shrinkwise.gui.formatting import setting_label
+from shrinkwise.gui.unset_spin import UnsetSpinBox
 
 
 def step_key(step: Any) -> str:
@@ -449,7 +450,7 @@ class AdvicePage(QWidget):
                 editor.setValue(200)  # type: ignore[attr-defined]
                 get = editor.value  # type: ignore[attr-defined]
             else:
-                editor = QDoubleSpinBox()
+                editor = UnsetSpinBox()
                 editor.setDecimals(3)  # type: ignore[attr-defined]
                 editor.setRange(0.0, 1e9)  # type: ignore[attr-defined]
                 editor.setSpecialValueText("type a number")  # type: ignore[attr-defined]

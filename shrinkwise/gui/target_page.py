@@ -5,8 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFocusEvent
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 from shrinkwise.gui import theme
 from shrinkwise.gui.help_text import explains
 from shrinkwise.gui.panels import MeasurementsPanel
+from shrinkwise.gui.unset_spin import UnsetSpinBox
 
 NOT_SET = "not set"
 # key, label, unit, max, decimals, tooltip — the budget fields this page edits, in the order shown
@@ -76,18 +76,8 @@ STATISTICS = [
 ]
 
 
-class BudgetSpin(QDoubleSpinBox):
-    """A budget's spin box. While it shows "not set", a click into it selects that text, so typing a number
-    replaces it (typed after "not set", the digits were refused and nothing seemed to happen)."""
-
-    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt's name
-        super().focusInEvent(event)
-        if self.value() == self.minimum():
-            QTimer.singleShot(0, self.selectAll)  # after the click has placed the cursor
-
-
 def _spin(maximum: float, decimals: int, unit: str) -> QDoubleSpinBox:
-    spin = BudgetSpin()
+    spin = UnsetSpinBox()
     spin.setDecimals(decimals)
     spin.setRange(0.0, maximum)
     spin.setSpecialValueText(NOT_SET)
