@@ -55,13 +55,16 @@ def test_fp16_run_is_persisted_with_real_measurements(session: Session) -> None:
     assert saved.extra["steps"][0]["technique"] == "fp16"
 
 
-def test_bad_setting_fails_and_keeps_earlier_results(session: Session) -> None:
+def test_bad_setting_is_refused_before_it_is_recorded_and_keeps_earlier_results(session: Session) -> None:
+    from shrinkwise.compression.errors import TechniqueError
+
     good = run_recipe(session, ["fp16"])
-    bad = run_recipe(session, [("fp16", {"no_such_key": 3})])
+    before = len(load_project(session.path).experiments)
+    with pytest.raises(TechniqueError) as err:
+        run_recipe(session, [("fp16", {"no_such_key": 3})])
+    assert "no_such_key" in str(err.value) and "\n" not in str(err.value)
     project = load_project(session.path)
-    assert project.experiment(bad.id).status == "failed"
-    error = project.experiment(bad.id).error or ""
-    assert "no_such_key" in error and "\n" not in error
+    assert len(project.experiments) == before  # a typo is not a failed run
     kept = project.experiment(good.id)
     assert kept.status == "finished" and kept.measurements == good.measurements
 
