@@ -254,6 +254,13 @@ def outlooks(model: ModelFacts, target: TargetFacts, manifest: dict[str, dict[st
             )
         else:  # distillation and anything that changes the architecture: no fixed ceiling
             compute, tier, factor = _compute_for(["fp32", "fp16", "int8"], target), "architecture", None
+        if entry.get("file_shrinks") is False and factor is not None:
+            # Palettes and sparse zeros are compact *encodings*: the ONNX file the runtime loads keeps dense float
+            # weights, and the decision judges that file. Promising the encoding's ratio would send the plan (and
+            # the autopilot) to a rung that cannot meet a size budget.
+            encoded = f"about {factor:.2g}× smaller only as a compact encoding (estimate), not as the file it loads"
+            note = f"{note}; {encoded}" if note else encoded
+            factor = 1.0
         if training and tier in ("post_training", "low_bit"):
             tier = "training"
         if not target.known:  # nobody can say whether an unknown device runs it: unknown, neither yes nor no

@@ -353,17 +353,20 @@ class Autopilot:
     def _size_skip(self, advice: Advice, step: PlanStep, steps: list[PlanStep]) -> str | None:
         """Why to skip a rung that cannot reach the size budget even in its best case (an estimate), or None.
 
-        Never the last rung of the plan: something is measured rather than nothing."""
+        The plan's last rung is skipped only once some candidate was measured: something is measured rather than
+        nothing."""
         f = advice.feasibility
         budget = self.session.project.budget.size_mb
         outlook = next((o for o in f.outlooks if o.technique == step.technique), None)
         if budget is None or f.size_now_mb is None or outlook is None or outlook.size_factor is None:
             return None
         needed = f.size_now_mb / budget
-        if outlook.size_factor >= SIZE_ESTIMATE_SLACK * needed or step is steps[-1]:
+        measured = any(e.kind != "baseline" and e.status == "finished" for e in self.session.project.experiments)
+        if outlook.size_factor >= SIZE_ESTIMATE_SLACK * needed or (step is steps[-1] and not measured):
             return None
+        why = f" ({outlook.note})" if outlook.note else ""
         return (
-            f"Skipped: at best {outlook.size_factor:.2g}× smaller (estimate from the weights' bytes), and the "
+            f"Skipped: at best {outlook.size_factor:.2g}× smaller{why} (estimate from the weights' bytes), and the "
             f"{budget:g} MB budget needs {needed:.2g}×; measuring it would only confirm the miss."
         )
 

@@ -384,3 +384,16 @@ def test_after_int8_misses_the_size_budget_the_4bit_embeddings_step_is_next_and_
     advice = _advise(facts, manifest, rules)
     assert _step(advice, "int8_dynamic", "embeddings-4bit").done_by == ["q4"]
     assert advice.decision.candidate == "q4"
+
+
+def test_encodings_that_leave_the_file_float_never_promise_a_smaller_file(
+    manifest: dict[str, Any], rules: list[LoadedRule]
+) -> None:
+    """Palettes and sparse zeros shrink only an encoding: the ONNX file the runtime loads (what the decision judges)
+    stays the same size, so their outlook says 1× for the file and names the encoding's ratio as an estimate."""
+    advice = _advise({"target_id": "desktop-avx512-vnni", "budget": {"size_mb": 0.1}}, manifest, rules)
+    looks = {o.technique: o for o in advice.feasibility.outlooks}
+    for tid in ("palettize", "prune_unstructured"):
+        assert looks[tid].size_factor == 1.0
+        assert "compact encoding" in looks[tid].note and "estimate" in looks[tid].note
+    assert looks["int8_static"].size_factor is not None and looks["int8_static"].size_factor > 3
