@@ -688,12 +688,18 @@ def latest_journal(session: Session) -> Journal | None:
 
 
 def _short(steps: list[RecipeStep]) -> str:
-    """'int8_dynamic per_channel embedding_bits=4 + fp16': a candidate's name on Compare (the title is longer)."""
+    """'int8_dynamic per_channel embedding_bits=4 + fp16': a candidate's name on Compare, its settings that differ
+    from the technique's defaults only (the rung's title is the longer, friendly name)."""
+    from shrinkwise.compression.catalog import technique_module
+
     parts = []
     for st in steps:
-        keys = [k if v is True else f"{k}={v}" for k, v in st.config.items() if v not in (False, None, [], {})]
-        keep = [k for k in keys if not k.startswith(("calibration_samples", "calibrate_method", "quant_format"))]
-        parts.append(" ".join([st.technique, *keep]))
+        try:
+            defaults = technique_module(st.technique).Config().model_dump(mode="json")
+        except Exception:  # noqa: BLE001 - an unknown technique is named as it is
+            defaults = {}
+        keys = [k if v is True else f"{k}={v}" for k, v in st.config.items() if defaults.get(k, object()) != v]
+        parts.append(" ".join([st.technique, *keys]))
     return " + ".join(parts)
 
 

@@ -349,3 +349,17 @@ def test_retime_replaces_only_the_host_timings(demo_project: Path) -> None:
     assert host is not None and host.details["retimed"] is True and host.value > 0
     with pytest.raises(ShrinkwiseError, match="no compressed model"):
         retime(session, "original")
+
+
+def test_a_rung_is_named_by_its_recipe_and_the_settings_that_differ_from_the_defaults() -> None:
+    from shrinkwise.workspace.autopilot import _short
+
+    steps = [
+        RecipeStep(technique="int8_dynamic", config={"op_preset": "auto", "per_channel": True, "embedding_bits": 4})
+    ]
+    assert _short(steps) == "int8_dynamic per_channel embedding_bits=4"
+    chain = [
+        RecipeStep(technique="prune_structured"),
+        RecipeStep(technique="int8_static", config={"quant_format": "QDQ"}),
+    ]
+    assert _short(chain) == "prune_structured + int8_static"
