@@ -1,5 +1,6 @@
 """The whole flow on each real-graph shape (issue 12): new project -> model -> data -> profile -> advise -> fp16,
-int8_dynamic and int8_static runs; every run finishes, and its recorded cosine matches one computed here."""
+int8_dynamic and int8_static runs -> sensitivity -> report; every step finishes, and each run's recorded cosine
+matches one computed here."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.compression.models import cast_to_float_model, constant_weights_cnn, recurrent_classifier
+from tests.compression.models import cast_to_float_model, constant_weights_cnn, recurrent_classifier, shared_kernel_cnn
 
 
 def _outputs(path: Path, x: np.ndarray) -> np.ndarray:
@@ -29,6 +30,7 @@ SHAPES = {
     "constant_weights": (lambda p: constant_weights_cnn(p)[0], (1, 8, 8), 5210),
     "lstm": (lambda p: recurrent_classifier(p, op="LSTM"), (12, 16), 6529),
     "stft_like_cast": (cast_to_float_model, (16,), 128),
+    "shared_kernel": (lambda p: shared_kernel_cnn(p)[0], (4, 8, 8), 4 * 4 * 3 * 3 + 4 * 8 * 8 * 3 + 2),
 }
 
 
@@ -63,3 +65,14 @@ def test_flow_on_real_graph_shapes(tmp_path: Path, shape: str) -> None:
             assert any("Kept in float32 automatically" in n for n in artifact.notes)
         if technique == "int8_static" and shape == "lstm":
             assert any("LSTM ×1" in n for n in artifact.notes)
+
+    # The sensitivity analysis and the report run on the same graph without a traceback, and say what they found.
+    from shrinkwise.workspace.report import write_report
+    from shrinkwise.workspace.runs import sensitivity
+
+    sens = sensitivity(session, tolerance=0.05, latency_seconds=0.2)
+    assert sens.status == "finished", sens.error
+    result = sens.sensitivity_result()
+    assert result is not None and (result.ranking or result.not_ranked)
+    report = write_report(session, "md", tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "Traceback" not in report and "shrinkwise sensitivity" in report  # its recreate command
