@@ -34,6 +34,7 @@ from shrinkwise.gui.formatting import fmt_bytes, fmt_ms, metric_label, plain
 from shrinkwise.gui.help_text import explain, explains, tooltip_for
 from shrinkwise.gui.plot_style import style_plot
 from shrinkwise.gui.sensitivity_panel import SensitivityPanel
+from shrinkwise.workspace.disagreements import ChangedAnswers
 from shrinkwise.workspace.result_row import ResultRow
 
 MAX_IMAGES = 24
@@ -92,23 +93,9 @@ def digit_image(sample: np.ndarray, scale: int = 5) -> QImage:
     )
 
 
-def load_disagreement_inputs(session: Any, indices: list[int]) -> dict[str, Any]:
-    """On a pool thread: the evaluation inputs at `indices`, their labels, and whether they look like images."""
-    sets = session.datasets()
-    ev = sets["evaluation"]
-    if ev is None:
-        return {"images": False, "inputs": [], "labels": []}
-    name = next(iter(ev.inputs))
-    x = ev.inputs[name]
-    idx = [i for i in indices if 0 <= i < len(x)][:MAX_IMAGES]
-    is_image = x.ndim in (3, 4) and x.shape[-1] >= 4 and x.shape[-2] >= 4
-    labels = [int(ev.labels[i]) if getattr(ev, "labels", None) is not None else None for i in idx]
-    return {"images": is_image, "inputs": [x[i] for i in idx], "labels": labels, "indices": idx}
-
-
 class ComparePage(QWidget):
     choose_requested = Signal(str)
-    load_images_requested = Signal(str, list)  # experiment id, evaluation indices
+    load_images_requested = Signal(str, int)  # experiment id, how many of its changed inputs to show
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -631,7 +618,7 @@ class ComparePage(QWidget):
             + (f" (first {MAX_IMAGES} shown)" if len(indices) > MAX_IMAGES else "")
             + ". Loading…"
         )
-        self.load_images_requested.emit(row.id, indices[:MAX_IMAGES])
+        self.load_images_requested.emit(row.id, MAX_IMAGES)
 
     def _clear_images(self) -> None:
         while self.images_grid.count():
@@ -639,20 +626,18 @@ class ComparePage(QWidget):
             if w is not None:
                 w.deleteLater()
 
-    def show_images(self, exp_id: str, payload: dict[str, Any]) -> None:
-        """Called with `load_disagreement_inputs`' result (on the UI thread)."""
+    def show_images(self, exp_id: str, changed: ChangedAnswers) -> None:
+        """Called with `Session.disagreements()`' result (on the UI thread)."""
         if exp_id != self.selected_id:
             return
         self._clear_images()
         text = self.disagree_title.text().replace(" Loading…", "")
         self.disagree_title.setText(text)
-        for n, (x, label, index) in enumerate(
-            zip(payload["inputs"], payload["labels"], payload.get("indices", []), strict=False)
-        ):
+        for n, (x, label, index) in enumerate(zip(changed.inputs, changed.labels, changed.indices, strict=True)):
             cell = QLabel()
             cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
             caption = f"#{index}" + (f", a {label}" if label is not None else "")
-            if payload["images"]:
+            if changed.images:
                 cell.setPixmap(QPixmap.fromImage(digit_image(x)))
                 cell.setToolTip(caption)
                 holder = QWidget()

@@ -79,7 +79,7 @@ class Controller(QObject):
     advice_changed = Signal(object)  # Advice
     advice_message = Signal(str)  # why there is no advice right now
     output_written = Signal(str, str)  # what, where (Export's "written so far")
-    disagreements_loaded = Signal(str, object)  # experiment id, images payload
+    disagreements_loaded = Signal(str, object)  # experiment id, its ChangedAnswers
     runs_queued = Signal(list)  # [RunItem]
     autopilot_event = Signal(object)  # workspace.autopilot.AutopilotEvent, on the UI thread
     autopilot_finished = Signal(object)  # the Journal as it ended (also after a failure or Stop)
@@ -553,17 +553,16 @@ class Controller(QObject):
             self._fail(exc)
             return None
 
-    def load_disagreements(self, exp_id: str, indices: list[int]) -> None:
+    def load_disagreements(self, exp_id: str, limit: int) -> None:
+        """The first `limit` inputs on which `exp_id` answers differently (`Session.disagreements`, off the UI thread)."""
         if self.session is None:
             return
-        from shrinkwise.gui.compare_page import load_disagreement_inputs
-
         self.run_job(
             "Loading the inputs that changed answer…",
-            load_disagreement_inputs,
-            self.session,
-            indices,
-            on_done=lambda payload: self.disagreements_loaded.emit(exp_id, payload),
+            self.session.disagreements,
+            exp_id,
+            limit,
+            on_done=lambda changed: self.disagreements_loaded.emit(exp_id, changed),
         )
 
     def misses_budget(self, exp_id: str) -> list[str]:

@@ -45,6 +45,7 @@ from shrinkwise.workspace.versions import library_versions
 if TYPE_CHECKING:
     from shrinkwise.advisor.advice import Advice
     from shrinkwise.advisor.decision import Decision
+    from shrinkwise.workspace.disagreements import ChangedAnswers
     from shrinkwise.workspace.result_row import ResultRow
 
 GENERATED_SAMPLES = 64
@@ -567,6 +568,29 @@ class Session:
         from shrinkwise.workspace.runs import results
 
         return results(self)
+
+    def disagreements(self, exp_id: str, limit: int | None = None) -> ChangedAnswers:
+        """The evaluation inputs on which candidate `exp_id` answers differently from the original (the first
+        `limit` of them), with their true labels: reads the evaluation data, so call it off the UI thread."""
+        from shrinkwise.workspace.disagreements import ChangedAnswers
+
+        exp = next((e for e in self.project.experiments if e.id == exp_id), None)
+        q = exp.quality if exp is not None else None
+        if q is None or not q.disagreements:
+            return ChangedAnswers(candidate_id=exp_id, samples=q.samples if q else 0)
+        ev = self.datasets()["evaluation"]
+        assert ev is not None
+        x = ev.samples_first(next(iter(ev.inputs)))
+        idx = [int(i) for i in q.disagreements if 0 <= i < len(x)][:limit]
+        return ChangedAnswers(
+            candidate_id=exp_id,
+            total=len(q.disagreements),
+            samples=q.samples,
+            indices=idx,
+            inputs=[x[i] for i in idx],
+            labels=[None if ev.labels is None else int(ev.labels[i]) for i in idx],
+            images=x.ndim in (3, 4) and x.shape[-1] >= 4 and x.shape[-2] >= 4,
+        )
 
     def lineage(self, recipe: list[Any] | None = None) -> Lineage:
         return Lineage(

@@ -198,25 +198,35 @@ def test_help_shortcut_and_geometry_kept(qtbot: Any, window: MainWindow, dialog_
 
 
 def test_disagreement_images_render_from_the_evaluation_data(qtbot: Any, demo_project: Path) -> None:
-    from shrinkwise.gui.compare_page import ComparePage, digit_image, load_disagreement_inputs
+    from shrinkwise.gui.compare_page import ComparePage, digit_image
 
     session = Session.open(demo_project)
-    payload = load_disagreement_inputs(session, [3, 5, 700000])
-    assert payload["images"] and payload["indices"] == [3, 5] and len(payload["labels"]) == 2
-    img = digit_image(payload["inputs"][0])
+    base = session.project.baseline
+    assert base is not None and base.quality is not None
+    changed_exp = base.model_copy(
+        update={
+            "id": "run-x",
+            "kind": "run",
+            "quality": base.quality.model_copy(update={"disagreements": [3, 5, 700000]}),
+        }
+    )
+    session.project.experiments.append(changed_exp)
+    changed = session.disagreements("run-x")
+    assert changed.images and changed.indices == [3, 5] and len(changed.labels) == 2
+    img = digit_image(changed.inputs[0])
     assert (img.width(), img.height()) == (40, 40)
     assert img.pixelColor(0, 0).value() != img.pixelColor(20, 20).value() or not np.allclose(
-        payload["inputs"][0], payload["inputs"][0].mean()
+        changed.inputs[0], changed.inputs[0].mean()
     )
     page = ComparePage()
     qtbot.addWidget(page)
     page.selected_id = "run-x"
-    page.show_images("run-x", payload)
+    page.show_images("run-x", changed)
     from PySide6.QtWidgets import QLabel
 
     pictures = [l for l in page.images.findChildren(QLabel) if l.pixmap() is not None and not l.pixmap().isNull()]
     assert len(pictures) == 2
-    page.show_images("another", payload)  # a late answer for another candidate is ignored
+    page.show_images("another", changed)  # a late answer for another candidate is ignored
     assert len([l for l in page.images.findChildren(QLabel) if l.pixmap() is not None and not l.pixmap().isNull()]) == 2
 
 
