@@ -27,7 +27,7 @@ import numpy as np
 from shrinkwise.compression.catalog import technique_module
 from shrinkwise.compression.measure.latency import measure_latency
 from shrinkwise.compression.measure.runtime import make_session, run_batches
-from shrinkwise.compression.techniques.base import LabelledData, TechniqueContext, drive
+from shrinkwise.compression.technique_api import LabelledData, TechniqueContext, drive
 
 
 @dataclass

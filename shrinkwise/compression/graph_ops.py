@@ -58,7 +58,7 @@ def op_types(path: Path | str) -> list[str]:
 
 def quantizable_layers(onnx_path: Path) -> list[dict[str, Any]]:
     """Nodes with a float weight (Conv, Gemm, MatMul, ...), named as the quantization techniques name them."""
-    from shrinkwise.compression.techniques import _onnx_utils as ou
+    from shrinkwise.compression import onnx_utils as ou
 
     model = ou.load(onnx_path)
     ou.ensure_node_names(model)

@@ -239,7 +239,7 @@ def _fold_onnx(path: Path, model: onnx.ModelProto, work_dir: Path) -> tuple[Path
     moved = fold_constant_weights(full)
     if not moved:
         return path, []
-    from shrinkwise.compression.techniques._onnx_utils import save
+    from shrinkwise.compression.onnx_utils import save
 
     out = work_dir / f"{path.stem}_folded.onnx"
     save(full, out)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shrinkwise.compression.data import Dataset
 from shrinkwise.compression.io_spec import NPZ_SPEC_KEY, InputSpec, IOSpec, spec_from_npz_entry, spec_to_npz_entry
-from shrinkwise.compression.techniques.base import LabelledData
+from shrinkwise.compression.technique_api import LabelledData
 
 
 class _Spec(BaseModel):

@@ -80,7 +80,7 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> RunResult:
     """Run every step, measure each output against the original, and return the result payload."""
     from shrinkwise.compression.catalog import technique_config, technique_module
     from shrinkwise.compression.measure.evaluate import measure_candidate, reference_outputs
-    from shrinkwise.compression.techniques.base import TechniqueContext, drive
+    from shrinkwise.compression.technique_api import TechniqueContext, drive
 
     out_dir = Path(job.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -14,8 +14,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 from shrinkwise.compression.measure.quality import cosine_per_sample
 from shrinkwise.compression.measure.runtime import make_session
+from shrinkwise.compression.technique_api import Artifact, TechniqueContext
 from shrinkwise.compression.techniques import int8_dynamic
-from shrinkwise.compression.techniques.base import Artifact, TechniqueContext
 from tests.compression.techniques.helpers import run
 
 VOCAB, POSITIONS, HIDDEN, SEQ = 4096, 128, 64, 16

@@ -15,8 +15,8 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from shrinkwise.compression.technique_api import Artifact, TechniqueContext, drive
 from shrinkwise.compression.techniques import fp16
-from shrinkwise.compression.techniques.base import Artifact, TechniqueContext, drive
 from tests.compression.models import _const, _save
 
 

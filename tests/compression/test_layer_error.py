@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from shrinkwise.compression.measure.layer_error import LayerErrorReport, layer_error
-from shrinkwise.compression.techniques.base import LabelledData, TechniqueContext, drive
+from shrinkwise.compression.technique_api import LabelledData, TechniqueContext, drive
 
 N_IN, HIDDEN, N_OUT = 16, 128, 10
 

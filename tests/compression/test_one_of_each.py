@@ -93,8 +93,8 @@ def test_one_seeded_split_for_the_project_the_techniques_and_the_demo() -> None:
     assert not set(training.inputs["x"][:, 0]) & set(evaluation.inputs["x"][:, 0])
 
     from shrinkwise.compression.demo.train_digits import split_indices
+    from shrinkwise.compression.technique_api import LabelledData, TechniqueContext
     from shrinkwise.compression.techniques._torch_utils import train_val_split
-    from shrinkwise.compression.techniques.base import LabelledData, TechniqueContext
 
     train, held = split_indices(n, seed, train_fraction=0.75)
     assert held.tolist() == sorted(seeded_split(n, 30, seed)[1].tolist())

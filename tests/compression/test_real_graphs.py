@@ -22,7 +22,7 @@ from shrinkwise.compression.intake import load_model
 from shrinkwise.compression.jobs import Job, JobStep, save_dataset
 from shrinkwise.compression.measure.evaluate import measure_candidate
 from shrinkwise.compression.profile import profile_model
-from shrinkwise.compression.techniques.base import LabelledData, TechniqueContext, drive
+from shrinkwise.compression.technique_api import LabelledData, TechniqueContext, drive
 from shrinkwise.compression.worker import check_artifact_loads
 from tests.compression.models import (
     cast_to_float_model,

@@ -21,7 +21,7 @@ def _in_process_candidate(session, technique: str):  # type: ignore[no-untyped-d
     import importlib
 
     from shrinkwise.compression.measure.evaluate import measure_candidate
-    from shrinkwise.compression.techniques.base import TechniqueContext, drive
+    from shrinkwise.compression.technique_api import TechniqueContext, drive
     from shrinkwise.workspace.hashing import sha256_file
     from shrinkwise.workspace.project import ArtifactRecord, Experiment, QualityDetails, RecipeStep, utc_now
 

@@ -157,7 +157,7 @@ def _layer_error(
     import onnxruntime as ort
     from onnxruntime.quantization import qdq_loss_debug as qd
 
-    from shrinkwise.compression.techniques import _onnx_utils as ou
+    from shrinkwise.compression import onnx_utils as ou
 
     qdq_model = ou.load(qdq_onnx)
     ops = {n.op_type for n in qdq_model.graph.node}

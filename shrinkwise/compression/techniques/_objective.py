@@ -28,8 +28,8 @@ from shrinkwise.compression.measure.tasks import score_output
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
+    from shrinkwise.compression.technique_api import TechniqueContext
     from shrinkwise.compression.techniques._torch_utils import Split
-    from shrinkwise.compression.techniques.base import TechniqueContext
 
 TRAINABLE_TASKS = ("classification", "binary", "embedding", "regression")
 LABELLED_TASKS = ("classification", "binary")

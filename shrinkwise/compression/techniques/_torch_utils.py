@@ -25,8 +25,8 @@ from shrinkwise.compression.errors import TechniqueError
 from shrinkwise.compression.events import LogLine, MetricPoint, Progress
 from shrinkwise.compression.io_spec import take
 from shrinkwise.compression.onnx_export import ONNX_OPSET
+from shrinkwise.compression.technique_api import LabelledData, TechniqueContext, TechniqueEvent
 from shrinkwise.compression.techniques._objective import LossFn, Objective
-from shrinkwise.compression.techniques.base import LabelledData, TechniqueContext, TechniqueEvent
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -150,7 +150,7 @@ def training_setup(ctx: TechniqueContext, what: str, message: str) -> Generator[
 
     Use as `setup = yield from training_setup(ctx, "distillation", "loading the teacher")`.
     """
-    from shrinkwise.compression.techniques import _onnx_utils as ou
+    from shrinkwise.compression import onnx_utils as ou
     from shrinkwise.compression.techniques._objective import find_objective
 
     require_torch_and_training(ctx, what, needs_labels=False)
@@ -391,6 +391,12 @@ def last_layer(model: torch.nn.Module, example: list[torch.Tensor]) -> torch.nn.
 
 
 def count_macs_params(model: torch.nn.Module, example: list[torch.Tensor]) -> tuple[int, int]:
+    """MACs and parameters of a torch module, counted by torch_pruning: the second MAC counter, on purpose.
+
+    Structured pruning steers each pruning step by these counts on the torch module mid-pruning, before any ONNX of
+    it exists (exporting after every step to use the one ONNX counter, `compression.profile.count_macs`, would cost
+    an export per step). What is reported to the user is the ONNX count of the exported artifact; these torch counts
+    are kept only as `torch_macs` in its details."""
     import torch_pruning as tp
 
     with quiet_torch():
@@ -441,7 +447,7 @@ def export_onnx(
     except Exception as exc:  # noqa: BLE001 - export failures are the user's model's limits, said in one line
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise TechniqueError(f"exporting the trained model to ONNX failed: {first}", path=path) from exc
-    from shrinkwise.compression.techniques._onnx_utils import file_bytes
+    from shrinkwise.compression.onnx_utils import file_bytes
 
     return file_bytes(path)
 

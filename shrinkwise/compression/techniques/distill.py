@@ -19,7 +19,7 @@ from pydantic import Field
 
 from shrinkwise.compression.errors import TechniqueError
 from shrinkwise.compression.events import LogLine, Progress
-from shrinkwise.compression.techniques.base import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
+from shrinkwise.compression.technique_api import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -94,8 +94,8 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     import numpy as np
     import torch
 
+    from shrinkwise.compression import onnx_utils as ou
     from shrinkwise.compression.profile import count_macs
-    from shrinkwise.compression.techniques import _onnx_utils as ou
     from shrinkwise.compression.techniques import _torch_utils as tu
 
     if config.student_kwargs and not config.student.startswith("module:"):

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from shrinkwise.compression.errors import TechniqueError, runtime_error_text
 from shrinkwise.compression.events import LogLine, Progress
-from shrinkwise.compression.techniques.base import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
+from shrinkwise.compression.technique_api import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
 
 if TYPE_CHECKING:  # pragma: no cover
     import onnx
@@ -77,7 +77,7 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     from onnx import numpy_helper
     from onnxconverter_common import float16
 
-    from shrinkwise.compression.techniques import _onnx_utils as ou
+    from shrinkwise.compression import onnx_utils as ou
 
     yield Progress(fraction=0.0, message="reading the model")
     model = ou.load(ctx.onnx_path)
@@ -238,7 +238,7 @@ def clamped_values(original: onnx.ModelProto, converted: onnx.ModelProto, limit:
 def _convert(model: onnx.ModelProto, config: Config, op_block: list[str], path: Path) -> onnx.ModelProto:
     from onnxconverter_common import float16
 
-    from shrinkwise.compression.techniques import _onnx_utils as ou
+    from shrinkwise.compression import onnx_utils as ou
 
     with ou.quiet():
         with warnings.catch_warnings():

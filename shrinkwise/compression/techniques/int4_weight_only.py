@@ -12,8 +12,8 @@ from pydantic import Field
 
 from shrinkwise.compression.errors import TechniqueError, runtime_error_text
 from shrinkwise.compression.events import LogLine, Progress
+from shrinkwise.compression.technique_api import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
 from shrinkwise.compression.techniques._int4_tables import other_gathers, with_int4_opset
-from shrinkwise.compression.techniques.base import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
 
 
 class Config(TechniqueConfig):
@@ -42,7 +42,7 @@ class Config(TechniqueConfig):
 def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
-    from shrinkwise.compression.techniques import _onnx_utils as ou
+    from shrinkwise.compression import onnx_utils as ou
 
     yield Progress(fraction=0.0, message="reading the model")
     model = ou.load(ctx.onnx_path)

@@ -20,8 +20,8 @@ from pydantic import Field
 
 from shrinkwise.compression.errors import TechniqueError, runtime_error_text
 from shrinkwise.compression.events import LogLine, Progress
+from shrinkwise.compression.technique_api import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
 from shrinkwise.compression.techniques._int4_tables import INT4_OPSET, default_opset, other_gathers, with_int4_opset
-from shrinkwise.compression.techniques.base import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
 
 if TYPE_CHECKING:  # onnx is imported lazily: importing a technique must stay cheap
     import onnx
@@ -94,7 +94,7 @@ INT4_TABLE_MIN_ROWS = 2048
 
 def large_tables(model: onnx.ModelProto, exclude: tuple[str, ...] = ()) -> list[str]:
     """Names of the Gather nodes whose table is large enough for 4 bits (a 2-D float table, row-wise blocks)."""
-    from shrinkwise.compression.techniques import _onnx_utils as ou
+    from shrinkwise.compression import onnx_utils as ou
 
     inits = ou.initializers(model)
     return [
@@ -108,7 +108,7 @@ def _tables_to_int4(path: Path, targets: list[str], block_size: int) -> tuple[on
     """Replace the target Gathers by 4-bit GatherBlockQuantized (asymmetric row blocks); every other Gather stays."""
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
-    from shrinkwise.compression.techniques import _onnx_utils as ou
+    from shrinkwise.compression import onnx_utils as ou
 
     model = ou.load(path)
     with ou.quiet():
@@ -129,7 +129,7 @@ def _unsupported_recurrent(model: onnx.ModelProto) -> dict[str, int]:
     """Recurrent layers this ONNX Runtime cannot quantize dynamically (1.2x-1.3x: GRU and RNN), asked of ORT itself."""
     from onnxruntime.quantization.registry import IntegerOpsRegistry
 
-    from shrinkwise.compression.techniques import _onnx_utils as ou
+    from shrinkwise.compression import onnx_utils as ou
 
     counts = ou.op_counts(model)
     return {t: counts[t] for t in RECURRENT_OPS if counts.get(t) and t not in IntegerOpsRegistry}
@@ -138,7 +138,7 @@ def _unsupported_recurrent(model: onnx.ModelProto) -> dict[str, int]:
 def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from shrinkwise.compression.techniques import _onnx_utils as ou
+    from shrinkwise.compression import onnx_utils as ou
 
     yield Progress(fraction=0.0, message="preparing the graph")
     with tempfile.TemporaryDirectory(prefix=".work-", dir=ctx.out_dir) as tmp:

@@ -17,7 +17,7 @@ from pydantic import Field
 from shrinkwise.compression.errors import TechniqueError, runtime_error_text
 from shrinkwise.compression.events import LogLine, Progress
 from shrinkwise.compression.graph_ops import looks_like_transformer
-from shrinkwise.compression.techniques.base import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
+from shrinkwise.compression.technique_api import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
 
 if TYPE_CHECKING:  # pragma: no cover
     import onnx
@@ -75,7 +75,7 @@ class Config(TechniqueConfig):
 def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    from shrinkwise.compression.techniques import _onnx_utils as ou
+    from shrinkwise.compression import onnx_utils as ou
 
     if ctx.calibration is None or len(ctx.calibration) == 0:
         raise TechniqueError(

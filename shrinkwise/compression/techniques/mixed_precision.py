@@ -14,7 +14,7 @@ from pydantic import Field
 
 from shrinkwise.compression.errors import TechniqueError
 from shrinkwise.compression.events import LogLine
-from shrinkwise.compression.techniques.base import TechniqueConfig, TechniqueContext, TechniqueRun
+from shrinkwise.compression.technique_api import TechniqueConfig, TechniqueContext, TechniqueRun
 
 
 class Config(TechniqueConfig):
@@ -58,7 +58,7 @@ def select_nodes(sensitivity: dict[str, float], config: Config) -> list[str]:
 
 
 def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
-    from shrinkwise.compression.techniques import _onnx_utils as ou
+    from shrinkwise.compression import onnx_utils as ou
     from shrinkwise.compression.techniques import int4_weight_only, int8_dynamic, int8_static
 
     if ctx.sensitivity is None and not config.keep_float:

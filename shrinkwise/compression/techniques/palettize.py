@@ -14,7 +14,7 @@ from pydantic import Field
 
 from shrinkwise.compression.errors import TechniqueError
 from shrinkwise.compression.events import LogLine, MetricPoint, Progress
-from shrinkwise.compression.techniques.base import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
+from shrinkwise.compression.technique_api import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -123,8 +123,8 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     import numpy as np
     from onnx import numpy_helper
 
+    from shrinkwise.compression import onnx_utils as ou
     from shrinkwise.compression.measure.quality import sqnr_db
-    from shrinkwise.compression.techniques import _onnx_utils as ou
 
     yield Progress(fraction=0.0, message="reading the model")
     model = ou.load(ctx.onnx_path)

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from shrinkwise.compression.events import LogLine, MetricPoint, Progress
-from shrinkwise.compression.techniques.base import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
+from shrinkwise.compression.technique_api import Artifact, TechniqueConfig, TechniqueContext, TechniqueRun
 
 
 class Config(TechniqueConfig):
@@ -55,8 +55,8 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     import numpy as np
     import torch
 
+    from shrinkwise.compression import onnx_utils as ou
     from shrinkwise.compression.profile import count_macs
-    from shrinkwise.compression.techniques import _onnx_utils as ou
     from shrinkwise.compression.techniques import _torch_utils as tu
 
     setup = yield from tu.training_setup(ctx, "structured pruning", "loading the PyTorch model")

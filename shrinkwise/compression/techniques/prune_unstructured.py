@@ -16,7 +16,7 @@ from pydantic import Field
 
 from shrinkwise.compression.errors import TechniqueError
 from shrinkwise.compression.events import LogLine, Progress
-from shrinkwise.compression.techniques.base import (
+from shrinkwise.compression.technique_api import (
     Artifact,
     TechniqueConfig,
     TechniqueContext,
@@ -112,7 +112,7 @@ def _prune_in_torch(ctx: TechniqueContext, config: Config) -> Generator[Techniqu
     """Prune the PyTorch model, fine-tune with masks held, export to ctx.out_dir / 'pruned_tuned.onnx'."""
     import torch
 
-    from shrinkwise.compression.techniques import _onnx_utils as ou
+    from shrinkwise.compression import onnx_utils as ou
     from shrinkwise.compression.techniques import _torch_utils as tu
 
     tu.seed_everything(ctx.seed)
@@ -167,7 +167,7 @@ def _prune_onnx(ctx: TechniqueContext, config: Config, tuned: bool, notes: list[
     import numpy as np
     from onnx import numpy_helper
 
-    from shrinkwise.compression.techniques import _onnx_utils as ou
+    from shrinkwise.compression import onnx_utils as ou
 
     src_path = ctx.out_dir / "pruned_tuned.onnx" if tuned else ctx.onnx_path
     model = ou.load(src_path)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from shrinkwise.compression.techniques.base import Artifact, LabelledData, TechniqueContext, drive
+from shrinkwise.compression.technique_api import Artifact, LabelledData, TechniqueContext, drive
 
 
 @dataclass

@@ -14,7 +14,7 @@ import pytest
 from pydantic import Field, TypeAdapter, ValidationError
 
 from shrinkwise.compression.catalog import technique_ids, technique_module
-from shrinkwise.compression.techniques.base import TechniqueConfig
+from shrinkwise.compression.technique_api import TechniqueConfig
 
 IDS = technique_ids()
 

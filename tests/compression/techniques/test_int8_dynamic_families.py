@@ -18,8 +18,8 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from shrinkwise.compression.errors import TechniqueError
+from shrinkwise.compression.technique_api import LabelledData, TechniqueContext
 from shrinkwise.compression.techniques import int8_dynamic, int8_static
-from shrinkwise.compression.techniques.base import LabelledData, TechniqueContext
 from tests.compression.techniques.helpers import run
 
 NOT_SLOWER = 1.3

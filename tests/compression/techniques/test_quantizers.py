@@ -11,8 +11,8 @@ import pytest
 from shrinkwise.compression.errors import TechniqueError
 from shrinkwise.compression.events import Progress
 from shrinkwise.compression.measure.quality import sqnr_db
+from shrinkwise.compression.technique_api import TechniqueContext
 from shrinkwise.compression.techniques import fp16, int4_weight_only, int8_dynamic, int8_static
-from shrinkwise.compression.techniques.base import TechniqueContext
 from tests.compression.techniques.helpers import Task, outputs, run
 
 
@@ -117,7 +117,7 @@ def test_int8_static_auto_preset_spares_layernorm_and_softmax(tmp_path: Path) ->
     """On a transformer-like block, only MatMul/Gemm inputs get Q/DQ (what kept MiniLM at cos 0.997 in peer tests)."""
     import torch
 
-    from shrinkwise.compression.techniques.base import LabelledData
+    from shrinkwise.compression.technique_api import LabelledData
     from tests.compression.techniques.helpers import export
 
     class Block(torch.nn.Module):
@@ -157,7 +157,7 @@ def test_quantizer_temp_files_never_land_in_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """ORT writes sym_shape_infer_temp.onnx / <uuid>.data into the cwd for large models; quiet() gives it a scratch dir."""
-    from shrinkwise.compression.techniques import _onnx_utils as ou
+    from shrinkwise.compression import onnx_utils as ou
 
     monkeypatch.chdir(tmp_path)
     with ou.quiet():

@@ -10,12 +10,12 @@ import numpy as np
 import onnx
 import pytest
 
+from shrinkwise.compression import onnx_utils as ou
 from shrinkwise.compression.errors import TechniqueError
 from shrinkwise.compression.events import MetricPoint
 from shrinkwise.compression.profile import count_macs
-from shrinkwise.compression.techniques import _onnx_utils as ou
+from shrinkwise.compression.technique_api import LabelledData
 from shrinkwise.compression.techniques import distill, prune_structured, prune_unstructured
-from shrinkwise.compression.techniques.base import LabelledData
 from tests.compression.techniques.helpers import Task, accuracy, outputs, run
 
 

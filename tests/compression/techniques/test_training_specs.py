@@ -20,8 +20,8 @@ import pytest
 from shrinkwise.compression.errors import TechniqueError
 from shrinkwise.compression.events import MetricPoint
 from shrinkwise.compression.measure.quality import cosine_per_sample
+from shrinkwise.compression.technique_api import LabelledData, TechniqueContext, drive
 from shrinkwise.compression.techniques import distill, prune_structured
-from shrinkwise.compression.techniques.base import LabelledData, TechniqueContext, drive
 from tests.compression.techniques.helpers import run
 
 torch = pytest.importorskip("torch")

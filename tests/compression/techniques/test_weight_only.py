@@ -12,8 +12,8 @@ from onnx import numpy_helper
 from shrinkwise.compression.errors import TechniqueError
 from shrinkwise.compression.events import MetricPoint
 from shrinkwise.compression.measure.quality import sqnr_db
+from shrinkwise.compression.technique_api import TechniqueContext
 from shrinkwise.compression.techniques import palettize, prune_unstructured
-from shrinkwise.compression.techniques.base import TechniqueContext
 from tests.compression.techniques.helpers import Task, accuracy, outputs, run
 
 

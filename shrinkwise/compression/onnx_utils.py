@@ -1,5 +1,7 @@
-"""ONNX helpers shared by the techniques: loading and saving, graph look-ups, the Gemm -> MatMul + Add rewrite,
-the calibration data reader, quantization pre-processing, and MAC / parameter counting.
+"""ONNX helpers shared by the techniques and the engine (intake, graph ops, layer error): loading and saving, graph
+look-ups, the Gemm -> MatMul + Add rewrite, the calibration data reader, quantization pre-processing, and MAC /
+parameter counting. Not a technique itself, so it lives outside `techniques/`, which only the runner, the worker and
+the catalog import.
 
 Everything heavy (onnx, onnxruntime) is imported inside the functions so that importing a technique stays cheap.
 """
@@ -26,7 +28,7 @@ from shrinkwise.compression.errors import TechniqueError
 if TYPE_CHECKING:  # pragma: no cover
     import onnx
 
-    from shrinkwise.compression.techniques.base import LabelledData
+    from shrinkwise.compression.technique_api import LabelledData
 
 # Protobuf refuses to serialise one message above 2 GiB; bigger models go to a side file.
 _PROTO_LIMIT = 2_000_000_000

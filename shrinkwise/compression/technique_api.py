@@ -1,4 +1,7 @@
-"""What every technique receives and returns.
+"""What every technique receives and returns: its settings base, its context and data, its events, `drive`.
+
+The contract between the techniques and the rest of the engine, outside `techniques/` so that the engine's other
+parts (jobs, the worker, tests and the bench) use these types without importing a technique module.
 
 A technique never touches the project file: it reads its inputs from a `TechniqueContext`, writes its artifact into
 `ctx.out_dir`, yields events, and returns an `Artifact`. Measuring the artifact is the runner's job, so every
@@ -80,7 +83,7 @@ class TechniqueContext:
     io: IOSpec | None = None
 
     def __post_init__(self) -> None:
-        # Absolute paths: quantizers run in a scratch working directory (see _onnx_utils.quiet).
+        # Absolute paths: quantizers run in a scratch working directory (see onnx_utils.quiet).
         self.onnx_path = Path(self.onnx_path).resolve()
         self.out_dir = Path(self.out_dir).resolve()
         if self.previous_torch_model_path is not None:
