@@ -161,16 +161,19 @@ def _cost(v: CandidateView, situation: Situation) -> str:
     bits = []
     if v.size_ratio:
         bits.append(f"{1 / v.size_ratio:.2f}× smaller ({fmt_bytes(v.size_mb * 1e6)})" if v.size_mb else "")
+    # The latency itself too, not only the ratio: Compare, Export and the report all show this paragraph, so the
+    # one number a newcomer compares across them (the median, device > host > estimate) is in it.
+    where = {"host": "on this computer", "device": "on the device", "estimate": "estimate"}.get(v.latency_source, "")
+    how = ", ".join(x for x in (fmt_ms(v.latency_ms) if v.latency_ms is not None else "", where) if x)
     if v.latency_ratio:
-        where = {"host": "on this computer", "device": "on the device", "estimate": "estimate"}.get(
-            v.latency_source, ""
-        )
         speed = (
             f"{1 / v.latency_ratio:.2f}× faster"
             if v.latency_ratio < 0.97
             else (f"{v.latency_ratio:.2f}× slower" if v.latency_ratio > 1.03 else "about as fast")
         )
-        bits.append(f"{speed} ({where})" if where else speed)
+        bits.append(f"{speed} ({how})" if how else speed)
+    elif v.latency_ms is not None:
+        bits.append(f"latency {fmt_ms(v.latency_ms)}" + (f" ({where})" if where else ""))
     if v.accuracy_drop_pts is not None:
         bits.append(
             f"accuracy {'drops' if v.accuracy_drop_pts > 0 else 'changes'} {abs(v.accuracy_drop_pts):.2f} points"

@@ -117,3 +117,16 @@ def test_a_candidate_in_a_format_the_device_cannot_compute_is_never_recommended(
     reasons = d.misses_budget("f")
     assert any("runs only int8" in r and "fp16" in r for r in reasons)
     assert next(r for r in d.rejected if r.id == "f").missed == ["target"]
+
+
+def test_the_cost_states_the_latency_every_view_shows_with_where_it_was_measured() -> None:
+    """Compare, Export and the report show this paragraph: it names the median latency (the one formatter), not
+    only the ratio, so the number read in one view is the number read in the others."""
+    timed = {**FP16, "latency_ms": 0.0143, "latency_ratio": 0.5, "latency_source": "device"}
+    d = _decide("phone-npu", {"size_mb": 0.6}, [timed])
+    assert "2.00× faster (0.014 ms, on the device)" in d.cost and d.cost in d.paragraph
+    untimed_ratio = {**FP16, "latency_ms": 2.5, "latency_source": "host"}
+    d = _decide("this-computer", {"size_mb": 0.6}, [untimed_ratio])
+    assert "latency 2.50 ms (on this computer)" in d.cost
+    d = _decide("phone-npu", {"size_mb": 0.6}, [FP16])
+    assert "latency" not in d.cost  # nothing timed: nothing claimed
