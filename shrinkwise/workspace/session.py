@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shrinkwise.compression.audio import audio_kind
-from shrinkwise.compression.data import DataHealth, Dataset, generated_inputs, health, load_data, seeded_split
+from shrinkwise.compression.data import (
+    DataHealth,
+    Dataset,
+    check_declared_size,
+    generated_inputs,
+    health,
+    load_data,
+    seeded_split,
+)
 from shrinkwise.compression.data import split as split_dataset
 from shrinkwise.compression.errors import DataError, ModelLoadError, ProjectFileError, ShrinkwiseError
 from shrinkwise.compression.intake import UNCONFIRMED, ArchitectureTrustError, TorchModelSpec
@@ -23,7 +31,7 @@ from shrinkwise.compression.io_spec import InputSpec, IOSpec, OutputSpec
 from shrinkwise.compression.measure.latency import batch_one_feed
 from shrinkwise.compression.measure.tasks import OutputQuality
 from shrinkwise.compression.profile_types import ModelProfile
-from shrinkwise.compression.signature import TensorSpec
+from shrinkwise.compression.signature import InputSignature, TensorSpec
 from shrinkwise.workspace.hashing import sha256_file, sha256_tree
 from shrinkwise.workspace.project import (
     Budget,
@@ -159,8 +167,10 @@ class Session:
                 arch_file[0],
                 "add the model again and confirm the file as it is now",
             )
-        # The project names only files inside its folder: a model, architecture or data from elsewhere is copied in.
         given = Path(model_path)
+        if input_specs:  # before anything is read or exported: a torch export would allocate these shapes
+            check_declared_size(InputSignature(inputs=list(input_specs)), path=given, io=self.project.io)
+        # The project names only files inside its folder: a model, architecture or data from elsewhere is copied in.
         model_path = bring_inside(self.folder, self.artifacts / "inputs", given)
         architecture = contain_architecture(self.folder, self.artifacts / "inputs", architecture)
         arch_sha256 = self._confirmed_copy(architecture, arch_file)
@@ -175,6 +185,8 @@ class Session:
                 base_dir=self.folder,
                 trusted_sha256=arch_sha256,
             )
+        # A model's own fixed shapes (1x1x100000x100000) are refused now, not when profiling tries to allocate them.
+        check_declared_size(result.signature, path=given, io=self.project.io)
         model_sha256 = sha256_file(model_path)
         ref = ModelRef(
             path=self.relpath(model_path),
