@@ -203,3 +203,72 @@ def test_external_data_names_cannot_copy_files_from_outside(tmp_path: Path) -> N
     onnx.load(str(path), load_external_data=False)
     with pytest.raises(ShrinkwiseError, match="outside the model's folder"):
         _external_data(path)
+
+
+def test_declared_input_sizes_that_could_never_fit_are_refused_at_intake(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    from tests.helpers import export_onnx, tiny_cnn
+
+    model = export_onnx(tiny_cnn(), tmp_path / "m.onnx")
+    work = tmp_path / "work"
+    work.mkdir()
+    project = work / "P"
+    # --input-shape: refused before the model is read or exported (a torch export would allocate it).
+    assert main(["new", str(project), "--model", str(model), "--input-shape", "x:1,1,100000,100000"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("shrinkwise: error:"), err
+    assert "input 'x'" in err and "37.3 GiB" in err and "--input-shape" in err, err
+    assert list(work.iterdir()) == []  # `new` is atomic: no project file, .bak, lock or artifacts folder
+    assert main(["new", str(project), "--model", str(model)]) == 0  # the corrected retry just works
+    capsys.readouterr()
+    before = project.with_name("P.shrinkwise.json").read_text()
+    assert main(["model", str(project), str(model), "--input-shape", "x:1,1,100000,100000"]) == 2
+    assert "input 'x'" in capsys.readouterr().err
+    assert project.with_name("P.shrinkwise.json").read_text() == before  # the model it had is kept
+    # A model whose own fixed input shape could never fit: refused at intake, not when profiling allocates it.
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["big"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("big", TensorProto.FLOAT, [1, 1, 100_000, 100_000])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 100_000, 100_000])],
+    )
+    huge = tmp_path / "huge.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), huge)
+    assert main(["new", str(work / "Q"), "--model", str(huge)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "input 'big'" in err and "--input-shape" in err, err
+    assert sorted(p.name for p in work.iterdir()) == sorted(p.name for p in project.parent.iterdir())
+    assert not any(p.name.startswith("Q") for p in work.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"schema_version": 1, "name": "x", "notes": NaN}', "NaN"),
+        ('{"schema_version": 1, "name": "x", "answers": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+        ('{"schema_version": 1, "name": "x", "experiments": [{"id": "../../a"}]}', "id"),
+        ('{"schema_version": 999, "name": "x"}', "newer"),
+    ],
+)
+@pytest.mark.parametrize("command", ["show", "report", "run"])
+def test_a_broken_project_file_is_one_line_and_exit_2_on_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, words: str, command: str
+) -> None:
+    path = tmp_path / "p.shrinkwise.json"
+    path.write_text(text)
+    args = {
+        "show": ["show", str(path)],
+        "report": ["report", str(path), "--out", str(tmp_path / "r.html")],
+        "run": ["run", str(path), "fp16"],
+    }
+    assert main(args[command]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert "\n" not in err and err.startswith("shrinkwise: error:") and "Traceback" not in err, err
+    assert str(path) in err and words in err, err
+    assert path.read_text() == text and not (tmp_path / "r.html").exists()  # refused, never "repaired"
