@@ -176,7 +176,7 @@ def score_output(
     """Fidelity of `candidate` to `reference` (both samples-first) under `task`; accuracy too where labels fit."""
     ref = reference.astype(np.float64)
     cand = candidate.astype(np.float64)
-    n = len(ref)
+    n = len(ref) if ref.ndim else 0  # a 0-d output (a scalar) has no samples: its fidelity only
     metrics: dict[str, float] = {"sqnr_db": min(sqnr_db(ref, cand), SQNR_CAP_DB)}
     out = OutputScore(metrics=metrics)
     if n == 0 or task == "ignore":
