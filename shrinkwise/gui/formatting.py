@@ -44,8 +44,8 @@ def fmt_count(n: float | None) -> str:
 def fmt_number(value: float, unit: str = "") -> str:
     if unit in ("bytes", "B"):
         return fmt_bytes(value)
-    if unit == "ms" and 0 < abs(value) < 1:
-        return f"{value * 1000:,.1f} µs"
+    if unit == "ms":
+        return fmt_ms(value)  # as Compare, Export and the report write it (not a second µs rule)
     if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
         text = f"{value:.3g}"
     elif float(value).is_integer():

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from shrinkwise.gui import theme
+from shrinkwise.gui.formatting import fmt_bytes, fmt_ms
 from shrinkwise.gui.help_text import explains
 from shrinkwise.gui.panels import MeasurementsPanel
 from shrinkwise.gui.unset_spin import UnsetSpinBox
@@ -275,9 +276,10 @@ class TargetPage(QWidget):
         self.current["latency_ms"] = (lat_used.value, "measured on this computer") if lat_used else (None, "")
         self.current["peak_memory_mb"] = (mem.value, "measured here") if mem else (None, "")
         self.current["accuracy"] = (acc.value, "measured here") if acc else (None, "")
+        # The one formatter (shrinkwise.units), so the original's size and latency read here as on Compare.
         fmt = {
-            "size_mb": lambda v: f"{v:.3g} MB",
-            "latency_ms": lambda v: f"{v * 1000:.3g} µs" if v < 1 else f"{v:.3g} ms",
+            "size_mb": lambda v: fmt_bytes(v * 1e6),
+            "latency_ms": fmt_ms,
             "peak_memory_mb": lambda v: f"{v:.3g} MB",
         }
         for key, label in self.now_labels.items():

@@ -40,7 +40,7 @@ def _texts(latency_ms: float | None, size_bytes: float | None, accuracy: float |
 def _states_numbers(paragraph: str, texts: tuple) -> None:
     """The decision's paragraph, wherever it is shown, states the candidate's latency, size and accuracy drop."""
     latency, size, _, drop = texts
-    assert latency in paragraph and f"({size})" in paragraph, (texts, paragraph)
+    assert f"({latency}, on " in paragraph and f"({size})" in paragraph, (texts, paragraph)
     assert f"drops {drop} points" in paragraph or f"changes {drop.lstrip('-')} points" in paragraph, (texts, paragraph)
 
 

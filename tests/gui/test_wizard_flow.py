@@ -21,6 +21,7 @@ from shrinkwise.gui.main_window import (
     STEP_TARGET,
     MainWindow,
 )
+from shrinkwise.units import fmt_bytes
 from shrinkwise.workspace.session import Session
 from tests.gui.conftest import WAIT_MS, open_and_wait, wait_idle
 
@@ -90,7 +91,8 @@ def test_whole_flow_on_the_demo(
     assert window.session.project.target.id == "raspberry-pi-4"
     assert window.session.project.budget.model_dump(exclude_none=True) == {"size_mb": 0.2, "accuracy_drop_pts": 1.0}
     assert "must shrink" in page.verdicts["size_mb"].text()
-    assert "MB" in page.now_labels["size_mb"].text()
+    original = window.session.project.baseline.measurement("size_bytes")
+    assert fmt_bytes(original.value) in page.now_labels["size_mb"].text()  # as Compare and the report write it
     assert window.dirty
 
     # Data: which data each role uses, with the health summary.
