@@ -463,6 +463,8 @@ QUANT_OPS = (
     "MatMulIntegerToFloat",
     "MatMulNBits",
     "GatherBlockQuantized",
+    "QAttention",
+    "QEmbedLayerNormalization",
 )
 
 

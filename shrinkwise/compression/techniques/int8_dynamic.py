@@ -8,6 +8,12 @@ DynamicQuantizeLSTM; ONNX Runtime has no dynamic kernel for GRU or RNN, so those
 `embedding_bits=4` stores the large embedding tables (vocabularies: half the weights of a small BERT) in 4-bit
 blocks instead of int8, read by ONNX Runtime's GatherBlockQuantized (com.microsoft) kernel, which dequantizes only
 the rows a call looks up. That takes MiniLM-L6 from 3.9x to 5x smaller at a cosine still above 0.99 (bench/).
+
+`fuse_attention="auto"` first fuses a transformer encoder into ONNX Runtime's Attention / SkipLayerNormalization /
+BiasGelu / EmbedLayerNormalization contrib ops, as ORT's own BERT recipe does (`_transformer_fusion`), so that
+quantize_dynamic writes QAttention: one int8 product for Q, K and V and a fused attention kernel, faster on CPU than
+the unfused int8 graph. The fused float32 graph is checked against the original before it is used; anything that
+does not fuse, or does not match, is quantized unfused as before, and the log says why.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from shrinkwise.compression.techniques._int4_tables import INT4_OPSET, default_o
 
 if TYPE_CHECKING:  # onnx is imported lazily: importing a technique must stay cheap
     import onnx
+
+    from shrinkwise.compression.techniques._transformer_fusion import FusionReport
 
 # Every dynamic-capable op type but Conv: the "auto" preset.
 AUTO_OPS = ("MatMul", "Gemm", "Attention", "LSTM", "Gather", "EmbedLayerNormalization")
@@ -71,10 +79,24 @@ class Config(TechniqueConfig):
         description="With embedding_bits=4: values per block sharing one scale and zero point along a table row "
         "(smaller = more accurate, larger file; 64 measured cos 0.992 on MiniLM-L6, 128 a little smaller, 0.992)",
     )
+    fuse_attention: Literal["auto", "off"] = Field(
+        default="auto",
+        description="auto = on a transformer, first fuse attention, residual LayerNorms, GELU and embeddings into "
+        "ONNX Runtime's contrib ops (its BERT recipe), so attention becomes QAttention (faster on CPU; its Q/K/V "
+        "weights use 7 bits, as ONNX Runtime always quantizes them); checked against the float graph and skipped, "
+        "with the reason in the log, when it does not fuse or match; off = quantize the graph as exported",
+    )
 
 
 # Integer ops that replace a float layer (one each); quantized Gathers are counted by their int8 tables.
-INTEGER_OPS = ("ConvInteger", "MatMulInteger", "DynamicQuantizeMatMul", "DynamicQuantizeLSTM", "QAttention")
+INTEGER_OPS = (
+    "ConvInteger",
+    "MatMulInteger",
+    "DynamicQuantizeMatMul",
+    "DynamicQuantizeLSTM",
+    "QAttention",
+    "QEmbedLayerNormalization",
+)
 RECURRENT_OPS = ("LSTM", "GRU", "RNN")
 
 
@@ -135,7 +157,52 @@ def _unsupported_recurrent(model: onnx.ModelProto) -> dict[str, int]:
     return {t: counts[t] for t in RECURRENT_OPS if counts.get(t) and t not in IntegerOpsRegistry}
 
 
+def _fusion_feeds(ctx: TechniqueContext, model: onnx.ModelProto) -> list[dict[str, object]] | None:
+    """A few real feeds to check the fused graph on (calibration, else validation data), or None to generate them."""
+    from shrinkwise.compression import onnx_utils as ou
+
+    for data in (ctx.calibration, ctx.validation):
+        if data is not None and len(data):
+            try:
+                return ou.calibration_feeds(data, ou.graph_input_names(model), 32, ou.fixed_batch_size(model))[:2]  # type: ignore[return-value]
+            except TechniqueError:
+                continue
+    return None
+
+
+def _fuse(
+    ctx: TechniqueContext, config: Config, src: Path, tmp: Path, model: onnx.ModelProto
+) -> tuple[Path, FusionReport | None, str]:
+    """Try attention fusion (see `_transformer_fusion`); returns the file to quantize, the report, and a log line."""
+    from shrinkwise.compression import onnx_utils as ou
+    from shrinkwise.compression.graph_ops import looks_like_transformer
+    from shrinkwise.compression.techniques._transformer_fusion import fuse_transformer
+
+    if config.fuse_attention == "off":
+        return src, None, ""
+    if not looks_like_transformer(ou.op_counts(model)):
+        return src, None, ""
+    if config.op_types_to_quantize and "MatMul" not in config.op_types_to_quantize:
+        return src, None, "attention fusion skipped: MatMul is not among op_types_to_quantize"
+    excluded = set(config.nodes_to_exclude)
+    excluded_gathers = any(n.op_type == "Gather" and n.name in excluded for n in model.graph.node)
+    out = tmp / "fused.onnx"
+    report = fuse_transformer(
+        src,
+        out,
+        feeds=_fusion_feeds(ctx, model),
+        # a fused EmbedLayerNormalization would hide the vocabulary Gather that 4-bit tables need, and the
+        # embedding Gathers that nodes_to_exclude may name
+        embed_layer_norm=config.embedding_bits == 8 and not excluded_gathers,
+        keep_names=config.nodes_to_exclude,
+    )
+    if not report.fused:
+        return src, report, f"{report.describe()}; quantizing the unfused graph"
+    return out, report, report.describe()
+
+
 def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
+    from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from shrinkwise.compression import onnx_utils as ou
@@ -151,7 +218,19 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
         if ou.gemm_to_matmul(model):
             src = Path(tmp) / "matmul.onnx"
             ou.save(model, src)
+        src, fusion, fusion_log = _fuse(ctx, config, src, Path(tmp), model)
+        fused = fusion is not None and fusion.fused
+        if fusion_log:
+            yield LogLine(text=fusion_log)
+        if fused:
+            model = ou.load(src)
         op_types = list(config.op_types_to_quantize)
+        if fused and op_types:
+            # the fused ops hold the weights the listed types named: Q/K/V MatMuls, the embedding Gathers
+            if "Attention" not in op_types:
+                op_types.append("Attention")
+            if "Gather" in op_types and "EmbedLayerNormalization" not in op_types:
+                op_types.append("EmbedLayerNormalization")
         if not op_types and config.op_preset == "auto":
             op_types = [t for t in AUTO_OPS if t in ou.op_counts(model)]
             if not op_types:  # an empty list would mean "ORT's default" to quantize_dynamic: ConvInteger
@@ -195,6 +274,8 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
                     # the 4-bit tables skip int8 (they are quantized from float below)
                     nodes_to_exclude=[*config.nodes_to_exclude, *int4_targets] or None,
                     use_external_data_format=ou.file_bytes(src) > ou.EXTERNAL_DATA_ABOVE,
+                    # ONNX shape inference cannot type the outputs of ORT's contrib ops (Attention, ...)
+                    extra_options={"DefaultTensorType": TensorProto.FLOAT} if fused else None,
                 )
         except Exception as exc:  # noqa: BLE001 - one line for the user
             raise TechniqueError(f"ONNX Runtime dynamic quantization failed: {type(exc).__name__}: {exc}") from exc
@@ -240,6 +321,11 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
             f"{summary['ConvInteger']} Conv layer(s) became ConvInteger, which is known to run 3-8× slower than float32 "
             "on CPU in ONNX Runtime. For CNNs prefer int8_static (QDQ), or set op_types_to_quantize to ['MatMul', 'Gemm']."
         )
+    if counts.get("QEmbedLayerNormalization"):
+        notes.append(
+            "The embedding tables are stored in int8 inside ONNX Runtime's fused QEmbedLayerNormalization "
+            "(lookup, sum and LayerNorm in one contrib kernel)."
+        )
     if gathers:
         notes.append(
             f"{gathers} embedding table(s) (Gather) are stored in int8 and dequantized row by row at run time."
@@ -265,6 +351,16 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
             f"{n} {op} layer(s) stay float32: this ONNX Runtime has no dynamic int8 kernel for {op} (it has one for "
             "LSTM only), so they are not smaller."
         )
+    if fusion is not None and fusion.fused:
+        notes.append(
+            "Attention was fused first, as ONNX Runtime's BERT recipe does: "
+            + ", ".join(f"{n} {op}" for op, n in fusion.ops.items())
+            + f" (ONNX Runtime contrib ops; the fused float32 graph matched the original, min cosine "
+            f"{fusion.min_cosine:.5f}). {counts.get('QAttention', 0)} attention block(s) run as QAttention, whose "
+            "Q/K/V weights ONNX Runtime always stores in 7 bits."
+        )
+    elif fusion is not None:
+        notes.append(f"Attention was not fused ({fusion.reason}); the graph was quantized as exported.")
     if config.reduce_range:
         notes.append("Weights use 7 bits (reduce_range): slightly less accurate, needed only on CPUs without VNNI.")
     yield LogLine(text=f"quantized ops: {summary}")
@@ -283,5 +379,7 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
             "quantized_gathers": gathers,
             "int4_gathers": int4_tables,
             "quantized_lstm": counts.get("DynamicQuantizeLSTM", 0),
+            "fused_ops": dict(fusion.ops) if fusion is not None and fusion.fused else {},
+            "quantized_attention": counts.get("QAttention", 0),
         },
     )
