@@ -267,7 +267,8 @@ def outlooks(model: ModelFacts, target: TargetFacts, manifest: dict[str, dict[st
             runs, reason = None, ""
         latency = None
         if runs is not False and compute and size is not None:
-            weight_mb = size / (factor or 1.0)
+            # Weights expanded to float at load (int8_storage) are read at full size on every call.
+            weight_mb = size if entry.get("expands_at_load") else size / (factor or 1.0)
             latency = roofline_ms(target, model, compute, weight_mb)
             if latency is not None and tid == "int8_dynamic":
                 latency = round(latency + (model.op_count or 0) * target.op_overhead_us / 1e3, 4)

@@ -64,6 +64,8 @@ GLOSSARY: dict[str, str] = {
     "typical inputs.",
     "int8 dynamic": "Dynamic int8 quantization: weights are stored as 8-bit integers; activation ranges are "
     "measured on the fly at run time. Needs no calibration data; helps mostly MatMul-heavy models on CPUs.",
+    "int8 storage": "Int8 storage: weights are stored as 8-bit integers in the file and turned back into 32-bit "
+    "floats when the model loads. The file is about 4x smaller; speed and memory at run time are the original's.",
     "fp16": "Float16: weights (and math, where the hardware supports it) in 16-bit floating point instead of "
     "32-bit. Halves the file and almost never changes the answers.",
     "palettization": "Palettization (weight clustering): each weight tensor is reduced to a small table of shared "
@@ -94,6 +96,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "VNNI": ("VNNI",),
     "int8 static": ("int8 static", "static int8", "int8_static"),
     "int8 dynamic": ("int8 dynamic", "dynamic int8", "int8_dynamic"),
+    "int8 storage": ("int8 storage", "int8_storage"),
     "fp16": ("fp16", "float16"),
     "palettization": ("palettization", "palettize", "palettized", "palettes"),
     "pruning": ("pruning", "prune_unstructured", "prune_structured", "pruned"),

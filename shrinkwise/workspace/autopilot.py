@@ -58,6 +58,7 @@ CLIMB_SENSITIVITY = "autopilot:keep-sensitive-layers-float"
 CLIMB_EMBEDDINGS_4BIT = "autopilot:embeddings-4bit"
 CLIMB_STATIC_FOR_CONV = "autopilot:static-int8-for-conv"
 CLIMB_PRUNE_FOR_LATENCY = "autopilot:prune-channels-for-latency"
+CLIMB_INT8_STORAGE = "autopilot:int8-storage-keeps-the-speed"
 
 
 def parse_duration(text: str | float) -> float:
@@ -432,6 +433,26 @@ class Autopilot:
             if (
                 "latency" in missed
                 and not missed & QUALITY_MISSES
+                and step.technique in ("int8_dynamic", "int8_static")
+                and self._storage_can_meet(advice)
+            ):
+                # Least invasive answer to "small enough but slower": int8 in the file, float32 arithmetic (the
+                # original's graph once the runtime folds the expansion at load); nothing to train.
+                out.append(
+                    _Next(
+                        "run",
+                        "int8_storage",
+                        {},
+                        "int8_storage (int8 weights in the file, float32 arithmetic)",
+                        f"{label} is small enough but slower than the original: its int8 arithmetic costs more "
+                        "than it saves here. Storing the weights in int8 and expanding them to float32 when the "
+                        "model loads keeps most of the size gain and the original's speed.",
+                        CLIMB_INT8_STORAGE,
+                    )
+                )
+            if (
+                "latency" in missed
+                and not missed & QUALITY_MISSES
                 and can_train
                 and step.technique != "prune_structured"
             ):
@@ -465,6 +486,23 @@ class Autopilot:
                     )
                 )
         return out
+
+    def _storage_can_meet(self, advice: Advice) -> bool:
+        """Whether int8_storage could meet the budget: speed must only not drop (it runs at the original's speed),
+        and its size estimate must reach the size budget (or no size budget is set)."""
+        budget, f = self.session.project.budget, advice.feasibility
+        base = self.session.project.baseline
+        base_ms = base.measurement("latency_ms_median") if base else None
+        if budget.min_speedup is not None and budget.min_speedup > 1.0:
+            return False
+        if budget.latency_ms is not None and (base_ms is None or base_ms.value > budget.latency_ms):
+            return False
+        outlook = next((o for o in f.outlooks if o.technique == "int8_storage"), None)
+        if outlook is None or outlook.runs_on_target is False:
+            return False
+        if budget.size_mb is None or f.size_now_mb is None or outlook.size_factor is None:
+            return True
+        return outlook.size_factor >= SIZE_ESTIMATE_SLACK * f.size_now_mb / budget.size_mb
 
     def _can_train(self) -> bool:
         """Training-aware rungs need labelled training data and the model in PyTorch (the study's last rungs)."""

@@ -19,12 +19,13 @@ from shrinkwise.compression.technique_api import TechniqueConfig
 IDS = technique_ids()
 
 
-def test_catalog_lists_the_nine_techniques() -> None:
+def test_catalog_lists_the_ten_techniques() -> None:
     assert set(IDS) == {
         "fp16",
         "int8_dynamic",
         "int8_static",
         "int4_weight_only",
+        "int8_storage",
         "palettize",
         "prune_unstructured",
         "prune_structured",
