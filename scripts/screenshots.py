@@ -1,6 +1,6 @@
 """Walk the wizard on the demo project offscreen and save a PNG of every page (`make screenshots`).
 
-    QT_QPA_PLATFORM=offscreen python scripts/screenshots.py [--out docs/screenshots] [--demo-dir DIR] [--size 1280x800]
+    QT_QPA_PLATFORM=offscreen python scripts/screenshots.py [--out docs/screenshots] [--demo-dir DIR] [--size 1024x700]
 
 Real runs (fp16, int8_static and a 2-bit palettization that changes some answers) fill the Run and Compare pages.
 A script, not the app: waiting here pumps the event loop with QTest.qWait.
@@ -35,13 +35,13 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     parser.add_argument("--demo-dir", type=Path, help="a folder for the demo project (rebuilt when empty)")
-    parser.add_argument("--size", default="1280x800")
+    parser.add_argument("--size", default="1024x700")  # the smallest window the app is made to fit
     parser.add_argument("--dark", action="store_true", help="use a dark palette (to check readability)")
     args = parser.parse_args()
 
     from PySide6.QtCore import QSettings
     from PySide6.QtTest import QTest
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QLabel
 
     from shrinkwise.gui import dialogs
     from shrinkwise.gui.main_window import STEPS, MainWindow
@@ -128,6 +128,13 @@ def main() -> int:
     window.go(STEPS.index("Advice"))
     wait(lambda: window.advice is not None and not window.busy)
     window.advice_page.add_technique("palettize", {"bits": 2})
+    window.go(STEPS.index("Advice"))
+    QTest.qWait(400)
+    # The plan's cards at the top of the view (the autopilot picture above shows the page's head).
+    scroll = window.advice_page.scroll
+    plan = next((lb for lb in scroll.widget().findChildren(QLabel) if "The plan, in order" in lb.text()), None)
+    if plan is not None:
+        scroll.verticalScrollBar().setValue(plan.mapTo(scroll.widget(), plan.rect().topLeft()).y())
     shot("Advice")
     window.advice_page.run_button.click()
     wait(lambda: any(i.status == "running" for i in window.runs.items), 60)
@@ -141,22 +148,30 @@ def main() -> int:
         print(f"run {i.label}: {i.status} {i.error}")
     window.go(STEPS.index("Compare"))
     wait(lambda: not window.busy)
-    pal = next((r.id for r in window.compare_page.rows if r.label.startswith("palettize")), None)
+    compare = window.compare_page
+    # What a candidate that changes answers looks like: the 2-bit palettization's changed answers as images.
+    pal = next((r.id for r in compare.rows if r.label.startswith("palettize")), None)
     if pal:
-        window.compare_page.select(pal)
+        compare.select(pal)
         wait(lambda: not window.busy)
+        shot("Compare", "compare-changes")
+    # The main picture: the advisor's recommendation selected, with its "why this candidate" paragraph open.
+    no_recommendation = compare.recommended_id is None
+    if no_recommendation:
+        print("no recommendation on the Compare page")
+    compare.select(compare.recommended_id)
+    compare.why_button.setChecked(True)
+    wait(lambda: not window.busy)
     shot("Compare")
-    static = next((r.id for r in window.compare_page.rows if r.label.startswith("int8_static")), None)
-    if static:
-        window.compare_page.select(static)
-        window.compare_page.choose_button.click()
+    compare.choose_button.click()  # ship the recommendation (one that misses a budget would ask first)
+    wait(lambda: not window.busy)
     shot("Export")
     window.set_dirty(False)
     window.close()
     from shrinkwise.gui.app import dispose
 
     dispose(window)
-    return 1 if failed else 0
+    return 1 if failed or no_recommendation else 0
 
 
 if __name__ == "__main__":
