@@ -175,8 +175,9 @@ def test_int8_dynamic_auto_writes_qattention_as_accurate_as_unfused(encoder: Pat
     assert fused_art.details["fused_ops"]["Attention"] == LAYERS and plain_art.details["fused_ops"] == {}
     assert any("fused with ONNX Runtime's transformer optimizer" in line and "2 Attention" in line for line in logs)
     assert any("Attention was fused first" in note and "QAttention" in note for note in fused_art.notes)
-    # the embedding tables are still int8, now inside QEmbedLayerNormalization
-    assert fused_art.details["quantized_ops"].get("QEmbedLayerNormalization") == 1
+    # the embeddings are not fused: their Gathers keep per-channel int8 tables, as without fusion
+    assert "EmbedLayerNormalization" not in fused_art.details["fused_ops"]
+    assert fused_art.details["quantized_gathers"] == plain_art.details["quantized_gathers"] == 3
     assert fused_art.size_bytes <= plain_art.size_bytes * 1.05
 
     data = batch()
@@ -185,6 +186,7 @@ def test_int8_dynamic_auto_writes_qattention_as_accurate_as_unfused(encoder: Pat
         f"unfused int8 cos {plain_cos.mean():.4f}/{plain_cos.min():.4f}; fused {fused_cos.mean():.4f}/{fused_cos.min():.4f}"
     )
     assert fused_cos.mean() >= plain_cos.mean() - 0.002
+    assert fused_cos.min() >= plain_cos.min() - 0.005
 
 
 def test_4_bit_tables_keep_their_gather(encoder: Path, tmp_path: Path) -> None:
@@ -210,8 +212,7 @@ def test_excluded_nodes_that_survive_fusion_stay_float_in_the_fused_graph(encode
     path, art, _ = quantize(encoder, tmp_path, nodes_to_exclude=(ffn, word))
     quantized = onnx.load(str(path)).graph
     assert [n.op_type for n in quantized.node].count("QAttention") == LAYERS
-    # the embeddings are not fused (the excluded Gather stays a float Gather), the FFN MatMul stays a float MatMul
-    assert "EmbedLayerNormalization" not in art.details["fused_ops"]
+    # the excluded Gather stays a float Gather, the FFN MatMul a float MatMul
     kept = {n.name: n for n in quantized.node}
     assert kept[ffn].op_type == "MatMul" and kept[word].op_type == "Gather"
     assert kept[word].input[0] in {i.name for i in quantized.initializer if i.data_type == onnx.TensorProto.FLOAT}
