@@ -138,6 +138,7 @@ def demo_candidates(
         ("Shrinkwise fp16", "fp16", {}),
         ("Shrinkwise int8_dynamic", "int8_dynamic", {}),
         ("Shrinkwise int8_static", "int8_static", {}),
+        ("Shrinkwise int8_storage (float32 at run time)", "int8_storage", {}),
         ("Shrinkwise int4_weight_only", "int4_weight_only", {}),
         ("Shrinkwise palettize 4-bit", "palettize", {}),
         ("Shrinkwise prune_unstructured 50%", "prune_unstructured", {}),
@@ -188,6 +189,7 @@ def minilm_candidates(
         ("Shrinkwise fp16", "fp16"),
         ("Shrinkwise int8_dynamic", "int8_dynamic"),
         ("Shrinkwise int8_static", "int8_static"),
+        ("Shrinkwise int8_storage (float32 at run time)", "int8_storage"),
         ("Shrinkwise int4_weight_only", "int4_weight_only"),
         ("Shrinkwise palettize 4-bit", "palettize"),
     ):
