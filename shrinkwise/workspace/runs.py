@@ -429,8 +429,12 @@ def sensitivity(
     base_config: dict[str, Any] = {"op_preset": "all_supported"} if technique == "int8_dynamic" else {}
     base_config.update({k: v for k, v in (config or {}).items() if k != "nodes_to_exclude"})
 
+    # Every variant is measured on the graph as exported: int8_dynamic's attention fusion would remove the Q/K/V
+    # MatMuls the variants name (each would try it, then fall back) and give the others a 7-bit QAttention instead.
+    unfused: dict[str, Any] = {"fuse_attention": "off"} if technique == "int8_dynamic" else {}
+
     def step(exclude: Sequence[str]) -> RecipeStep:
-        return RecipeStep(technique=technique, config={**base_config, "nodes_to_exclude": list(exclude)})
+        return RecipeStep(technique=technique, config={**unfused, **base_config, "nodes_to_exclude": list(exclude)})
 
     # Job 1: everything quantized, each layer alone, and all but each layer.
     # With one layer, "all but it" is the original itself (and a quantizer asked to change nothing refuses).

@@ -154,6 +154,25 @@ def test_pareto_front_on_constructed_points() -> None:
     assert pareto_front([(1, 1), (1, 1)]) == [True, True]  # equal points do not dominate each other
 
 
+def test_sensitivity_measures_int8_dynamic_variants_unfused(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    # int8_dynamic fuses transformer attention by default; the per-layer variants name the unfused graph's layers
+    import shrinkwise.workspace.runs as runs
+
+    seen: list[list[dict[str, object]]] = []
+
+    class Stop(Exception):
+        pass
+
+    def capture(session, variants, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append([v.config for v in variants])
+        raise Stop
+
+    monkeypatch.setattr(runs, "_run_variants", capture)
+    with pytest.raises(Stop):
+        sensitivity(session, tolerance=0.01, technique="int8_dynamic", config={"per_channel": True})
+    assert seen and all(c["fuse_attention"] == "off" and c["per_channel"] is True for c in seen[0])
+
+
 def test_sensitivity_unmeetable_tolerance_says_so(session: Session) -> None:
     exp = sensitivity(session, tolerance=-1.0, technique="int8_dynamic")  # nothing can be better than the original
     proposal = exp.extra["proposal"]
