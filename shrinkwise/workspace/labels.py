@@ -80,6 +80,7 @@ SETTING_LABELS: dict[str, str] = {
     "calibration_samples": "Calibration inputs",
     "epochs": "Fine-tuning epochs",
     "fine_tune_epochs": "Fine-tuning epochs",
+    "fuse_attention": "Fuse attention first (transformers)",
     "global_pruning": "Rank channels across all layers",
     "granularity": "One table per",
     "group_size": "Channels per table",
