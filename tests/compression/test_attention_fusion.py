@@ -261,3 +261,25 @@ def test_a_graph_without_attention_to_fuse_says_so(tmp_path: Path) -> None:
     report = tf.fuse_transformer(tmp_path / "m.onnx", tmp_path / "fused.onnx")
     assert not report.fused and "no attention block" in report.reason
     assert not (tmp_path / "fused.onnx").exists()
+
+
+def test_the_check_rejects_non_finite_and_changed_outputs() -> None:
+    ref = [[np.array([[1.0, 2.0], [3.0, 4.0]], np.float32), np.array([1, 2], np.int64)]]
+    assert tf._min_cosine(ref, ref) == pytest.approx(1.0)
+    nan = [[np.array([[1.0, 2.0], [np.nan, 4.0]], np.float32), ref[0][1]]]
+    assert tf._min_cosine(ref, nan) == float("-inf")
+    other_ids = [[ref[0][0], np.array([1, 3], np.int64)]]
+    assert tf._min_cosine(ref, other_ids) == float("-inf")
+    flipped = [[np.array([[1.0, 2.0], [-3.0, -4.0]], np.float32), ref[0][1]]]
+    assert tf._min_cosine(ref, flipped) == pytest.approx(-1.0)  # per sample: one bad row is enough
+
+
+def test_generated_feeds_index_inside_the_tables_and_pad_both_sides(encoder: Path) -> None:
+    feeds = tf.generated_feeds(onnx.load(str(encoder)))
+    for feed in feeds:
+        assert set(feed) == set(INPUTS)
+        assert 0 <= feed["input_ids"].min() and feed["input_ids"].max() < VOCAB
+        assert feed["token_type_ids"].max() < 2
+        mask = feed["attention_mask"]
+        assert mask[1, -1] == 0 and mask[1, 0] == 1  # right-padded row
+        assert mask[2, 0] == 0 and mask[2, -1] == 1  # left-padded row

@@ -416,17 +416,19 @@ def fuse_transformer(
                 report_ops,
                 canon,
             )
-        onnx.checker.check_model(fused_model)
         out_path = Path(out_path)
         ou.save(fused_model, out_path)
+        onnx.checker.check_model(str(out_path))  # by path: a model with external data is checked too
         checks = feeds or generated_feeds(ou.load(model_path))
         cos = _min_cosine(_run(Path(model_path), checks), _run(out_path, checks))
         if not cos >= MIN_COSINE:
             out_path.unlink(missing_ok=True)
-            what = "non-finite or mismatched outputs" if cos == float("-inf") else f"min cosine {cos:.6f}"
+            what = (
+                "non-finite or mismatched outputs" if cos == float("-inf") else f"min cosine {cos:.6f} < {MIN_COSINE}"
+            )
             return FusionReport(
                 False,
-                f"the fused graph does not match the original ({what} < {MIN_COSINE} on {len(checks)} feed(s))",
+                f"the fused graph does not match the original ({what} on {len(checks)} feed(s))",
                 report_ops,
                 canon,
                 cos,
