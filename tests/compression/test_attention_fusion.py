@@ -259,8 +259,13 @@ def test_a_graph_without_attention_to_fuse_says_so(tmp_path: Path) -> None:
     )
     onnx.save(model, str(tmp_path / "m.onnx"))
     report = tf.fuse_transformer(tmp_path / "m.onnx", tmp_path / "fused.onnx")
-    assert not report.fused and "no attention block" in report.reason
+    assert not report.fused and report.nothing_to_fuse and "no attention block" in report.reason
     assert not (tmp_path / "fused.onnx").exists()
+    # int8_dynamic says so in its log, quantizes the graph as it is, and adds no note about attention
+    path, art, logs = quantize(tmp_path / "m.onnx", tmp_path / "q")
+    assert any("no attention block" in line and "quantizing the unfused graph" in line for line in logs)
+    assert not any("ttention" in note for note in art.notes)
+    assert ops(path).count("MatMulInteger") == 1 and art.details["fused_ops"] == {}
 
 
 def test_the_check_rejects_non_finite_and_changed_outputs() -> None:

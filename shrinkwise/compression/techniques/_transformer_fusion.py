@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 # The fused ops counted in a report, in the order they are named to a user.
 FUSED_OPS = ("Attention", "MultiHeadAttention", "SkipLayerNormalization", "BiasGelu", "Gelu", "EmbedLayerNormalization")
 MIN_COSINE = 0.9999
+NO_ATTENTION = "ONNX Runtime's optimizer found no attention block to fuse"
 
 
 @dataclass
@@ -57,6 +58,11 @@ class FusionReport:
     ops: dict[str, int] = field(default_factory=dict)  # fused op type -> count in the written graph
     canonicalized: dict[str, int] = field(default_factory=dict)  # rewrite -> how many places
     min_cosine: float | None = None  # worst per-sample cosine of the check, over every output
+
+    @property
+    def nothing_to_fuse(self) -> bool:
+        """No attention block was found: a graph that only looked like a transformer (e.g. ConvNeXt-like blocks)."""
+        return not self.fused and self.reason == NO_ATTENTION
 
     def describe(self) -> str:
         if not self.fused:
@@ -405,7 +411,7 @@ def fuse_transformer(
         ops = Counter(n.op_type for n in fused_model.graph.node)
         report_ops = {op: ops[op] for op in FUSED_OPS if ops.get(op)}
         if not ops.get("Attention") and not ops.get("MultiHeadAttention"):
-            return FusionReport(False, "ONNX Runtime's optimizer found no attention block to fuse", report_ops, canon)
+            return FusionReport(False, NO_ATTENTION, report_ops, canon)
         if _io_signature(fused_model) != signature:
             return FusionReport(False, "fusion changed the graph's inputs or outputs", report_ops, canon)
         lost = [n for n in keep_names if n not in ou.node_names(fused_model)]

@@ -354,7 +354,7 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
             f"{fusion.min_cosine:.5f}). {counts.get('QAttention', 0)} attention block(s) run as QAttention, whose "
             "Q/K/V weights ONNX Runtime always stores in 7 bits."
         )
-    elif fusion is not None:
+    elif fusion is not None and not fusion.nothing_to_fuse:
         notes.append(f"Attention was not fused ({fusion.reason}); the graph was quantized as exported.")
     if config.reduce_range:
         notes.append("Weights use 7 bits (reduce_range): slightly less accurate, needed only on CPUs without VNNI.")
