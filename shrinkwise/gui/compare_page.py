@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from shrinkwise.gui import theme
 from shrinkwise.gui.formatting import fmt_bytes, fmt_ms, metric_label, plain
 from shrinkwise.gui.help_text import explain, explains, tooltip_for
-from shrinkwise.gui.plot_style import style_plot
+from shrinkwise.gui.plot_style import elide, style_plot
 from shrinkwise.gui.sensitivity_panel import SensitivityPanel
 from shrinkwise.workspace.disagreements import ChangedAnswers
 from shrinkwise.workspace.result_row import ResultRow
@@ -151,22 +151,20 @@ class ComparePage(QWidget):
         self.scatter_plot.addItem(self.scatter)
         self.scatter.sigClicked.connect(self._on_point)
         red = theme.severity("high")
-        self.x_budget = pg.InfiniteLine(
-            angle=90,
-            pen=pg.mkPen(red, width=1.5, style=Qt.PenStyle.DotLine),
-            label="budget",
-            labelOpts={"position": 0.92, "color": red},
-        )
-        self.y_budget = pg.InfiniteLine(
-            angle=0,
-            pen=pg.mkPen(red, width=1.5, style=Qt.PenStyle.DotLine),
-            label="lowest quality allowed",
-            labelOpts={"position": 0.55, "color": red},
-        )
-        for line in (self.x_budget, self.y_budget):
+        # The budget lines' names are text items of their own, placed by _place_labels in a free corner of the plot
+        # (an InfiniteLine's label sits at a fixed spot along the line, where a candidate's name may already be).
+        self.x_budget = pg.InfiniteLine(angle=90, pen=pg.mkPen(red, width=1.5, style=Qt.PenStyle.DotLine))
+        self.y_budget = pg.InfiniteLine(angle=0, pen=pg.mkPen(red, width=1.5, style=Qt.PenStyle.DotLine))
+        self.x_budget_label = _text("budget", red)
+        self.y_budget_label = _text("lowest quality allowed", red)
+        for line in (self.x_budget, self.y_budget, self.x_budget_label, self.y_budget_label):
             line.setVisible(False)
             self.scatter_plot.addItem(line, ignoreBounds=True)
-        self.labels: list[pg.TextItem] = []
+        self.labels: list[pg.TextItem] = []  # one per point, in the order they are placed (most important first)
+        self._label_points: list[tuple[float, float, float]] = []  # each label's point (x, y) and marker radius (px)
+        vb = self.scatter_plot.plotItem.vb
+        vb.sigResized.connect(lambda *_: self._place_labels())
+        vb.sigRangeChanged.connect(lambda *_: self._place_labels())
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -249,14 +247,18 @@ class ComparePage(QWidget):
         deltas = QSplitter(Qt.Orientation.Horizontal)
         deltas.addWidget(self.class_plot)
         deltas.addWidget(self.group_plot)
-        self.tabs.addTab(deltas, "Per class and subgroup")
-        self.tabs.addTab(reading_scroll, "The advisor's reading")
+        # Short tab names, so that all four fit beside a scatter wide enough for its names at 1024 px.
+        self.tabs.addTab(deltas, "Per class")
+        self.tabs.setTabToolTip(1, "How the accuracy of each class, and of each subgroup, changes from the original")
+        self.tabs.addTab(reading_scroll, "Advisor's reading")
+        self.tabs.setTabToolTip(2, "What the advisor's rules say about the selected candidate")
         self.tabs.addTab(self.sensitivity, "Sensitive layers")
         self.tabs.setTabToolTip(3, tooltip_for("sensitivity keep in float"))
+        self.tabs.setMinimumWidth(self.tabs.tabBar().sizeHint().width() + 8)  # every tab's name in view, no arrows
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(plot_box)
         lower.addWidget(self.tabs)
-        lower.setSizes([400, 600])
+        lower.setSizes([450, 550])  # the scatter wide enough for its points' names, the tabs for theirs
         lower.setChildrenCollapsible(False)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(table_box)
@@ -417,9 +419,10 @@ class ComparePage(QWidget):
         self.scatter_plot.plotItem.setLabel("left", f"{metric_label(metric)} (%)", color=theme.plot_foreground())
         for t in self.labels:
             self.scatter_plot.removeItem(t)
-        self.labels = []
+        self.labels, self._label_points = [], []
         spots = []
         front_pts = []
+        named: list[tuple[int, pg.TextItem, tuple[float, float, float]]] = []
         for r in self.rows:
             x, q = (r.size_bytes if axis == "size" else r.latency_ms_median), r.quality
             if x is None or q is None:
@@ -433,29 +436,25 @@ class ComparePage(QWidget):
                 brush, symbol = pg.mkBrush(230, 126, 34), "o"
             else:
                 brush, symbol = pg.mkBrush(70, 130, 180), "o"
-            pen = (
-                pg.mkPen(theme.plot_foreground(), width=2.5) if (chosen or r.id == self.selected_id) else pg.mkPen(None)
-            )
-            spots.append(
-                {
-                    "pos": (fx, fy),
-                    "data": r.id,
-                    "brush": brush,
-                    "symbol": symbol,
-                    "pen": pen,
-                    "size": 14 if front else 11,
-                }
-            )
+            ringed = chosen or r.id == self.selected_id
+            pen = pg.mkPen(theme.plot_foreground(), width=2.5) if ringed else pg.mkPen(None)
+            size = 14 if front else 11
+            spots.append({"pos": (fx, fy), "data": r.id, "brush": brush, "symbol": symbol, "pen": pen, "size": size})
             if front:
                 front_pts.append((fx, fy))
             name = "original" if r.original else r.label
-            text = pg.TextItem(
-                name if len(name) <= 18 else name[:17] + "…", color=theme.plot_foreground(), anchor=(0, 1)
-            )
+            text = _text(name, theme.plot_foreground())
             text.setToolTip(plain(name))
-            text.setPos(fx, fy)
+            text.full_name = name
             self.scatter_plot.addItem(text)
-            self.labels.append(text)
+            # The selected, chosen and recommended candidates get the first pick of places, then the front.
+            rank = 0 if r.id == self.selected_id else 1 if chosen else 2 if r.id == self.recommended_id else 3
+            named.append(
+                (rank * 2 + (0 if front or r.original else 1), text, (fx, fy, size / 2 + (2.5 if ringed else 0)))
+            )
+        named.sort(key=lambda n: n[0])
+        self.labels = [n[1] for n in named]
+        self._label_points = [n[2] for n in named]
         self.scatter.setData(spots)
         front_pts.sort()
         self.front_curve.setData([p[0] for p in front_pts], [p[1] for p in front_pts])
@@ -468,6 +467,7 @@ class ComparePage(QWidget):
             self.x_budget.setVisible(True)
         else:
             self.x_budget.setVisible(False)
+        self.x_budget_label.setText(f"{axis} budget", color=theme.severity("high"))
         if b.get("accuracy_drop_pts") is not None and base and base.quality is not None and metric == "accuracy":
             self.y_budget.setPos(base.quality * 100.0 - float(b["accuracy_drop_pts"]))
             self.y_budget.setVisible(True)
@@ -477,36 +477,108 @@ class ComparePage(QWidget):
         if spots:
             ys = [s["pos"][1] for s in spots] + ([self.y_budget.value()] if self.y_budget.isVisible() else [])
             xs = [s["pos"][0] for s in spots] + ([self.x_budget.value()] if self.x_budget.isVisible() else [])
+            # Room above the points for their names (up is better, so most names sit near the top).
             pad_y = max(0.5, (max(ys) - min(ys)) * 0.15)
-            self.scatter_plot.setYRange(min(ys) - pad_y, max(ys) + pad_y)
+            self.scatter_plot.setYRange(min(ys) - pad_y, max(ys) + 1.5 * pad_y)
             span = max(xs) - min(xs) or max(xs) or 1.0
-            lo, hi = max(0.0, min(xs) - 0.1 * span), max(xs) + 0.1 * span
+            lo, hi = max(0.0, min(xs) - 0.2 * span), max(xs) + 0.1 * span  # names mostly go left or right
             self.scatter_plot.setXRange(lo, hi)
-            self._place_labels(lo, hi, min(ys) - pad_y, max(ys) + pad_y)
+        self._place_labels()
 
-    def _place_labels(self, x0: float, x1: float, y0: float, y1: float) -> None:
-        """Labels that would print over each other are moved below their point, and hidden when that overlaps too
-        (the point's tooltip names it). Labels on the right half point left, so they stay inside the plot."""
+    def _place_labels(self) -> None:
+        """Place the names where they overlap nothing: the budget lines' names first, at the end of their line in the
+        plot's corner with the fewest points, then each point's name beside its point (right, left, above, below),
+        cut to end in '…' when only a shorter one fits (the full name is its tooltip) and hidden when even that
+        fits nowhere (the point's own tooltip names it). Every name stays inside the plot. Runs again whenever the
+        plot is resized, panned or zoomed, since the names keep their size in pixels while the data moves."""
         vb = self.scatter_plot.plotItem.vb
-        w_px, h_px = max(vb.width(), 200.0), max(vb.height(), 120.0)
-        sx, sy = (x1 - x0) / w_px, (y1 - y0) / h_px  # data units per pixel
-        boxes: list[tuple[float, float, float, float]] = []
-        for t in self.labels:
-            x, y = t.pos().x(), t.pos().y()
-            width = (t.textItem.boundingRect().width() + 4) * sx
-            height = (t.textItem.boundingRect().height()) * sy
-            right = 1 if x > (x0 + x1) / 2 else 0
-            left_edge = x - width if right else x
-            shown = False
-            for below in (0, 1):  # above the point first, then below it
-                bottom = y - height if below else y
-                box = (left_edge, bottom, left_edge + width, bottom + height)
-                if not any(b[0] < box[2] and box[0] < b[2] and b[1] < box[3] and box[1] < b[3] for b in boxes):
-                    t.setAnchor((right, 0 if below else 1))
-                    boxes.append(box)
-                    shown = True
+        w, h = vb.width(), vb.height()
+        if w < 20 or h < 20 or not self.labels and not self.x_budget.isVisible() and not self.y_budget.isVisible():
+            return
+        area = QRectF(0, 0, w, h)
+
+        def px(x: float, y: float) -> QPointF:
+            return vb.mapFromView(QPointF(x, y))
+
+        markers = []
+        for x, y, r in self._label_points:
+            c = px(x, y)
+            markers.append(QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r))
+        taken: list[QRectF] = []
+
+        def free(rect: QRectF) -> int:
+            """How many things `rect` would cover (0: a free place); outside the plot counts as covering."""
+            if not area.contains(rect):
+                return 1_000
+            return sum(rect.intersects(o) for o in taken) * 100 + sum(rect.intersects(m) for m in markers)
+
+        gap = 3.0
+        lines = []  # the budget lines themselves, which a budget's name had better not cross
+        if self.x_budget.isVisible():
+            lines.append(QRectF(px(self.x_budget.value(), 0).x() - 1, 0, 2, h))
+        if self.y_budget.isVisible():
+            lines.append(QRectF(0, px(0, self.y_budget.value()).y() - 1, w, 2))
+        for line, label, vertical in (
+            (self.x_budget, self.x_budget_label, True),
+            (self.y_budget, self.y_budget_label, False),
+        ):
+            label.setVisible(line.isVisible())
+            if not line.isVisible():
+                continue
+            tw, th = _size(label)
+            if vertical:
+                lx = px(line.value(), 0).x()
+                spots = [(lx + gap, h - th - gap), (lx + gap, gap), (lx - gap - tw, h - th - gap), (lx - gap - tw, gap)]
+            else:
+                ly = px(0, line.value()).y()
+                spots = [(w - tw - gap, ly + 1), (w - tw - gap, ly - th - 1), (gap, ly + 1), (gap, ly - th - 1)]
+            rects = [_clamped(QRectF(x, y, tw, th), area) for x, y in spots]
+            best = min(rects, key=lambda rect: free(rect) + sum(rect.intersects(ln) for ln in lines))
+            label.setPos(vb.mapToView(best.topLeft()))  # the first free corner, else the one covering least
+            taken.append(best)
+
+        for text, (x, y, r) in zip(self.labels, self._label_points, strict=True):
+            c = px(x, y)
+            placed = None
+            full = text.full_name
+            font = text.textItem.font()
+            widths = (min(170.0, w * 0.6), min(120.0, w * 0.45), 85.0, 55.0)
+            # Beside the point first, shortened as far as needed; only then a little further up or down.
+            for far, max_w in [(False, mw) for mw in widths] + [(True, mw) for mw in widths]:
+                short = elide(full, font, max_w)
+                if text.toPlainText() != short:
+                    text.setPlainText(short)
+                tw, th = _size(text)
+                d, e = r + 1, (r + 1) * 0.6
+                candidates = (
+                    [
+                        QRectF(c.x() + d, c.y() - th / 2, tw, th),  # right of the point
+                        QRectF(c.x() - d - tw, c.y() - th / 2, tw, th),  # left
+                        QRectF(c.x() + e, c.y() - e - th, tw, th),  # above right
+                        QRectF(c.x() + e, c.y() + e, tw, th),  # below right
+                        QRectF(c.x() - e - tw, c.y() - e - th, tw, th),  # above left
+                        QRectF(c.x() - e - tw, c.y() + e, tw, th),  # below left
+                        QRectF(c.x() - tw / 2, c.y() - d - th, tw, th),  # above
+                        QRectF(c.x() - tw / 2, c.y() + d, tw, th),  # below
+                    ]
+                    if not far
+                    else [
+                        QRectF(c.x() - tw / 2, c.y() - d - 1.6 * th, tw, th),  # higher, clear of a neighbour
+                        QRectF(c.x() - tw / 2, c.y() + d + 0.6 * th, tw, th),  # lower
+                    ]
+                )
+                # A place that crosses no budget line either, else one that does (the lines are thin).
+                clear = [rect for rect in candidates if free(rect) == 0]
+                placed = next((rect for rect in clear if not any(rect.intersects(ln) for ln in lines)), None)
+                placed = placed or next(iter(clear), None)
+                if placed is not None:
                     break
-            t.setVisible(shown)
+            text.setVisible(placed is not None)
+            if placed is not None:
+                taken.append(placed)
+                # Anchored to its own point, so that it moves with it until the next placement.
+                text.setPos(x, y)
+                text.setAnchor(((c.x() - placed.x()) / max(tw, 1.0), (c.y() - placed.y()) / max(th, 1.0)))
 
     # --- selection -----------------------------------------------------------------------------------------------
 
@@ -674,6 +746,26 @@ class ComparePage(QWidget):
     def _choose(self) -> None:
         if self.selected_id:
             self.choose_requested.emit(self.selected_id)
+
+
+def _text(name: str, color: Any) -> pg.TextItem:
+    """A plot label with a thin margin (its box is what the placement keeps apart, so no wide invisible border)."""
+    t = pg.TextItem(name, color=color, anchor=(0, 0))
+    t.textItem.document().setDocumentMargin(1)
+    t.setText(name)  # re-laid out with the thin margin
+    return t
+
+
+def _size(t: pg.TextItem) -> tuple[float, float]:
+    r = t.textItem.boundingRect()
+    return r.width(), r.height()
+
+
+def _clamped(rect: QRectF, area: QRectF) -> QRectF:
+    """`rect` moved (not resized) to lie inside `area`."""
+    x = min(max(rect.x(), area.left()), area.right() - rect.width())
+    y = min(max(rect.y(), area.top()), area.bottom() - rect.height())
+    return QRectF(x, y, rect.width(), rect.height())
 
 
 def short_groups(names: list[str]) -> list[str]:

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from shrinkwise.gui import theme
 from shrinkwise.gui.formatting import metric_label, plain, series_label, setting_label
-from shrinkwise.gui.plot_style import style_plot
+from shrinkwise.gui.plot_style import add_legend, fit_category_ticks, fit_legend, style_plot
 from shrinkwise.gui.run_controller import RunController, RunItem
 from shrinkwise.workspace.labels import STATUS_COLOURS, STATUS_LABELS
 
@@ -51,7 +51,7 @@ def _plot(title: str, left: str, bottom: str) -> pg.PlotWidget:
     w = pg.PlotWidget(background=theme.plot_background())
     w.setMinimumHeight(170)
     style_plot(w, title, left, bottom)
-    w.plotItem.addLegend(offset=(-10, 10), labelTextColor=theme.plot_foreground())
+    add_legend(w)  # names that would not fit end in '…' (full name in the tooltip)
     return w
 
 
@@ -137,8 +137,16 @@ class RunPage(QWidget):
         self.data: dict[tuple[Any, ...], tuple[list[float], list[float]]] = {}
         self.dirty: set[tuple[Any, ...]] = set()
         self.quality_points: list[tuple[float, float, str]] = []
-        self.quality_scatter = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(31, 119, 180), pen=pg.mkPen(None))
+        self.quality_scatter = pg.ScatterPlotItem(
+            size=10,
+            brush=pg.mkBrush(31, 119, 180),
+            pen=pg.mkPen(None),
+            hoverable=True,
+            tip=lambda x, y, data: plain(f"{data}: {y:.2f} %"),  # the run's whole name, when its tick is cut short
+        )
         self.quality_plot.addItem(self.quality_scatter)
+        # A run's name under its point is cut to the room it has; re-cut when the plot changes size.
+        self.quality_plot.plotItem.vb.sigResized.connect(lambda *_: self._fit_quality_ticks())
         self._quality_dirty = False
         self.sweep_mode = False
         self.sweep_levels: dict[str, list[Any]] = {}
@@ -248,6 +256,7 @@ class RunPage(QWidget):
             symbolSize=6,
         )
         self.data[key] = ([], [])
+        fit_legend(plot)
 
     def _on_event(self, item: RunItem, ev: Any) -> None:
         kind = getattr(ev, "kind", "")
@@ -355,14 +364,18 @@ class RunPage(QWidget):
                 [p[1] for p in self.quality_points],
                 data=[p[2] for p in self.quality_points],
             )
-            ticks = [(p[0], p[2]) for p in self.quality_points]
-            self.quality_plot.plotItem.getAxis("bottom").setTicks([ticks])
             if self.quality_points:
                 self.quality_plot.setXRange(0.5, len(self.quality_points) + 0.5, padding=0)
+            self._fit_quality_ticks()
         if any(k[0] == "sweep" for k in self.curves):
             self.quality_plot.plotItem.enableAutoRange()
         self._quality_dirty = False
         self.redraws += 1
+
+    def _fit_quality_ticks(self) -> None:
+        """One tick per finished run, its name cut at the end to the room between its neighbours (never overlapping)."""
+        if not self.sweep_mode:
+            fit_category_ticks(self.quality_plot, [(p[0], p[2]) for p in self.quality_points])
 
     def clear(self) -> None:
         """Forget the rows and curves of a previous project (only when nothing runs)."""

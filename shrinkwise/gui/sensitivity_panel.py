@@ -88,9 +88,11 @@ class SensitivityPanel(QWidget):
         row.addWidget(tol_label)
         row.addWidget(self.tolerance)
         row.addWidget(self.technique)
-        row.addWidget(self.run_button)
         row.addStretch(1)
         layout.addLayout(row)
+        # The button on a line of its own: one row of all four needs ~570 px, which took the width of the Compare
+        # page's scatter (beside these tabs) at 1024 px and crowded the candidates' names there.
+        layout.addWidget(self.run_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setVisible(False)
