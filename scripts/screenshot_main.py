@@ -3,7 +3,7 @@
     QT_QPA_PLATFORM=offscreen python scripts/screenshot_main.py out.png [--step Start|Model|Target|Data|Advice|Run|Compare|Export]
 
 (`scripts/screenshots.py` walks the whole wizard and saves every page.)
-        [--demo-dir DIR] [--size 1280x800]
+        [--demo-dir DIR] [--size 1024x700]
 
 The demo is built into a temporary folder (or DIR, reused when it already holds the project).
 """
@@ -26,7 +26,9 @@ def main() -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--step", default="Model")
     parser.add_argument("--demo-dir", type=Path)
-    parser.add_argument("--size", default="1280x800")
+    parser.add_argument(
+        "--size", default="1024x700"
+    )  # the smallest window the app is made to fit, as scripts/screenshots.py
     parser.add_argument("--filter", default="", help="type this into the layer filter first")
     args = parser.parse_args()
 
