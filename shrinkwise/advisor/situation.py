@@ -25,9 +25,9 @@ from shrinkwise.advisor.feasibility import Feasibility, assess, load_limits, mod
 from shrinkwise.advisor.targets import get_target
 
 Manifest = dict[str, dict[str, Any]]
-# Timing noise of a paired latency ratio: two sessions of the same float graph, timed interleaved on this kind of
-# machine, came out up to 3 % apart (bench/README.md). A speed-up within that of the budget counts as met, so that a
-# candidate whose run-time graph is the original's (int8_storage) is not "slower" by a coin flip.
+# Timing noise of a paired latency ratio: int8_storage, whose run-time graph is the original's, measured 1.01
+# [IQR 0.99-1.03] timed interleaved with it on this kind of machine (bench/README.md). A speed-up within that of the
+# budget counts as met, so that a candidate running the original's own graph is not "slower" by a coin flip.
 SPEED_TIE = 0.03
 BUDGET_FIELDS = ("size_mb", "latency_ms", "peak_memory_mb", "accuracy_drop_pts")
 BUDGET_WORDS = {
