@@ -206,9 +206,19 @@ _MIN_TIMED_RUNS = 5
 _TIMING_BOX_S = 0.15
 
 
-def _node_times(model_path: Path, feed: dict[str, np.ndarray], runs: int) -> tuple[dict[str, float], float, int]:
+# ORT profiler type names -> ONNX element types, for the shapes the profiled run saw.
+_ORT_TYPES = {"float": 1, "uint8_t": 2, "int8_t": 3, "int16_t": 5, "int32_t": 6, "int64_t": 7, "bool": 9}
+_ORT_TYPES |= {"MLFloat16": 10, "double": 11, "BFloat16": 16}
+
+RunShapes = dict[str, tuple[list[int], int]]
+
+
+def _node_times(
+    model_path: Path, feed: dict[str, np.ndarray], runs: int
+) -> tuple[dict[str, float], float, int, RunShapes]:
     """Median time (µs) per node from ORT's profiler, optimizations off; the sum of those medians; how many runs
-    the medians are of (between `_MIN_TIMED_RUNS` and `runs`, as many as fit in `_TIMING_BOX_S`)."""
+    the medians are of (between `_MIN_TIMED_RUNS` and `runs`, as many as fit in `_TIMING_BOX_S`); and the output
+    shapes each node really produced on `feed`, by node name and output position (`_run_shapes` names them)."""
     from shrinkwise.compression.measure.runtime import make_session
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -223,12 +233,33 @@ def _node_times(model_path: Path, feed: dict[str, np.ndarray], runs: int) -> tup
         trace_path = sess.end_profiling()
         events = json.loads(Path(trace_path).read_text())
     per_node: dict[str, list[float]] = defaultdict(list)
+    produced: RunShapes = {}
     for ev in events:
         if ev.get("cat") == "Node" and ev.get("name", "").endswith("_kernel_time"):
-            per_node[ev["name"][: -len("_kernel_time")]].append(float(ev["dur"]))
+            node = ev["name"][: -len("_kernel_time")]
+            per_node[node].append(float(ev["dur"]))
+            for k, out in enumerate(ev.get("args", {}).get("output_type_shape", [])):
+                for type_name, dims in dict(out).items():
+                    if isinstance(dims, list) and type_name in _ORT_TYPES:
+                        produced[f"{node}\0{k}"] = ([int(d) for d in dims], _ORT_TYPES[type_name])
     # The first 2 runs are warm-up: keep the last `timed` samples of each node.
     medians = {name: float(np.median(vals[-timed:])) for name, vals in per_node.items()}
-    return medians, float(sum(medians.values())), timed
+    return medians, float(sum(medians.values())), timed, produced
+
+
+def _run_shapes(model, produced: RunShapes, feed: dict[str, np.ndarray]):  # type: ignore[no-untyped-def]
+    """Value name -> (shape, elem_type) as the profiled run saw them: the feed's inputs and every node's outputs.
+    Why: static shape inference loses a transformer's sequence length at data-dependent Slices (position ids), which
+    left MiniLM with no MAC count; the run knows every shape, at the profiled input's length."""
+    from onnx.helper import np_dtype_to_tensor_dtype
+
+    out = {name: (list(a.shape), int(np_dtype_to_tensor_dtype(a.dtype))) for name, a in feed.items()}
+    for i, node in enumerate(model.graph.node):
+        name = node.name or f"{node.op_type}_{i}"
+        for k, value in enumerate(node.output):
+            if f"{name}\0{k}" in produced:
+                out[value] = produced[f"{name}\0{k}"]
+    return out
 
 
 def profile_model(model_path: Path, feed: dict[str, np.ndarray] | None = None, runs: int = 20) -> ModelProfile:
@@ -259,7 +290,10 @@ def profile_model(model_path: Path, feed: dict[str, np.ndarray] | None = None, r
     total_time = None
     if pool is not None and timing is not None:
         with runtime_errors(model_path, "run the model to time its layers"), pool:
-            times, total_time, runs = timing.result()
+            times, total_time, runs, produced = timing.result()
+        # Shapes static inference could not pin (a symbolic sequence length) are taken from the profiled run.
+        seen = _run_shapes(model, produced, feed or {})
+        shapes = {**seen, **{k: v for k, v in shapes.items() if v[0] and all(d is not None for d in v[0])}}
     layers = []
     counted: set[str] = set()  # an initializer shared by many nodes counts once, at its first user
     for i, node in enumerate(model.graph.node):
@@ -308,11 +342,26 @@ def profile_model(model_path: Path, feed: dict[str, np.ndarray] | None = None, r
         node_time_total_us=total_time,
         timing_note=(
             "per-node times: ONNX Runtime profiler, CPU, 1 thread, batch 1, graph optimizations off so each node is "
-            f"one kernel; median of {runs} runs"
+            f"one kernel; median of {runs} runs{_dynamic_note(model, feed)}"
             if feed is not None
             else "no per-node times (no input to run)"
         ),
     )
+
+
+def _dynamic_note(model, feed: dict[str, np.ndarray] | None) -> str:  # type: ignore[no-untyped-def]
+    """'; MACs at input_ids [1, 13] …' when an input has a dynamic axis past the batch: the count is this input's."""
+    if not feed:
+        return ""
+    dynamic = [
+        vi.name
+        for vi in model.graph.input
+        if vi.name in feed and any(not d.HasField("dim_value") for d in list(vi.type.tensor_type.shape.dim)[1:])
+    ]
+    if not dynamic:
+        return ""
+    shown = ", ".join(f"{n} {list(feed[n].shape)}" for n in dynamic)
+    return f"; MACs and activation sizes at the profiled input's shape ({shown}): the model's own is dynamic"
 
 
 def _drain(pool: ThreadPoolExecutor | None, timing: Future[Any] | None) -> None:

@@ -70,3 +70,48 @@ def test_measure_candidate_against_itself(cnn_path: Path, tmp_path: Path) -> Non
     assert all(x.source == "host" for x in m.measurements)
     assert by["peak_memory_mb"].value > 0
     assert set(m.quality["per_subgroup_accuracy"]) == {"a", "b"}
+
+
+def _position_ids_model(path: Path) -> Path:
+    """A transformer's embedding front: position ids sliced from a buffer to the input's length (a Slice whose end
+    is data-dependent, where static shape inference loses the sequence length), a table lookup and a projection."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    inits = [
+        numpy_helper.from_array(np.arange(512, dtype=np.int64)[None, :], "position_buffer"),
+        numpy_helper.from_array(rng.normal(size=(512, 16)).astype(np.float32), "position_table"),
+        numpy_helper.from_array(rng.normal(size=(16, 8)).astype(np.float32), "proj"),
+        numpy_helper.from_array(np.array(1, dtype=np.int64), "one"),
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "zero1"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"),
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "axes0"),
+    ]
+    nodes = [
+        helper.make_node("Shape", ["ids"], ["shape"], name="shape"),
+        helper.make_node("Gather", ["shape", "one"], ["seq"], axis=0, name="seq"),
+        helper.make_node("Unsqueeze", ["seq", "axes0"], ["end"], name="end"),
+        helper.make_node("Slice", ["position_buffer", "zero1", "end", "axis1"], ["pos"], name="slice"),
+        helper.make_node("Gather", ["position_table", "pos"], ["emb"], axis=0, name="lookup"),
+        helper.make_node("MatMul", ["emb", "proj"], ["y"], name="proj_matmul"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "positions",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "seq"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        inits,
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_macs_of_a_dynamic_sequence_are_counted_at_the_profiled_inputs_length(tmp_path: Path) -> None:
+    path = _position_ids_model(tmp_path / "positions.onnx")
+    assert profile_model(path).total_macs is None  # no input to run: static inference cannot pin the length
+    feed = {"ids": np.zeros((1, 13), dtype=np.int64)}
+    prof = profile_model(path, feed)
+    layer = next(layer for layer in prof.layers if layer.name == "proj_matmul")
+    assert layer.macs == 13 * 16 * 8 and prof.total_macs == 13 * 16 * 8  # seq x in x out, at the fed length
+    assert "ids [1, 13]" in prof.timing_note  # the count is said to be at this input's shape
