@@ -238,18 +238,18 @@ def _cannot_run(c: CandidateFacts, entries: list[dict[str, Any]], target: Target
     out = []
     missing_ops = sorted(set(c.op_types) & set(target.unsupported_ops))
     if missing_ops:
-        out.append(f"{target.name} cannot run {', '.join(missing_ops)}")
+        out.append(f"cannot run {', '.join(missing_ops)}")
     # The number format it computes in is the last quantizing step's (pruning or distillation alone leave fp32).
     formats = next((list(e.get("precisions", [])) for e in reversed(entries) if int(e.get("bits", 32)) < 32), ["fp32"])
     if target.precisions and formats and not set(formats) & set(target.precisions):
         out.append(
-            f"{target.name} runs only {', '.join(target.precisions)} natively; this candidate computes in "
-            f"{' / '.join(formats)}"
+            f"runs only {', '.join(target.precisions)} natively; this candidate computes in {' / '.join(formats)}"
         )
     dynamic = any(e.get("quantizes_activations") and not e.get("needs", {}).get("calibration") for e in entries)
     if dynamic and not target.dynamic_quantization and not missing_ops:
-        out.append(f"{target.name} cannot quantize activations on the fly")
-    return out
+        out.append("cannot quantize activations on the fly")
+    # The device is named once: the reasons are read one after another ("X cannot run A, it runs only B").
+    return [f"{target.name if i == 0 else 'it'} {reason}" for i, reason in enumerate(out)]
 
 
 def build_situation(facts: Facts, manifest: Manifest) -> Situation:
