@@ -304,20 +304,28 @@ def cmd_results(args: argparse.Namespace) -> int:
         print("no finished candidates yet; measure the original with 'shrinkwise measure' and run a technique")
         return 0
     metric = rows[0].quality_metric or "quality"
-    print(
-        f"{'candidate':34} {'size':>10} {'latency':>10} {'p90':>10} {'x orig':>6} {metric[:10]:>10} {'worst class Δ':>13}  pareto"
-    )
+    table = []
     for r in rows:
         deltas = r.per_class_delta
         worst = min(deltas.items(), key=lambda kv: kv[1]) if deltas else None
-        worst_text = f"{worst[1]:+.3f} ({worst[0]})" if worst else "-"
         front = ",".join(name for name, on in (("size", r.pareto_size), ("latency", r.pareto_latency)) if on) or "-"
-        mark = "* " if r.id == decision.candidate else ("x " if decision.misses_budget(r.id) else "  ")
-        print(
-            f"{mark}{r.label[:32]:32} {fmt_bytes(r.size_bytes):>10} {fmt_ms(r.latency_ms_median):>10} "
-            f"{fmt_ms(r.latency_ms_p90):>10} {_fmt(r.latency_ratio, '.2f'):>6} {_fmt(r.quality, '.4f'):>10} "
-            f"{worst_text:>13}  {front}"
+        mark = "*" if r.id == decision.candidate else ("x" if decision.misses_budget(r.id) else "")
+        table.append(
+            [
+                mark,
+                r.label,  # whole: a long name (a sensitivity analysis, a recipe) is what tells candidates apart
+                fmt_bytes(r.size_bytes),
+                fmt_ms(r.latency_ms_median),
+                fmt_ms(r.latency_ms_p90),
+                _fmt(r.latency_ratio, ".2f"),
+                _fmt(r.quality, ".4f"),
+                f"{worst[1]:+.3f} ({worst[0]})" if worst else "-",
+                front,
+            ]
         )
+    print_table(
+        ["", "candidate", "size>", "latency>", "p90>", "x orig>", f"{metric}>", "worst class Δ>", "pareto"], table
+    )
     print("* recommended, x misses a budget; pareto: on the front for size / latency (median) against quality")
     print()
     print(f"Recommendation: {decision.paragraph}")
