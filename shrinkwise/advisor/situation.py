@@ -269,13 +269,22 @@ def build_situation(facts: Facts, manifest: Manifest) -> Situation:
     b, d = facts.budget, facts.data
     # A cosine or agreement tolerance is the quality budget of a model without labels: accuracy is then not missing.
     fidelity_set = b.min_cosine is not None or b.max_disagreement_pct is not None
-    missing = [f for f in BUDGET_FIELDS if getattr(b, f) is None and not (f == "accuracy_drop_pts" and fidelity_set)]
+    # A speed-up over the original ("3x faster") is a latency budget stated relatively: latency is then not missing.
+    relative_speed = b.min_speedup is not None
+    missing = [
+        f
+        for f in BUDGET_FIELDS
+        if getattr(b, f) is None
+        and not (f == "accuracy_drop_pts" and fidelity_set)
+        and not (f == "latency_ms" and relative_speed)
+    ]
     tried = sorted({t for v in views for t in v.techniques})
     summary = Summary(
         target_chosen=target.known,
         budget_missing=missing,
         budget_missing_words=", ".join(BUDGET_WORDS[f] for f in missing),
-        budget_defined=b.size_mb is not None and (b.latency_ms is not None or b.peak_memory_mb is not None),
+        budget_defined=b.size_mb is not None
+        and (b.latency_ms is not None or b.peak_memory_mb is not None or relative_speed),
         any_budget=any(getattr(b, f) is not None for f in BUDGET_FIELDS),
         candidate_count=len(views),
         techniques_tried=tried,
