@@ -349,6 +349,9 @@ def assess(
 
     size_gap = _ratio(size_now, budget.size_mb)
     latency_gap = _ratio(now_ms, budget.latency_ms)
+    relative = budget.latency_ms is None and budget.min_speedup is not None
+    if relative:  # "N× faster than the original": the speed-up asked for is the latency gap itself
+        latency_gap = budget.min_speedup
     memory_gap = _ratio(mem_now, budget.peak_memory_mb)
     gaps = {"size": size_gap, "latency": latency_gap, "memory": memory_gap}
     known = {k: v for k, v in gaps.items() if v is not None}
@@ -360,12 +363,14 @@ def assess(
     lat_ok = None if budget.latency_ms is None or best_ms is None else best_ms <= budget.latency_ms
     if budget.latency_ms is not None and now_ms is not None and now_ms <= budget.latency_ms:
         lat_ok = True
+    if relative and now_ms and best_ms:
+        lat_ok = now_ms / best_ms >= (budget.min_speedup or 1.0)
     mem_ok = None if budget.peak_memory_mb is None or mem_best is None else mem_best <= budget.peak_memory_mb
     parts = [
         v
         for is_set, v in (
             (budget.size_mb is not None, reach(size_gap, size_ptq)),
-            (budget.latency_ms is not None, lat_ok),
+            (budget.latency_ms is not None or relative, lat_ok),
             (budget.peak_memory_mb is not None, mem_ok),
         )
         if is_set
