@@ -39,6 +39,7 @@ from shrinkwise.workspace.store import owner_alive, owner_record
 if TYPE_CHECKING:
     from shrinkwise.advisor.advice import Advice, PlanStep
     from shrinkwise.advisor.decision import Decision
+    from shrinkwise.advisor.feasibility import Outlook
     from shrinkwise.compression.runner import Run
     from shrinkwise.workspace.result_row import ResultRow
     from shrinkwise.workspace.session import Session
@@ -359,11 +360,12 @@ class Autopilot:
         f = advice.feasibility
         budget = self.session.project.budget.size_mb
         outlook = next((o for o in f.outlooks if o.technique == step.technique), None)
-        if budget is None or f.size_now_mb is None or outlook is None or outlook.size_factor is None:
+        if _size_within_reach(advice, budget, outlook) is not False:
             return None
+        assert budget and outlook and outlook.size_factor and f.size_now_mb  # a judged miss has all four
         needed = f.size_now_mb / budget
         measured = any(e.kind != "baseline" and e.status == "finished" for e in self.session.project.experiments)
-        if outlook.size_factor >= SIZE_ESTIMATE_SLACK * needed or (step is steps[-1] and not measured):
+        if step is steps[-1] and not measured:
             return None
         why = f" ({outlook.note})" if outlook.note else ""
         return (
@@ -500,9 +502,7 @@ class Autopilot:
         outlook = next((o for o in f.outlooks if o.technique == "int8_storage"), None)
         if outlook is None or outlook.runs_on_target is False:
             return False
-        if budget.size_mb is None or f.size_now_mb is None or outlook.size_factor is None:
-            return True
-        return outlook.size_factor >= SIZE_ESTIMATE_SLACK * f.size_now_mb / budget.size_mb
+        return _size_within_reach(advice, budget.size_mb, outlook) is not False
 
     def _can_train(self) -> bool:
         """Training-aware rungs need labelled training data and the model in PyTorch (the study's last rungs)."""
@@ -706,6 +706,15 @@ class Autopilot:
             + (f", which still misses: {'; '.join(reasons)}" if reasons else "")
             + ". Relax that budget, add training data for training-aware steps, or choose a smaller architecture.",
         )
+
+
+def _size_within_reach(advice: Advice, budget_mb: float | None, outlook: Outlook | None) -> bool | None:
+    """Whether a technique's best-case size factor (an estimate, with `SIZE_ESTIMATE_SLACK`) reaches the size
+    budget; None when there is no budget or nothing to judge it by."""
+    size_now = advice.feasibility.size_now_mb
+    if budget_mb is None or size_now is None or outlook is None or outlook.size_factor is None:
+        return None
+    return outlook.size_factor >= SIZE_ESTIMATE_SLACK * size_now / budget_mb
 
 
 def run_autopilot(

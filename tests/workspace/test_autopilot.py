@@ -288,16 +288,23 @@ def test_size_miss_on_a_text_model_climbs_to_4bit_embeddings(demo_project: Path)
     assert nxt.config == {"per_channel": True, "embedding_bits": 4}
 
 
-def test_too_slow_with_training_data_climbs_to_pruning_then_the_same_quantization(demo_project: Path) -> None:
+def _slower_static_int8(
+    demo_project: Path, smaller: float, drop_pts: float, min_speedup: float, measured: tuple[float, float]
+) -> tuple[Session, int]:
+    """A budget (size ÷ `smaller`), the plan left to the measured facts, and an int8_static candidate measured
+    `measured` = (times smaller, latency ratio) at the original's accuracy; the session and the original's bytes."""
     session = Session.open(demo_project)
     size = session.onnx_path.stat().st_size
-    session = _goal(demo_project, size_mb=size / 1e6 / 3, accuracy_drop_pts=1.0, min_speedup=1.0)
+    session = _goal(demo_project, size_mb=size / 1e6 / smaller, accuracy_drop_pts=drop_pts, min_speedup=min_speedup)
     _without_plan(session)
-    session.project.experiments.append(
-        _measured(
-            "run-static", [RecipeStep(technique="int8_static", config={})], size / 3.6, _base_accuracy(session), 1.15
-        )
-    )
+    factor, ratio = measured
+    step = RecipeStep(technique="int8_static", config={})
+    session.project.experiments.append(_measured("run-static", [step], size / factor, _base_accuracy(session), ratio))
+    return session, size
+
+
+def test_too_slow_with_training_data_climbs_to_pruning_then_the_same_quantization(demo_project: Path) -> None:
+    session, _ = _slower_static_int8(demo_project, smaller=3, drop_pts=1.0, min_speedup=1.0, measured=(3.6, 1.15))
     assert session.advise().decision.misses_budget("run-static")  # 1.15x slower: the speed-up budget is missed
     # Least invasive first: int8 in the file with float32 arithmetic keeps the original's speed, nothing trained.
     nxt = _next(session)
@@ -310,15 +317,7 @@ def test_too_slow_with_training_data_climbs_to_pruning_then_the_same_quantizatio
 
 
 def test_int8_storage_is_not_tried_when_the_budget_asks_for_a_real_speed_up(demo_project: Path) -> None:
-    session = Session.open(demo_project)
-    size = session.onnx_path.stat().st_size
-    session = _goal(demo_project, size_mb=size / 1e6 / 3, accuracy_drop_pts=1.0, min_speedup=1.5)
-    _without_plan(session)
-    session.project.experiments.append(
-        _measured(
-            "run-static", [RecipeStep(technique="int8_static", config={})], size / 3.6, _base_accuracy(session), 1.15
-        )
-    )
+    session, _ = _slower_static_int8(demo_project, smaller=3, drop_pts=1.0, min_speedup=1.5, measured=(3.6, 1.15))
     nxt = _next(session)
     assert nxt is None or nxt.rule_id != CLIMB_INT8_STORAGE  # it runs at the original's speed: 1.5x is out of reach
 
@@ -326,15 +325,7 @@ def test_int8_storage_is_not_tried_when_the_budget_asks_for_a_real_speed_up(demo
 def test_slow_int8_climbs_to_int8_storage_which_keeps_size_and_accuracy(demo_project: Path) -> None:
     """A real run: static int8 measured slower (as on a VNNI desktop at 1 thread), the plan left to the measured
     facts; the autopilot runs int8_storage, which keeps the 3.5x and the accuracy and runs the original's graph."""
-    session = Session.open(demo_project)
-    size = session.onnx_path.stat().st_size
-    session = _goal(demo_project, size_mb=size / 1e6 / 3.5, accuracy_drop_pts=0.5, min_speedup=1.0)
-    _without_plan(session)
-    session.project.experiments.append(
-        _measured(
-            "run-static", [RecipeStep(technique="int8_static", config={})], size / 3.56, _base_accuracy(session), 1.2
-        )
-    )
+    session, size = _slower_static_int8(demo_project, smaller=3.5, drop_pts=0.5, min_speedup=1.0, measured=(3.56, 1.2))
     session.save()
     journal = run_autopilot(session, time_budget_s=120, max_rungs=1)
     assert [r.technique for r in journal.runs] == ["int8_storage"]
