@@ -9,6 +9,7 @@ import pytest
 
 from shrinkwise.workspace.cli import main
 from shrinkwise.workspace.project import load_project
+from shrinkwise.workspace.session import Session
 
 
 def test_demo_on_phone_npu_with_one_point_tolerance(demo_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -46,3 +47,15 @@ def test_answers_are_checked_against_the_facts(demo_project: Path, capsys: pytes
     err = capsys.readouterr().err
     assert "no_such_fact" in err and "\n" not in err.strip()
     assert demo_project.read_bytes() == before
+
+
+def test_budget_clears_before_it_sets(demo_project: Path) -> None:
+    """`--clear size-mb --smaller 4` replaces the size by the factor's (the clear once ran last and undid it)."""
+    assert main(["budget", str(demo_project), "--size-mb", "0.2", "--latency-ms", "1"]) == 0
+    assert main(["budget", str(demo_project), "--clear", "size-mb", "--smaller", "4", "--clear", "latency-ms"]) == 0
+    budget = load_project(demo_project).budget.model_dump(exclude_none=True)
+    assert "latency_ms" not in budget
+    original_mb = Session.open(demo_project).onnx_path.stat().st_size / 1e6
+    assert budget["size_mb"] == pytest.approx(original_mb / 4, rel=1e-4)
+    assert main(["budget", str(demo_project), "--clear", "size-mb"]) == 0
+    assert "size_mb" not in load_project(demo_project).budget.model_dump(exclude_none=True)

@@ -39,7 +39,9 @@ def cmd_budget(args: argparse.Namespace) -> int:
     from shrinkwise.workspace.session import Session
 
     session = Session.open(args.project)
-    changes: dict[str, Any] = {}
+    # Clears first, then the values given, so `--clear size-mb --smaller 4` replaces the size by the factor's
+    # (the clear used to be applied last and silently undid the new value).
+    changes: dict[str, Any] = {key.replace("-", "_"): None for key in args.clear or []}
     for key in _BUDGET_FLAGS:
         value = getattr(args, key)
         if value is None:
@@ -49,8 +51,6 @@ def cmd_budget(args: argparse.Namespace) -> int:
         changes[key] = value
     if args.smaller is not None or args.faster is not None:
         changes.update(session.relative_budget(smaller=args.smaller, faster=args.faster))
-    for key in args.clear or []:
-        changes[key.replace("-", "_")] = None
     if changes:
         session.set_budget(**changes)
         session.save()
