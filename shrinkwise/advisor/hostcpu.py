@@ -16,9 +16,9 @@ from pathlib import Path
 
 from shrinkwise.advisor.provenance import Provenance
 from shrinkwise.advisor.targets import THIS_COMPUTER, TargetProfile
+from shrinkwise.cpuflags import X86_INT8_FLAGS, read_cpu_flags
 
 # Flags that change the advice, as Linux spells them.
-X86_INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 ARM_INT8_FLAGS = ("asimddp",)
 RELEVANT_FLAGS = (
     *X86_INT8_FLAGS,
@@ -47,28 +47,6 @@ _SOURCES = [
         confidence="vendor_doc",
     ),
 ]
-
-
-def read_cpu_flags(cpuinfo_text: str | None = None) -> tuple[set[str], float | None]:
-    """CPU flags and clock (GHz) from /proc/cpuinfo text; empty when unavailable."""
-    if cpuinfo_text is None:
-        try:
-            cpuinfo_text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return set(), None
-    flags: set[str] = set()
-    mhz: float | None = None
-    for line in cpuinfo_text.splitlines():
-        key, _, value = line.partition(":")
-        key = key.strip().lower()
-        if key in ("flags", "features"):
-            flags.update(value.split())
-        elif key == "cpu mhz" and mhz is None:
-            try:
-                mhz = float(value.strip())
-            except ValueError:
-                pass
-    return flags, (mhz / 1000.0 if mhz else None)
 
 
 def _memory_mb(meminfo_text: str | None = None) -> float | None:

@@ -468,6 +468,24 @@ QUANT_OPS = (
 )
 
 
+# Ops whose arithmetic runs through ONNX Runtime's int8 GEMM (a QuantizeLinear starts a QDQ pair ORT fuses into one).
+INT8_GEMM_OPS = frozenset(
+    {
+        "QuantizeLinear",
+        "DynamicQuantizeLinear",
+        "ConvInteger",
+        "MatMulInteger",
+        "QLinearConv",
+        "QLinearMatMul",
+        "QGemm",
+        "DynamicQuantizeMatMul",
+        "MatMulIntegerToFloat",
+        "QAttention",
+        "DynamicQuantizeLSTM",
+    }
+)
+
+
 def quant_summary(model: onnx.ModelProto) -> dict[str, int]:
     counts = op_counts(model)
     return {k: counts[k] for k in QUANT_OPS if counts.get(k)}

@@ -154,7 +154,7 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> RunResult:
             io=job.io,
         )
         # Paths in the result are relative to the job's out_dir.
-        moved: dict[str, Any] = {"path": file.relative_to(out_dir).as_posix()}
+        moved: dict[str, Any] = {"path": file.relative_to(out_dir).as_posix(), "notes": artifact.notes + measured.notes}
         if artifact.torch_model_path:
             ts = step_dir / artifact.torch_model_path
             moved["torch_model_path"] = ts.relative_to(out_dir).as_posix()

@@ -22,8 +22,11 @@ from shrinkwise.compression.io_spec import IOSpec
 from shrinkwise.compression.measure.latency import batch_one_feed, measure_latency
 from shrinkwise.compression.measure.memory import peak_session_memory_mb
 from shrinkwise.compression.measure.records import Measurement
-from shrinkwise.compression.measure.runtime import make_session, run_outputs, session_signature
-from shrinkwise.compression.measure.scoring import score_outputs
+from shrinkwise.compression.measure.runtime import EXACT_INT8_OPTION, make_session, run_outputs, session_signature
+from shrinkwise.compression.measure.scoring import ScoredOutputs, score_outputs
+from shrinkwise.compression.measure.tasks import headline_metric
+from shrinkwise.compression.onnx_utils import INT8_GEMM_OPS
+from shrinkwise.cpuflags import int8_gemm_saturates
 
 
 class CandidateMeasurement(BaseModel):
@@ -31,6 +34,7 @@ class CandidateMeasurement(BaseModel):
 
     measurements: list[Measurement]
     quality: dict[str, Any] = Field(default_factory=dict, description="Fields of workspace.project.QualityDetails")
+    notes: list[str] = Field(default_factory=list, description="Caveats about how it was measured, for the artifact")
 
 
 def output_axes(io: IOSpec | None) -> dict[str, int | None]:
@@ -41,7 +45,7 @@ def output_axes(io: IOSpec | None) -> dict[str, int | None]:
 def reference_outputs(original: Path, evaluation: Dataset, io: IOSpec | None = None) -> dict[str, np.ndarray]:
     """The original's outputs on the evaluation data, by output name, samples on axis 0."""
     with runtime_errors(original, "run the original model on the evaluation data"):
-        return run_outputs(make_session(original), evaluation, output_axes=output_axes(io))
+        return run_outputs(make_session(original, exact_int8=True), evaluation, output_axes=output_axes(io))
 
 
 def _one_line_errors(fn: Callable[..., CandidateMeasurement]) -> Callable[..., CandidateMeasurement]:
@@ -113,11 +117,12 @@ def measure_candidate(
                 )
             )
 
-    session = make_session(candidate, threads=threads)
+    session = make_session(candidate, threads=threads, exact_int8=True)
     cand = run_outputs(session, evaluation, output_axes=output_axes(io))
     ref = reference if reference is not None else (cand if same else reference_outputs(original, evaluation, io))
     source = "generated" if evaluation.generated else ("labelled" if evaluation.labels is not None else "unlabelled")
     scored = score_outputs(ref, cand, evaluation, session_signature(session), io)
+    notes = _saturation_notes(candidate, scored, ref, evaluation, threads, io)
     quality: dict[str, Any] = {
         "data_source": source,
         "samples": len(evaluation),
@@ -127,4 +132,45 @@ def measure_candidate(
     if not evaluation.generated:
         out.extend(scored.measurements(source, len(evaluation)))
         quality.update(scored.details)
-    return CandidateMeasurement(measurements=out, quality=quality)
+    return CandidateMeasurement(measurements=out, quality=quality, notes=notes)
+
+
+def _headline(scored: ScoredOutputs) -> tuple[str, float] | None:
+    q = next((o for o in scored.outputs if o.output == scored.primary), None)
+    name = headline_metric(q.task, q.metrics) if q else None
+    return (name, float(q.metrics[name])) if q and name else None
+
+
+def _op_types(path: Path) -> set[str]:
+    import onnx
+
+    return {n.op_type for n in onnx.load(str(path), load_external_data=False).graph.node}
+
+
+def _saturation_notes(
+    candidate: Path,
+    exact: ScoredOutputs,
+    ref: dict[str, np.ndarray],
+    evaluation: Dataset,
+    threads: int,
+    io: IOSpec | None,
+) -> list[str]:
+    """Quality is measured with the exact int8 kernel (`make_session(exact_int8=True)`). On a host whose default
+    kernel saturates, the candidate is scored with that default too, and a difference is said in one note: it is
+    what this model gives on such a CPU unless the session option is set (or its weights use 7 bits)."""
+    if not int8_gemm_saturates() or not _op_types(candidate) & INT8_GEMM_OPS:
+        return []
+    session = make_session(candidate, threads=threads)
+    fast = score_outputs(
+        ref, run_outputs(session, evaluation, output_axes=output_axes(io)), evaluation, session_signature(session), io
+    )
+    a, b = _headline(exact), _headline(fast)
+    if a is None or b is None or abs(a[1] - b[1]) < 1e-6:
+        return []
+    return [
+        f"Quality is measured with ONNX Runtime's exact int8 kernel ({EXACT_INT8_OPTION}=1): on this x86 CPU "
+        f"without VNNI the default int8 kernel saturates, and {a[0]} is {b[1]:.4g} with it instead of {a[1]:.4g}. "
+        f"Where this model runs on such a CPU, set that session option (slower) or use 7-bit weights "
+        "(reduce_range); a phone, an Arm board or a VNNI CPU does not saturate. Latency here is timed with the "
+        "default kernel."
+    ]

@@ -14,16 +14,33 @@ if TYPE_CHECKING:  # pragma: no cover
     from shrinkwise.compression.signature import InputSignature
 
 
+# ONNX Runtime's documented session option for exact (U8U8) int8 GEMMs on x86 CPUs without VNNI.
+EXACT_INT8_OPTION = "session.x64quantprecision"
+
+
 def make_session(
-    path: Path | str, threads: int = 1, optimize: bool = True, profile_prefix: str | None = None
+    path: Path | str,
+    threads: int = 1,
+    optimize: bool = True,
+    profile_prefix: str | None = None,
+    exact_int8: bool = False,
 ) -> ort.InferenceSession:
-    """A CPU session with a fixed thread count so that timings are comparable across candidates."""
+    """A CPU session with a fixed thread count so that timings are comparable across candidates.
+
+    `exact_int8` is for quality: on an x86 CPU without VNNI the default int8 kernel saturates with full-range
+    weights, an artefact of this host that a phone, an Arm board or a VNNI CPU does not share; the exact kernel
+    (slower) gives the model's own numbers. Elsewhere it changes nothing. Timing sessions keep the default kernel.
+    """
     import onnxruntime as ort
+
+    from shrinkwise.cpuflags import int8_gemm_saturates
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
+    if exact_int8 and int8_gemm_saturates():
+        opts.add_session_config_entry(EXACT_INT8_OPTION, "1")
     if not optimize:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     if profile_prefix is not None:

@@ -178,10 +178,6 @@ def outputs(path: Path, x: np.ndarray) -> np.ndarray:
 def x86_without_vnni() -> bool:
     """An x86 host whose int8 dot products go through 16-bit sums that can saturate (no VNNI): ONNX Runtime's
     guidance, and the advisor's (int8-saturation-on-x86-without-vnni), is 7-bit weights (reduce_range) there."""
-    import platform
+    from shrinkwise.cpuflags import int8_gemm_saturates
 
-    from shrinkwise.advisor.hostcpu import read_cpu_flags
-
-    flags, _ = read_cpu_flags()
-    x86 = platform.machine().lower() in ("x86_64", "amd64", "i686")
-    return x86 and not flags & {"avx512_vnni", "avx_vnni"}
+    return int8_gemm_saturates()
