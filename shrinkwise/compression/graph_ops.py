@@ -60,8 +60,7 @@ def quantizable_layers(onnx_path: Path) -> list[dict[str, Any]]:
     """Nodes with a float weight (Conv, Gemm, MatMul, ...), named as the quantization techniques name them."""
     from shrinkwise.compression import onnx_utils as ou
 
-    model = ou.load(onnx_path)
-    ou.ensure_node_names(model)
+    model = ou.load_named(onnx_path)
     inits = ou.initializers(model)
     return [
         {"node": r.node, "op_type": r.op_type, "weight_bytes": ou.tensor_nbytes(inits[r.name])}

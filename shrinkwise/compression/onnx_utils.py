@@ -299,6 +299,17 @@ def check_node_names(model: onnx.ModelProto, names: list[str] | tuple[str, ...],
         )
 
 
+def load_named(
+    path: Path | str, names: list[str] | tuple[str, ...] = (), what: str = "nodes_to_exclude"
+) -> onnx.ModelProto:
+    """The model with every node named, and the node names a setting lists (`what`) checked to exist: the start of
+    every technique whose settings refer to nodes by name."""
+    model = load(path)
+    ensure_node_names(model)
+    check_node_names(model, names, what)
+    return model
+
+
 # ---------------------------------------------------------------- calibration
 
 
@@ -465,25 +476,18 @@ QUANT_OPS = (
     "GatherBlockQuantized",
     "QAttention",
     "QEmbedLayerNormalization",
+    "DynamicQuantizeLSTM",
 )
-
-
-# Ops whose arithmetic runs through ONNX Runtime's int8 GEMM (a QuantizeLinear starts a QDQ pair ORT fuses into one).
-INT8_GEMM_OPS = frozenset(
-    {
-        "QuantizeLinear",
-        "DynamicQuantizeLinear",
-        "ConvInteger",
-        "MatMulInteger",
-        "QLinearConv",
-        "QLinearMatMul",
-        "QGemm",
-        "DynamicQuantizeMatMul",
-        "MatMulIntegerToFloat",
-        "QAttention",
-        "DynamicQuantizeLSTM",
-    }
-)
+# Those whose arithmetic runs through ONNX Runtime's int8 GEMM (a QuantizeLinear starts a QDQ pair ORT fuses into
+# one); the rest only store low-bit weights (MatMulNBits, GatherBlockQuantized) or add/multiply elementwise.
+INT8_GEMM_OPS = frozenset(QUANT_OPS) - {
+    "DequantizeLinear",
+    "QLinearAdd",
+    "QLinearMul",
+    "MatMulNBits",
+    "GatherBlockQuantized",
+    "QEmbedLayerNormalization",
+}
 
 
 def quant_summary(model: onnx.ModelProto) -> dict[str, int]:

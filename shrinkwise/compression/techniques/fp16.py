@@ -80,10 +80,7 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     from shrinkwise.compression import onnx_utils as ou
 
     yield Progress(fraction=0.0, message="reading the model")
-    model = ou.load(ctx.onnx_path)
-    ou.ensure_node_names(model)
-    if config.keep_float_nodes:
-        ou.check_node_names(model, config.keep_float_nodes, "keep_float_nodes")
+    model = ou.load_named(ctx.onnx_path, config.keep_float_nodes, "keep_float_nodes")
 
     # Count the tiny weights the converter will raise, to say so honestly (clamped large values are counted on the
     # converted graph, where it is known which tensors really became float16).

@@ -56,10 +56,7 @@ def apply(ctx: TechniqueContext, config: Config) -> TechniqueRun:
     from shrinkwise.compression import onnx_utils as ou
 
     yield Progress(fraction=0.0, message="reading the model")
-    model = ou.load(ctx.onnx_path)
-    ou.ensure_node_names(model)
-    if config.nodes_to_exclude:
-        ou.check_node_names(model, config.nodes_to_exclude, "nodes_to_exclude")
+    model = ou.load_named(ctx.onnx_path, config.nodes_to_exclude, "nodes_to_exclude")
     refs = _eligible(model, config)
     if not refs:
         raise TechniqueError(
