@@ -3,7 +3,7 @@
     QT_QPA_PLATFORM=offscreen python scripts/screenshot_main.py out.png [--step Start|Model|Target|Data|Advice|Run|Compare|Export]
 
 (`scripts/screenshots.py` walks the whole wizard and saves every page.)
-        [--demo-dir DIR] [--size 1024x700]
+        [--demo-dir DIR] [--size 1024x700] [--tab "Advisor's reading"]
 
 The demo is built into a temporary folder (or DIR, reused when it already holds the project).
 """
@@ -30,6 +30,7 @@ def main() -> int:
         "--size", default="1024x700"
     )  # the smallest window the app is made to fit, as scripts/screenshots.py
     parser.add_argument("--filter", default="", help="type this into the layer filter first")
+    parser.add_argument("--tab", default="", help="on Compare: open the detail tab of this title first")
     args = parser.parse_args()
 
     from PySide6.QtCore import QSettings
@@ -57,6 +58,12 @@ def main() -> int:
     window.steps.setCurrentRow(STEPS.index(legacy.get(args.step, args.step)))
     if args.filter:
         window.profile_view.filter_edit.setText(args.filter)
+    if args.tab:
+        tabs = window.compare_page.tabs
+        titles = [tabs.tabText(i) for i in range(tabs.count())]
+        if args.tab not in titles:
+            parser.error(f"--tab: no Compare tab named {args.tab!r} (tabs: {', '.join(titles)})")
+        tabs.setCurrentIndex(titles.index(args.tab))
     for _ in range(20):
         app.processEvents()
         time.sleep(0.02)

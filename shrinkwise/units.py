@@ -26,3 +26,26 @@ def fmt_ms(v: float | None) -> str:
     if v >= 0.01:
         return f"{v:.3f} ms"
     return f"{v * 1000:.1f} µs"
+
+
+# Metrics that are a share of the samples, read as percentages.
+SHARE_METRICS = ("accuracy", "macro_f1", "top1_agreement", "decision_agreement", "nn_agreement")
+
+
+def fmt_metric(metric: str, value: float, unit: str = "") -> str:
+    """One measured number with its unit, by metric name (shares as percentages, sizes and times as above)."""
+    if metric in ("size_bytes", "encoded_size_bytes") or unit == "B":
+        return fmt_bytes(value)
+    if metric.startswith("latency_ms") or unit == "ms":
+        return fmt_ms(value)
+    if metric in SHARE_METRICS:
+        return f"{value * 100:.2f} %"
+    if metric == "latency_ratio" or unit == "x":
+        return f"{value:.2f}×"
+    if unit == "MB":
+        return f"{value:.1f} MB"
+    if unit == "dB":
+        return f"{value:.1f} dB"
+    if metric.startswith("cosine"):
+        return f"{value:.5f}"
+    return f"{value:g} {unit}".strip()

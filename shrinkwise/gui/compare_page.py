@@ -251,7 +251,9 @@ class ComparePage(QWidget):
         self.tabs.addTab(deltas, "Per class")
         self.tabs.setTabToolTip(1, "How the accuracy of each class, and of each subgroup, changes from the original")
         self.tabs.addTab(reading_scroll, "Advisor's reading")
-        self.tabs.setTabToolTip(2, "What the advisor's rules say about the selected candidate")
+        self.tabs.setTabToolTip(
+            2, "What the advisor's rules say about the selected candidate, and how each step made it"
+        )
         self.tabs.addTab(self.sensitivity, "Sensitive layers")
         self.tabs.setTabToolTip(3, tooltip_for("sensitivity keep in float"))
         self.tabs.setMinimumWidth(self.tabs.tabBar().sizeHint().width() + 8)  # every tab's name in view, no arrows
@@ -741,7 +743,21 @@ class ComparePage(QWidget):
                 )
             if len(parts) == 1:
                 parts.append(f"<span style='color:{theme.muted()}'>Nothing in particular about this candidate.</span>")
+        parts += self._made(row)
         self.reading.setText("".join(parts))
+
+    def _made(self, row: ResultRow | None) -> list[str]:
+        """What each step did and its caveats (the artifact's summary and notes: how it was measured, what the
+        runtime does with it), which the report and the model card carry too."""
+        exp = _experiment(self.project, row.id) if row is not None and not row.original else None
+        if exp is None or not exp.artifacts:
+            return []
+        out = ["<p><b>How this candidate was made</b></p>"]
+        for art in exp.artifacts:
+            out.append(f"<p>{html.escape(art.summary)}")
+            out += [f"<br><span style='color:{theme.muted()}'>• {html.escape(n)}</span>" for n in art.notes]
+            out.append("</p>")
+        return out
 
     def _choose(self) -> None:
         if self.selected_id:

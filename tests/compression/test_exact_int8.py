@@ -17,6 +17,7 @@ from shrinkwise.compression.io_spec import IOSpec, OutputSpec
 from shrinkwise.compression.measure.evaluate import measure_candidate
 from shrinkwise.compression.measure.runtime import EXACT_INT8_OPTION, make_session
 from shrinkwise.cpuflags import int8_gemm_saturates
+from shrinkwise.units import fmt_metric
 
 AVX2_ONLY = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma f16c\ncpu MHz\t\t: 2450.000\n"
 VNNI = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512_vnni\n"
@@ -103,7 +104,7 @@ def test_measured_quality_is_the_exact_one_and_the_saturated_one_is_a_note(tmp_p
         return
     (note,) = m.notes
     assert EXACT_INT8_OPTION in note and "saturates" in note and "reduce_range" in note
-    assert "value_fidelity" in note and f"instead of {metrics['value_fidelity']:.4g}" in note
+    assert "value_fidelity" in note and f"instead of {fmt_metric('value_fidelity', metrics['value_fidelity'])}" in note
     # Read as class scores, halving every score changes no top-1 answer: the headline is the same, no note.
     assert measure_candidate(qdq, original, data, tmp_path / "m2", **kw).notes == []  # type: ignore[arg-type]
     # The float model has no int8 arithmetic: never a note.

@@ -366,3 +366,35 @@ def test_questions_get_the_right_input(qtbot: Any, tmp_path: Path) -> None:
         and p.target.id == "phone-npu"
         and p.answers == {"data.has_training_data": True}
     )
+
+
+def test_compare_says_how_the_selected_candidate_was_made(qtbot: Any, demo_project: Path) -> None:
+    """The Advisor's reading tab ends with each step's summary and caveats (the artifact's notes, such as the
+    exact-int8 measurement note), escaped, and says nothing of the kind for the original."""
+    from shrinkwise.gui.compare_page import ComparePage
+    from shrinkwise.workspace.project import ArtifactRecord, Lineage
+
+    session = Session.open(demo_project)
+    base = session.project.baseline
+    assert base is not None
+    art = ArtifactRecord(
+        path=base.artifacts[0].path if base.artifacts else "model.onnx",
+        size_bytes=1000,
+        sha256="0" * 64,
+        summary="Static int8 <QDQ>: 0.28× the original size.",
+        notes=["Quality is measured with ONNX Runtime's exact int8 kernel.", "Speed-ups depend on the CPU."],
+        lineage=Lineage(model_sha256="0" * 64),
+    )
+    session.project.experiments.append(
+        base.model_copy(update={"id": "run-x", "kind": "run", "label": "int8_static", "artifacts": [art]})
+    )
+    page = ComparePage()
+    qtbot.addWidget(page)
+    page.show_results(session.project, session.results(), session.advise())
+    page.select("run-x")
+    text = page.reading.text()
+    assert "How this candidate was made" in text
+    assert "Static int8 &lt;QDQ&gt;: 0.28× the original size." in text
+    assert text.index("exact int8 kernel") < text.index("Speed-ups depend on the CPU.")
+    page.select(next(r.id for r in page.rows if r.original))
+    assert "How this candidate was made" not in page.reading.text()

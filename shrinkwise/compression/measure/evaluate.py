@@ -27,6 +27,7 @@ from shrinkwise.compression.measure.scoring import ScoredOutputs, score_outputs
 from shrinkwise.compression.measure.tasks import headline_metric
 from shrinkwise.compression.onnx_utils import INT8_GEMM_OPS
 from shrinkwise.cpuflags import int8_gemm_saturates
+from shrinkwise.units import fmt_metric
 
 
 class CandidateMeasurement(BaseModel):
@@ -169,7 +170,8 @@ def _saturation_notes(
         return []
     return [
         f"Quality is measured with ONNX Runtime's exact int8 kernel ({EXACT_INT8_OPTION}=1): on this x86 CPU "
-        f"without VNNI the default int8 kernel saturates, and {a[0]} is {b[1]:.4g} with it instead of {a[1]:.4g}. "
+        f"without VNNI the default int8 kernel saturates, and {a[0]} is {fmt_metric(*b)} with it instead of "
+        f"{fmt_metric(*a)}. "
         f"Where this model runs on such a CPU, set that session option (slower) or use 7-bit weights "
         "(reduce_range); a phone, an Arm board or a VNNI CPU does not saturate. Latency here is timed with the "
         "default kernel."

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shrinkwise.compression.measure.records import Measurement
 from shrinkwise.workspace.labels import BUDGET_LABELS, BUDGET_UNITS, budget_label
 from shrinkwise.workspace.project import Experiment, Project, project_name_from_path
-from shrinkwise.workspace.units import fmt_bytes, fmt_ms
+from shrinkwise.workspace.units import fmt_bytes, fmt_metric, fmt_ms
 
 REPORT_SCHEMA_VERSION = 1
 Source = Literal["host", "device", "estimate"]
@@ -352,24 +352,6 @@ class ReportData(_R):
 
 
 # --- formatting --------------------------------------------------------------------------------------------------
-
-
-def fmt_metric(metric: str, value: float, unit: str = "") -> str:
-    if metric in ("size_bytes", "encoded_size_bytes") or unit == "B":
-        return fmt_bytes(value)
-    if metric.startswith("latency_ms") or unit == "ms":
-        return fmt_ms(value)
-    if metric in ("accuracy", "macro_f1", "top1_agreement", "decision_agreement", "nn_agreement"):
-        return f"{value * 100:.2f} %"
-    if metric == "latency_ratio" or unit == "x":
-        return f"{value:.2f}×"
-    if unit == "MB":
-        return f"{value:.1f} MB"
-    if unit == "dB":
-        return f"{value:.1f} dB"
-    if metric.startswith("cosine"):
-        return f"{value:.5f}"
-    return f"{value:g} {unit}".strip()
 
 
 KEY_METRICS = (
