@@ -15,7 +15,7 @@ import pytest
 from shrinkwise.compression.data import Dataset
 from shrinkwise.compression.io_spec import IOSpec, OutputSpec
 from shrinkwise.compression.measure.evaluate import measure_candidate
-from shrinkwise.compression.measure.runtime import EXACT_INT8_OPTION, make_session
+from shrinkwise.compression.measure.runtime import EXACT_INT8_OPTION, make_session, quality_session
 from shrinkwise.cpuflags import int8_gemm_saturates
 from shrinkwise.units import fmt_metric
 
@@ -109,3 +109,51 @@ def test_measured_quality_is_the_exact_one_and_the_saturated_one_is_a_note(tmp_p
     assert measure_candidate(qdq, original, data, tmp_path / "m2", **kw).notes == []  # type: ignore[arg-type]
     # The float model has no int8 arithmetic: never a note.
     assert measure_candidate(original, original, data, tmp_path / "m3", io=regression, **kw).notes == []  # type: ignore[arg-type]
+
+
+def _shared_weight_matmuls(path: Path) -> Path:
+    """Two QDQ MatMuls reading one int8 weight: ONNX Runtime 1.32 cannot load it with the exact kernel."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = [
+        numpy_helper.from_array(np.float32(1 / 255), "xs"),
+        numpy_helper.from_array(np.uint8(0), "xz"),
+        numpy_helper.from_array(np.full((16, 16), 127, np.int8), "wq"),
+        numpy_helper.from_array(np.float32(0.0005), "ws"),
+        numpy_helper.from_array(np.int8(0), "wz"),
+    ]
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+        helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+        helper.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["wd"]),
+        helper.make_node("MatMul", ["xd", "wd"], ["h"]),
+        helper.make_node("QuantizeLinear", ["h", "xs", "xz"], ["hq"]),
+        helper.make_node("DequantizeLinear", ["hq", "xs", "xz"], ["hd"]),
+        helper.make_node("MatMul", ["hd", "wd"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "shared",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 16])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    onnx.save(model, path)
+    return path
+
+
+def test_a_graph_the_exact_kernel_cannot_load_is_measured_with_the_default_and_says_so(tmp_path: Path) -> None:
+    shared = _shared_weight_matmuls(tmp_path / "shared.onnx")
+    session, may_saturate = quality_session(shared)
+    assert may_saturate == int8_gemm_saturates()  # on such a host the exact rewrite fails and the default is used
+    assert session.run(None, {"x": _inputs(4)})[0].shape == (4, 16)
+    data = Dataset(inputs={"x": _inputs()})
+    m = measure_candidate(shared, shared, data, tmp_path / "m", latency_seconds=0.1, measure_memory=False)
+    if int8_gemm_saturates():
+        (note,) = m.notes
+        assert "default int8 kernel, which can saturate" in note and EXACT_INT8_OPTION in note
+    else:
+        assert m.notes == []

@@ -22,7 +22,13 @@ from shrinkwise.compression.io_spec import IOSpec
 from shrinkwise.compression.measure.latency import batch_one_feed, measure_latency
 from shrinkwise.compression.measure.memory import peak_session_memory_mb
 from shrinkwise.compression.measure.records import Measurement
-from shrinkwise.compression.measure.runtime import EXACT_INT8_OPTION, make_session, run_outputs, session_signature
+from shrinkwise.compression.measure.runtime import (
+    EXACT_INT8_OPTION,
+    make_session,
+    quality_session,
+    run_outputs,
+    session_signature,
+)
 from shrinkwise.compression.measure.scoring import ScoredOutputs, score_outputs
 from shrinkwise.compression.measure.tasks import headline_metric
 from shrinkwise.compression.onnx_utils import INT8_GEMM_OPS
@@ -46,7 +52,7 @@ def output_axes(io: IOSpec | None) -> dict[str, int | None]:
 def reference_outputs(original: Path, evaluation: Dataset, io: IOSpec | None = None) -> dict[str, np.ndarray]:
     """The original's outputs on the evaluation data, by output name, samples on axis 0."""
     with runtime_errors(original, "run the original model on the evaluation data"):
-        return run_outputs(make_session(original, exact_int8=True), evaluation, output_axes=output_axes(io))
+        return run_outputs(quality_session(original)[0], evaluation, output_axes=output_axes(io))
 
 
 def _one_line_errors(fn: Callable[..., CandidateMeasurement]) -> Callable[..., CandidateMeasurement]:
@@ -118,12 +124,12 @@ def measure_candidate(
                 )
             )
 
-    session = make_session(candidate, threads=threads, exact_int8=True)
+    session, may_saturate = quality_session(candidate, threads=threads)
     cand = run_outputs(session, evaluation, output_axes=output_axes(io))
     ref = reference if reference is not None else (cand if same else reference_outputs(original, evaluation, io))
     source = "generated" if evaluation.generated else ("labelled" if evaluation.labels is not None else "unlabelled")
     scored = score_outputs(ref, cand, evaluation, session_signature(session), io)
-    notes = _saturation_notes(candidate, scored, ref, evaluation, threads, io)
+    notes = _saturation_notes(candidate, scored, ref, evaluation, threads, io, may_saturate)
     quality: dict[str, Any] = {
         "data_source": source,
         "samples": len(evaluation),
@@ -155,12 +161,19 @@ def _saturation_notes(
     evaluation: Dataset,
     threads: int,
     io: IOSpec | None,
+    may_saturate: bool,
 ) -> list[str]:
-    """Quality is measured with the exact int8 kernel (`make_session(exact_int8=True)`). On a host whose default
-    kernel saturates, the candidate is scored with that default too, and a difference is said in one note: it is
-    what this model gives on such a CPU unless the session option is set (or its weights use 7 bits)."""
+    """Quality is measured with the exact int8 kernel (`quality_session`). On a host whose default kernel
+    saturates, the candidate is scored with that default too, and a difference is said in one note: it is what
+    this model gives on such a CPU unless the session option is set (or its weights use 7 bits)."""
     if not int8_gemm_saturates() or not _op_types(candidate) & INT8_GEMM_OPS:
         return []
+    if may_saturate:
+        return [
+            f"Quality is measured with ONNX Runtime's default int8 kernel, which can saturate on this x86 CPU "
+            f"without VNNI: ONNX Runtime could not load this graph with its exact kernel ({EXACT_INT8_OPTION}=1). "
+            "The quality may be better on a phone, an Arm board or a VNNI CPU; measure it there."
+        ]
     session = make_session(candidate, threads=threads)
     fast = score_outputs(
         ref, run_outputs(session, evaluation, output_axes=output_axes(io)), evaluation, session_signature(session), io

@@ -49,6 +49,21 @@ def make_session(
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
+def quality_session(path: Path | str, threads: int = 1) -> tuple[ort.InferenceSession, bool]:
+    """The session quality is measured with, and whether its int8 GEMMs may saturate: the exact kernel where the
+    default one saturates (`make_session(exact_int8=True)`), else the default. ONNX Runtime 1.32 cannot apply the
+    exact-kernel rewrite to every graph (an int8 weight shared by two layers fails at load), so such a graph is
+    measured with the default kernel and the caller says so."""
+    from shrinkwise.cpuflags import int8_gemm_saturates
+
+    if not int8_gemm_saturates():
+        return make_session(path, threads=threads), False
+    try:
+        return make_session(path, threads=threads, exact_int8=True), False
+    except Exception:  # noqa: BLE001 - whatever ORT raises for the rewrite; the default session is tried next
+        return make_session(path, threads=threads), True
+
+
 # ONNX Runtime's element type names, as numpy names (`signature.NUMPY_DTYPES`).
 _ORT_DTYPES = {
     "tensor(float)": "float32",

@@ -694,7 +694,7 @@ def disagreement_examples(session: Session, exp: Experiment, indices: list[int])
             pass
     import numpy as np
 
-    from shrinkwise.compression.measure.runtime import make_session, run_outputs
+    from shrinkwise.compression.measure.runtime import quality_session, run_outputs
     from shrinkwise.workspace.atomic import atomic_write_text
 
     evaluation = session.datasets()["evaluation"]
@@ -704,13 +704,13 @@ def disagreement_examples(session: Session, exp: Experiment, indices: list[int])
         return []
     sub = evaluation.subset(idx)
     # The output the disagreements were counted on (the primary one: class scores after a box output, say).
-    originals = run_outputs(make_session(session.onnx_path, exact_int8=True), sub)
+    originals = run_outputs(quality_session(session.onnx_path)[0], sub)
     primary = exp.quality.primary_output if exp.quality and exp.quality.primary_output in originals else None
     name = primary or next(iter(originals))
     task = next((o.task for o in exp.quality.outputs if o.output == name), None) if exp.quality else None
     answers = task in (None, "classification", "binary")  # an embedding's "answer" is its nearest neighbour
     orig = originals[name]
-    cand = run_outputs(make_session(session.resolve(art.path), exact_int8=True), sub)[name]
+    cand = run_outputs(quality_session(session.resolve(art.path))[0], sub)[name]
     first = sub.samples_first(next(iter(sub.inputs)))
     out = []
     for j, i in enumerate(idx.tolist()):
