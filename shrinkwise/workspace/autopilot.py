@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from shrinkwise.advisor.hostcpu import detect_this_computer
 from shrinkwise.compression.errors import ShrinkwiseError
 from shrinkwise.workspace.journal import Journal, Rung, RungFigures
 from shrinkwise.workspace.project import Experiment, RecipeStep, utc_now
@@ -704,8 +705,24 @@ class Autopilot:
             None,
             f"{_sentence(because)} The best trade-off found is {label}"
             + (f", which still misses: {'; '.join(reasons)}" if reasons else "")
-            + ". Relax that budget, add training data for training-aware steps, or choose a smaller architecture.",
+            + "."
+            + _slow_int8_here(decision, exp_id)
+            + " Relax that budget, add training data for training-aware steps, or choose a smaller architecture.",
         )
+
+
+def _slow_int8_here(decision: Decision, candidate: str) -> str:
+    """Why a speed budget was missed, when the reason is this computer's CPU (where speed is measured): without
+    int8 dot-product instructions (VNNI, Arm's dot-product extension) int8 layers gain little over float32."""
+    missed = next((r.missed for r in decision.rejected if r.id == candidate), [])
+    here = detect_this_computer()
+    if "latency" not in missed or here.int8_accelerated:
+        return ""
+    return (
+        f" Speed is measured on this computer ({here.name.removeprefix('This computer (').rstrip(')')}), which has "
+        "no int8 dot-product instructions: int8 layers run only a little faster than float32 on it, so post-training "
+        "int8 cannot bring a large speed-up here; a CPU with VNNI or an Arm CPU with the dot-product extension can."
+    )
 
 
 def _size_within_reach(advice: Advice, budget_mb: float | None, outlook: Outlook | None) -> bool | None:

@@ -108,6 +108,27 @@ def test_a_rung_already_run_by_hand_is_reused_and_a_met_budget_runs_nothing(demo
     assert journal2.status == "not_met" and "limit of 1 rungs" in journal2.stopped_because
 
 
+def test_a_missed_speed_budget_names_this_cpu_when_it_has_no_fast_int8(
+    demo_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Speed is measured here: on a CPU without int8 dot-product instructions the stop reason says that is why
+    int8 cannot bring the speed-up; on one with them it does not blame the CPU."""
+    from shrinkwise.advisor import hostcpu
+    from shrinkwise.workspace import autopilot
+    from shrinkwise.workspace.runs import run_recipe
+
+    session = _goal(demo_project, min_speedup=3.0)
+    run_recipe(session, [RecipeStep(technique="int8_static", config=_plan_config(session, "int8_static"))])
+    for cpuinfo, blamed in (("flags\t\t: fpu sse2 avx2 fma\n", True), ("flags\t\t: avx2 avx512f avx512_vnni\n", False)):
+        here = hostcpu.detect_this_computer(cpuinfo_text=cpuinfo, machine="x86_64")
+        monkeypatch.setattr(autopilot, "detect_this_computer", lambda here=here: here)
+        journal = run_autopilot(session, time_budget_s=300, max_rungs=1)
+        assert journal.status == "not_met" and "3× faster" in journal.stopped_because
+        assert ("no int8 dot-product instructions" in journal.stopped_because) == blamed, journal.stopped_because
+        if blamed:
+            assert "AVX2 without VNNI" in journal.stopped_because
+
+
 def test_time_budget_stops_with_the_reason(demo_project: Path) -> None:
     session = Session.open(demo_project)
     # An unreachable budget keeps it climbing; the time budget (shorter than one run) must stop it.
