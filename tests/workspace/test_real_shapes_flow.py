@@ -19,11 +19,9 @@ N = 60
 
 
 def _run(path: Path, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
-    import onnxruntime as ort
+    from shrinkwise.compression.measure.runtime import quality_session
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1  # as the worker measures
-    sess = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    sess, _ = quality_session(path, threads=1)  # as the worker measures quality (exact int8 kernel)
     return [np.asarray(o, dtype=np.float64) for o in sess.run(None, feed)]
 
 
