@@ -57,6 +57,9 @@ class Job(_Spec):
     sensitivity: dict[str, float] | None = None
     latency_seconds: float = Field(default=4.0, gt=0.0, description="Latency measurement budget per candidate")
     measure_memory: bool = True
+    # On a host whose default int8 kernel saturates, also score each int8 candidate with that kernel and note the
+    # difference (`measure.evaluate`): one more pass over the evaluation data, skipped for the sensitivity variants.
+    saturation_note: bool = True
     # Compare one step's output with that step's float input, layer by layer, with ONNX Runtime's QDQ debugging
     # tools (0 = the first step, as sensitivity does; -1 = the last step, the range check of a QDQ run; None = no).
     # The report goes into that step's payload and the payload's `layer_error`.

@@ -152,6 +152,7 @@ def run_job(job: Job, emit: Callable[[Any], None]) -> RunResult:
             latency_seconds=job.latency_seconds,
             measure_memory=job.measure_memory,
             io=job.io,
+            saturation_note=job.saturation_note,
         )
         # Paths in the result are relative to the job's out_dir.
         moved: dict[str, Any] = {"path": file.relative_to(out_dir).as_posix(), "notes": artifact.notes + measured.notes}

@@ -618,6 +618,7 @@ def _run_variants(
         chain=False,
         latency_seconds=latency_seconds,
         measure_memory=False,
+        saturation_note=False,
         sensitivity=None,
         layer_error_step=0 if layer_error else None,
     )

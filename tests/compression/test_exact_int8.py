@@ -105,6 +105,9 @@ def test_measured_quality_is_the_exact_one_and_the_saturated_one_is_a_note(tmp_p
     (note,) = m.notes
     assert EXACT_INT8_OPTION in note and "saturates" in note and "reduce_range" in note
     assert "value_fidelity" in note and f"instead of {fmt_metric('value_fidelity', metrics['value_fidelity'])}" in note
+    # The sensitivity analysis's variants skip the extra pass: the same candidate, no note.
+    light = measure_candidate(qdq, original, data, tmp_path / "m4", io=regression, saturation_note=False, **kw)  # type: ignore[arg-type]
+    assert light.notes == [] and {x.metric: x.value for x in light.measurements}["sqnr_db"] == metrics["sqnr_db"]
     # Read as class scores, halving every score changes no top-1 answer: the headline is the same, no note.
     assert measure_candidate(qdq, original, data, tmp_path / "m2", **kw).notes == []  # type: ignore[arg-type]
     # The float model has no int8 arithmetic: never a note.

@@ -78,8 +78,11 @@ def measure_candidate(
     latency_seconds: float = 8.0,
     measure_memory: bool = True,
     io: IOSpec | None = None,
+    saturation_note: bool = True,
 ) -> CandidateMeasurement:
-    """Measure `candidate` (which may be `original` itself, for the baseline) on `evaluation`."""
+    """Measure `candidate` (which may be `original` itself, for the baseline) on `evaluation`: latency with the
+    runtime's default kernels, quality with the exact int8 kernel (`quality_session`); `saturation_note` also
+    scores an int8 candidate with the default kernel where that one saturates, and notes a difference."""
     out: list[Measurement] = [
         Measurement(
             metric="size_bytes", value=float(Path(candidate).stat().st_size), unit="B", details={"what": "ONNX file"}
@@ -129,7 +132,7 @@ def measure_candidate(
     ref = reference if reference is not None else (cand if same else reference_outputs(original, evaluation, io))
     source = "generated" if evaluation.generated else ("labelled" if evaluation.labels is not None else "unlabelled")
     scored = score_outputs(ref, cand, evaluation, session_signature(session), io)
-    notes = _saturation_notes(candidate, scored, ref, evaluation, threads, io, may_saturate)
+    notes = _saturation_notes(candidate, scored, ref, evaluation, threads, io, may_saturate) if saturation_note else []
     quality: dict[str, Any] = {
         "data_source": source,
         "samples": len(evaluation),
