@@ -6,12 +6,13 @@ know whether ONNX Runtime's fast int8 kernel can saturate here; neither layer ma
 
 from __future__ import annotations
 
+import functools
 import platform
 from pathlib import Path
 
 # x86 flags (as Linux spells them) whose int8 multiply-add sums in 32 bits: with one, int8 GEMMs do not saturate.
 X86_INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
-_X86_MACHINES = ("x86_64", "amd64", "i386", "i686", "x86")
+X86_MACHINES = ("x86_64", "amd64", "i386", "i686", "x86")  # platform.machine(), lower-cased
 
 
 def read_cpu_flags(cpuinfo_text: str | None = None) -> tuple[set[str], float | None]:
@@ -39,9 +40,21 @@ def read_cpu_flags(cpuinfo_text: str | None = None) -> tuple[set[str], float | N
 def int8_gemm_saturates(cpuinfo_text: str | None = None, machine: str | None = None) -> bool:
     """True on an x86 CPU without VNNI/AMX, where ONNX Runtime's default int8 GEMM (U8S8, VPMADDUBSW) adds pairs of
     products in 16 bits and saturates with full-range int8 weights. Unreadable flags on x86 count as saturating:
-    the exact kernel is then only slower, never wrong."""
+    the exact kernel is then only slower, never wrong. This host's answer is read once (every measured candidate
+    asks); arguments describe another machine, for tests."""
+    if cpuinfo_text is None and machine is None:
+        return _this_host_saturates()
+    return _saturates(cpuinfo_text, machine)
+
+
+@functools.cache
+def _this_host_saturates() -> bool:
+    return _saturates(None, None)
+
+
+def _saturates(cpuinfo_text: str | None, machine: str | None) -> bool:
     machine = (machine or platform.machine() or "").lower()
-    if machine not in _X86_MACHINES:
+    if machine not in X86_MACHINES:
         return False
     flags, _ = read_cpu_flags(cpuinfo_text)
     return not flags & set(X86_INT8_FLAGS)

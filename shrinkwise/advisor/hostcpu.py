@@ -16,7 +16,7 @@ from pathlib import Path
 
 from shrinkwise.advisor.provenance import Provenance
 from shrinkwise.advisor.targets import THIS_COMPUTER, TargetProfile
-from shrinkwise.cpuflags import X86_INT8_FLAGS, read_cpu_flags
+from shrinkwise.cpuflags import X86_INT8_FLAGS, X86_MACHINES, read_cpu_flags
 
 # Flags that change the advice, as Linux spells them.
 ARM_INT8_FLAGS = ("asimddp",)
@@ -84,7 +84,7 @@ def detect_this_computer(
     elif not flags:
         notes.append("Could not read the CPU flags here; int8 speed-up is unknown, so it is not assumed.")
     int8_fast = any(f in flags for f in (*X86_INT8_FLAGS, *ARM_INT8_FLAGS))
-    is_x86 = machine in ("x86_64", "amd64", "i386", "i686", "x86")
+    is_x86 = machine in X86_MACHINES
     instructions = [
         name
         for name, present in (

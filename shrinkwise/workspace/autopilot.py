@@ -719,7 +719,7 @@ def _slow_int8_here(decision: Decision, candidate: str) -> str:
     if "latency" not in missed or here.int8_accelerated:
         return ""
     return (
-        f" Speed is measured on this computer ({here.name.removeprefix('This computer (').rstrip(')')}), which has "
+        f" Speed is measured on {here.name[:1].lower() + here.name[1:]}, which has "
         "no int8 dot-product instructions: int8 layers run only a little faster than float32 on it, so post-training "
         "int8 cannot bring a large speed-up here; a CPU with VNNI or an Arm CPU with the dot-product extension can."
     )

@@ -8,6 +8,7 @@ The model: a QDQ MatMul whose uint8 activations (255) times int8 weights (±127)
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -32,41 +33,56 @@ def test_saturation_is_detected_from_the_cpu_flags() -> None:
     assert int8_gemm_saturates("", machine="x86_64")  # unreadable flags: the exact kernel is only slower
 
 
-def _matmul(path: Path, quantized: bool) -> Path:
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+def _qdq_front(wq: np.ndarray, w_scale: float) -> tuple[list[Any], list[Any]]:
+    """Initializers and nodes that quantize `x` to uint8 (scale 1/255) and dequantize it and the int8 weight."""
+    from onnx import helper, numpy_helper
 
-    rng = np.random.default_rng(0)
-    wq = np.where(rng.random((16, 4)) < 0.8, 127, -127).astype(np.int8)
-    scale = np.float32(0.01)
-    if quantized:
-        inits = [
-            numpy_helper.from_array(np.float32(1 / 255), "xs"),
-            numpy_helper.from_array(np.uint8(0), "xz"),
-            numpy_helper.from_array(wq, "wq"),
-            numpy_helper.from_array(scale, "ws"),
-            numpy_helper.from_array(np.int8(0), "wz"),
-        ]
-        nodes = [
-            helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
-            helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
-            helper.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["wd"]),
-            helper.make_node("MatMul", ["xd", "wd"], ["y"]),
-        ]
-    else:
-        inits = [numpy_helper.from_array(wq.astype(np.float32) * scale, "w")]
-        nodes = [helper.make_node("MatMul", ["x", "w"], ["y"])]
+    inits = [
+        numpy_helper.from_array(np.float32(1 / 255), "xs"),
+        numpy_helper.from_array(np.uint8(0), "xz"),
+        numpy_helper.from_array(wq, "wq"),
+        numpy_helper.from_array(np.float32(w_scale), "ws"),
+        numpy_helper.from_array(np.int8(0), "wz"),
+    ]
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+        helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+        helper.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["wd"]),
+    ]
+    return inits, nodes
+
+
+def _save(path: Path, nodes: list[Any], inits: list[Any], outputs: int) -> Path:
+    """A graph from x [n, 16] to y [n, outputs], saved at opset 17."""
+    import onnx
+    from onnx import TensorProto, helper
+
     graph = helper.make_graph(
         nodes,
-        "matmul",
+        path.stem,
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 16])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", outputs])],
         inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 9
     onnx.save(model, path)
     return path
+
+
+def _matmul(path: Path, quantized: bool) -> Path:
+    from onnx import helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    wq = np.where(rng.random((16, 4)) < 0.8, 127, -127).astype(np.int8)
+    scale = np.float32(0.01)
+    if quantized:
+        inits, nodes = _qdq_front(wq, scale)
+        nodes.append(helper.make_node("MatMul", ["xd", "wd"], ["y"]))
+    else:
+        inits = [numpy_helper.from_array(wq.astype(np.float32) * scale, "w")]
+        nodes = [helper.make_node("MatMul", ["x", "w"], ["y"])]
+    return _save(path, nodes, inits, 4)
 
 
 def _inputs(n: int = 32) -> np.ndarray:
@@ -116,36 +132,16 @@ def test_measured_quality_is_the_exact_one_and_the_saturated_one_is_a_note(tmp_p
 
 def _shared_weight_matmuls(path: Path) -> Path:
     """Two QDQ MatMuls reading one int8 weight: ONNX Runtime 1.32 cannot load it with the exact kernel."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper
 
-    inits = [
-        numpy_helper.from_array(np.float32(1 / 255), "xs"),
-        numpy_helper.from_array(np.uint8(0), "xz"),
-        numpy_helper.from_array(np.full((16, 16), 127, np.int8), "wq"),
-        numpy_helper.from_array(np.float32(0.0005), "ws"),
-        numpy_helper.from_array(np.int8(0), "wz"),
-    ]
-    nodes = [
-        helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
-        helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
-        helper.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["wd"]),
+    inits, nodes = _qdq_front(np.full((16, 16), 127, np.int8), 0.0005)
+    nodes += [
         helper.make_node("MatMul", ["xd", "wd"], ["h"]),
         helper.make_node("QuantizeLinear", ["h", "xs", "xz"], ["hq"]),
         helper.make_node("DequantizeLinear", ["hq", "xs", "xz"], ["hd"]),
         helper.make_node("MatMul", ["hd", "wd"], ["y"]),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "shared",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 16])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 16])],
-        inits,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 9
-    onnx.save(model, path)
-    return path
+    return _save(path, nodes, inits, 16)
 
 
 def test_a_graph_the_exact_kernel_cannot_load_is_measured_with_the_default_and_says_so(tmp_path: Path) -> None:
